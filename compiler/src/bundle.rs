@@ -1,0 +1,59 @@
+//! bundle: `BundleTree` → `Bundle`: hashes every file with blake3, builds the
+//! MANIFEST and the bundle id. Pure; does no I/O.
+
+use std::collections::BTreeMap;
+
+use crate::manifest::{Entry, Manifest};
+use crate::render::{BundleTree, TargetFile};
+
+/// A bundle ready to be written: its files, manifest text and id.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub name: String,
+    pub manifest: Manifest,
+    /// Rendered MANIFEST, exactly the bytes written to out/.
+    pub manifest_text: String,
+    /// blake3 of `manifest_text`.
+    pub id: String,
+    pub files: BTreeMap<String, TargetFile>,
+}
+
+pub fn bundle(tree: BundleTree) -> Bundle {
+    let entries = tree
+        .files
+        .iter()
+        .map(|(path, file)| Entry {
+            blake3: blake3::hash(&file.bytes).to_hex().to_string(),
+            mode: file.mode,
+            owner: file.owner.clone(),
+            path: path.clone(),
+            action: file.action.clone(),
+        })
+        .collect();
+    let manifest = Manifest {
+        bundle: tree.name.clone(),
+        reaches: tree.reaches,
+        entries,
+    };
+    let manifest_text = manifest.render();
+    Bundle {
+        name: tree.name,
+        id: crate::manifest::bundle_id(manifest_text.as_bytes()),
+        manifest,
+        manifest_text,
+        files: tree.files,
+    }
+}
+
+/// out/INDEX: one `<bundle id> <bundle>` line per bundle, sorted by name.
+pub fn index(bundles: &[Bundle]) -> String {
+    let mut text = String::from(INDEX_HEADER);
+    text.push('\n');
+    for bundle in bundles {
+        text.push_str(&format!("{} {}\n", bundle.id, bundle.name));
+    }
+    text
+}
+
+/// First line of out/INDEX.
+pub const INDEX_HEADER: &str = "lugc-index 1";

@@ -1,0 +1,55 @@
+//! cli: the clap definition of the command line. Holds what was typed and
+//! nothing else; `config` resolves it. Each subcommand's arguments live
+//! beside its code in `cmd/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cmd;
+
+/// Compile the Proxmox VE fleet in cluster.ncl into per-host bundles under out/,
+/// review what changes, and push it to the hosts.
+#[derive(Debug, Parser)]
+#[command(name = "lugc", version, propagate_version = true)]
+pub struct Cli {
+    /// When to colour output (NO_COLOR and a non-terminal output mean never under auto).
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    pub color: Color,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate cluster.ncl and write the bundles to out/ (or check that out/ is current).
+    Build(cmd::build::BuildArgs),
+    /// Show what changes on which host between a revision's out/ and the working tree.
+    Diff(cmd::diff::DiffArgs),
+    /// Send one host's bundle to it with rsync over ssh.
+    Push(cmd::push::PushArgs),
+    /// List the hosts with their site, cluster membership and bundle id.
+    Hosts(cmd::hosts::HostsArgs),
+    /// Print a shell completion script.
+    Completions(cmd::completions::CompletionsArgs),
+}
+
+/// Where the fleet description is and where its bundles go.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// The fleet description [default: cluster.ncl in this or a parent directory].
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// The output directory [default: out/ beside FILE].
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}

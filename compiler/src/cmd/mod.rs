@@ -1,0 +1,23 @@
+//! cmd: one module per subcommand, each an `XArgs` struct and a short `run`.
+
+pub mod build;
+pub mod completions;
+pub mod diff;
+pub mod hosts;
+pub mod push;
+
+use std::io::Write;
+
+use crate::cli::Command;
+use crate::error::{Error, Outcome};
+
+/// Dispatch a parsed subcommand; normal output goes to `out`.
+pub fn run(command: Command, out: &mut dyn Write) -> Result<Outcome, Error> {
+    match command {
+        Command::Build(args) => build::run(&args, out),
+        Command::Diff(args) => diff::run(&args, out),
+        Command::Push(args) => push::run(&args, out),
+        Command::Hosts(args) => hosts::run(&args, out),
+        Command::Completions(args) => completions::run(&args, out),
+    }
+}

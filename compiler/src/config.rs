@@ -1,0 +1,74 @@
+//! config: the command line resolved against the environment, once.
+//! Stages take a `&Config` and never see a clap type.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Color, InputArgs};
+use crate::error::Error;
+
+/// Default name of the fleet description.
+pub const DEFAULT_FILE: &str = "cluster.ncl";
+
+/// Resolved input and output locations.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The main Nickel file.
+    pub file: PathBuf,
+    /// The output directory.
+    pub out: PathBuf,
+}
+
+impl Config {
+    pub fn from_args(args: &InputArgs) -> Result<Config, Error> {
+        let file = match &args.file {
+            Some(file) => file.clone(),
+            None => find_upwards(DEFAULT_FILE)?,
+        };
+        let out = match &args.out {
+            Some(out) => out.clone(),
+            None => file.parent().unwrap_or(Path::new("")).join("out"),
+        };
+        Ok(Config { file, out })
+    }
+
+    /// The directory that holds the fleet description: the repository root by convention.
+    pub fn root(&self) -> &Path {
+        self.file.parent().unwrap_or(Path::new(""))
+    }
+}
+
+/// Look for `name` in the working directory and its parents, like just looks for a justfile.
+fn find_upwards(name: &str) -> Result<PathBuf, Error> {
+    let cwd = std::env::current_dir().map_err(|error| {
+        Error::usage(format!("cannot read the working directory: {error}"), None)
+    })?;
+    for dir in cwd.ancestors() {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return Ok(relative_to(&candidate, &cwd));
+        }
+    }
+    Err(Error::usage(
+        format!("no {name} in {} or any parent directory", cwd.display()),
+        Some("pass the fleet description with --file".to_owned()),
+    ))
+}
+
+fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    path.strip_prefix(base)
+        .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
+}
+
+/// Whether to colour output written to stdout/stderr.
+pub fn use_color(choice: Color) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                && std::io::stderr().is_terminal()
+                && std::io::stdout().is_terminal()
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! error: the top-level error and the exit status convention.
+//!
+//! Exit 0: success. Exit 1: a difference was found (`build --check` on a
+//! stale out/, `diff` with changes), like diff(1). Exit 2: an error.
+
+use std::process::ExitCode;
+
+use crate::diagnostic::SourceDiagnostic;
+use crate::write::WriteError;
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    /// Bad fleet source: Nickel errors and failed validation.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Source(#[from] SourceDiagnostic),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Write(#[from] WriteError),
+
+    /// A mistake on the command line that clap cannot see.
+    #[error("{message}")]
+    #[diagnostic(code(lugc::usage))]
+    Usage {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    /// Writing normal output failed (a closed pipe ends the command quietly).
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+
+    #[error("`lugc {command}` is not implemented yet")]
+    #[diagnostic(help("see the open issue for `lugc {command}`"))]
+    NotImplemented { command: &'static str },
+}
+
+impl Error {
+    pub fn usage(message: impl Into<String>, help: Option<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            help,
+        }
+    }
+}
+
+/// How a command that succeeded ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to report: exit 0.
+    Clean,
+    /// A difference was found: exit 1.
+    Differs,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Clean => ExitCode::SUCCESS,
+            Outcome::Differs => ExitCode::from(1),
+        }
+    }
+}
+
+/// Exit status for any error.
+pub const ERROR_EXIT: u8 = 2;

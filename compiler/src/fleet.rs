@@ -1,0 +1,61 @@
+//! fleet: the shape that `cluster.ncl` evaluates to, as Rust reads it.
+//!
+//! lib/ renders every file in Nickel; Rust only receives this tree of
+//! bundles and files. The Nickel contract `lib/output.ncl` checks the same
+//! shape with source locations, so serde errors here mean lib/ itself is broken.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The evaluated fleet: one bundle per host plus the pmxcfs-replicated cluster bundle.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fleet {
+    pub hosts: BTreeMap<String, Host>,
+    pub cluster: ClusterFiles,
+}
+
+/// One host as the push and hosts commands need it, plus its files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    pub site: String,
+    /// Member of the PVE cluster: receives the cluster bundle.
+    pub cluster: bool,
+    /// `user@address` that `lugc push` connects to.
+    pub ssh_target: String,
+    pub files: BTreeMap<String, FileSpec>,
+}
+
+/// Files replicated by pmxcfs under /etc/pve, written through one member.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFiles {
+    pub files: BTreeMap<String, FileSpec>,
+}
+
+/// One file to place on a host, keyed by its absolute target path.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    pub content: String,
+    /// Octal permission bits, e.g. `0644`.
+    pub mode: String,
+    /// `user:group`.
+    pub owner: String,
+    /// Shell command run on the host when this file changes.
+    #[serde(default)]
+    pub action: Option<String>,
+}
+
+impl Fleet {
+    /// Names of the hosts that receive the cluster bundle, sorted.
+    pub fn cluster_members(&self) -> Vec<&str> {
+        self.hosts
+            .iter()
+            .filter(|(_, host)| host.cluster)
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+}

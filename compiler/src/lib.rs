@@ -1,0 +1,91 @@
+//! lugc: compiles a Proxmox VE fleet described in Nickel into per-host bundles.
+//!
+//! [`compile`] is the whole pipeline on one screen; [`run`] is the CLI.
+
+pub mod bundle;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod diagnostic;
+pub mod error;
+pub mod eval;
+pub mod fleet;
+pub mod manifest;
+pub mod render;
+pub mod validate;
+pub mod write;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::bundle::Bundle;
+use crate::config::Config;
+use crate::error::{Error, ERROR_EXIT};
+use crate::fleet::Fleet;
+
+/// The result of compiling a fleet: its description and its bundles, sorted by name.
+#[derive(Debug)]
+pub struct Compilation {
+    pub fleet: Fleet,
+    pub bundles: Vec<Bundle>,
+}
+
+/// eval → validate → render → bundle. Writing, diffing and pushing take the result.
+pub fn compile(config: &Config) -> Result<Compilation, Error> {
+    let evaluated = eval::evaluate(&config.file)?;
+    validate::validate(&evaluated)?;
+    let trees = render::render(&evaluated.fleet);
+    let bundles = trees.into_iter().map(bundle::bundle).collect();
+    Ok(Compilation {
+        fleet: evaluated.fleet,
+        bundles,
+    })
+}
+
+/// Parse the command line, run the command, report errors, and give the exit status.
+pub fn run() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(ERROR_EXIT)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    install_report_hook(config::use_color(cli.color));
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = cmd::run(cli.command, &mut out).and_then(|outcome| {
+        out.flush()?;
+        Ok(outcome)
+    });
+    match result {
+        Ok(outcome) => outcome.into(),
+        Err(Error::Output(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{:?}", miette::Report::new(error));
+            ExitCode::from(ERROR_EXIT)
+        }
+    }
+}
+
+fn install_report_hook(color: bool) {
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .force_graphical(true)
+                .color(color)
+                .unicode(color)
+                .terminal_links(false)
+                .wrap_lines(false)
+                .build(),
+        )
+    }));
+}

@@ -1,0 +1,187 @@
+//! manifest: the MANIFEST format of a bundle, rendered and parsed.
+//!
+//! ```text
+//! lugc-manifest 1
+//! bundle pve-5
+//! reaches pve-5
+//! <blake3> <mode> <owner> <path> <action or ->
+//! ```
+//!
+//! File lines are sorted by path; the action is the rest of the line. The
+//! blake3 of the MANIFEST bytes is the bundle id. Knows nothing of Nickel,
+//! git or the file system.
+
+use std::fmt::Write as _;
+
+/// First line of every MANIFEST; bump it on any format change.
+pub const HEADER: &str = "lugc-manifest 1";
+
+/// One file of a bundle as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub blake3: String,
+    pub mode: u32,
+    pub owner: String,
+    /// Absolute target path on the host.
+    pub path: String,
+    pub action: Option<String>,
+}
+
+/// A parsed or freshly built manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// `cluster` or a host name.
+    pub bundle: String,
+    /// Hosts this bundle lands on, sorted.
+    pub reaches: Vec<String>,
+    /// Sorted by path.
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("MANIFEST line {line}: {reason}")]
+pub struct ParseError {
+    pub line: usize,
+    pub reason: String,
+}
+
+impl Manifest {
+    pub fn render(&self) -> String {
+        let mut text = format!(
+            "{HEADER}\nbundle {}\nreaches {}\n",
+            self.bundle,
+            self.reaches.join(" ")
+        );
+        for entry in &self.entries {
+            let action = entry.action.as_deref().unwrap_or("-");
+            let _ = writeln!(
+                text,
+                "{} {:04o} {} {} {action}",
+                entry.blake3, entry.mode, entry.owner, entry.path
+            );
+        }
+        text
+    }
+
+    /// The bundle id: blake3 of the rendered manifest.
+    pub fn id(&self) -> String {
+        bundle_id(self.render().as_bytes())
+    }
+
+    pub fn parse(text: &str) -> Result<Manifest, ParseError> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .map(|(index, line)| (index + 1, line));
+        let fail = |line: usize, reason: &str| ParseError {
+            line,
+            reason: reason.to_owned(),
+        };
+        match lines.next() {
+            Some((_, HEADER)) => {}
+            _ => return Err(fail(1, &format!("expected `{HEADER}`"))),
+        }
+        let bundle = header_field(lines.next(), "bundle")?.to_owned();
+        let reaches = header_field(lines.next(), "reaches")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let mut entries: Vec<Entry> = Vec::new();
+        for (number, line) in lines {
+            let entry = parse_entry(line).ok_or_else(|| fail(number, "malformed file line"))?;
+            if entries.last().is_some_and(|last| last.path >= entry.path) {
+                return Err(fail(number, "file lines must be sorted by path and unique"));
+            }
+            entries.push(entry);
+        }
+        Ok(Manifest {
+            bundle,
+            reaches,
+            entries,
+        })
+    }
+}
+
+/// blake3 of a MANIFEST's bytes, as lowercase hex.
+pub fn bundle_id(manifest: &[u8]) -> String {
+    blake3::hash(manifest).to_hex().to_string()
+}
+
+fn header_field<'a>(line: Option<(usize, &'a str)>, key: &str) -> Result<&'a str, ParseError> {
+    let (number, text) = line.unwrap_or((0, ""));
+    text.strip_prefix(key)
+        .and_then(|rest| rest.strip_prefix(' ').or((rest.is_empty()).then_some("")))
+        .ok_or_else(|| ParseError {
+            line: number,
+            reason: format!("expected `{key} …`"),
+        })
+}
+
+fn parse_entry(line: &str) -> Option<Entry> {
+    let mut fields = line.splitn(5, ' ');
+    let blake3 = fields.next()?;
+    let mode = fields.next()?;
+    let owner = fields.next()?;
+    let path = fields.next()?;
+    let action = fields.next()?;
+    let is_hash = blake3.len() == 64 && blake3.bytes().all(|b| b.is_ascii_hexdigit());
+    if !is_hash || !path.starts_with('/') || owner.is_empty() {
+        return None;
+    }
+    Some(Entry {
+        blake3: blake3.to_owned(),
+        mode: u32::from_str_radix(mode, 8).ok().filter(|m| *m <= 0o7777)?,
+        owner: owner.to_owned(),
+        path: path.to_owned(),
+        action: (action != "-").then(|| action.to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Manifest {
+        Manifest {
+            bundle: "pve-5".into(),
+            reaches: vec!["pve-5".into()],
+            entries: vec![
+                Entry {
+                    blake3: "a".repeat(64),
+                    mode: 0o644,
+                    owner: "root:root".into(),
+                    path: "/etc/chrony/chrony.conf".into(),
+                    action: Some("systemctl restart chrony.service".into()),
+                },
+                Entry {
+                    blake3: "b".repeat(64),
+                    mode: 0o755,
+                    owner: "root:root".into(),
+                    path: "/etc/cron.daily/sync-cert".into(),
+                    action: None,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let manifest = sample();
+        let text = manifest.render();
+        assert!(text.contains(" 0755 root:root /etc/cron.daily/sync-cert -\n"));
+        assert_eq!(Manifest::parse(&text), Ok(manifest));
+    }
+
+    #[test]
+    fn rejects_unsorted_lines() {
+        let mut manifest = sample();
+        manifest.entries.reverse();
+        let error = Manifest::parse(&manifest.render()).unwrap_err();
+        assert_eq!(error.line, 5);
+    }
+
+    #[test]
+    fn rejects_a_foreign_header() {
+        assert!(Manifest::parse("something else\n").is_err());
+    }
+}

@@ -1,0 +1,243 @@
+//! validate: `&Evaluated` → `Ok(())` or every problem at once.
+//!
+//! These checks protect lugc's own machinery (paths stay inside a host root,
+//! manifests stay parseable, secrets stay out of out/). Fleet policy lives in
+//! lib/ as Nickel contracts, which catch most mistakes earlier and with a
+//! precise location; here a problem is located by finding the offending string
+//! in the main file. Does no I/O.
+
+use crate::diagnostic::SourceDiagnostic;
+use crate::eval::Evaluated;
+use crate::fleet::FileSpec;
+use crate::render::{parse_mode, CLUSTER_BUNDLE};
+
+/// Files replicated by pmxcfs; only the cluster bundle of a cluster writes there.
+const PMXCFS_ROOT: &str = "/etc/pve/";
+
+/// Target paths reserved for lugc's own files in a bundle directory.
+const RESERVED_PATHS: [&str; 1] = ["/MANIFEST"];
+
+/// Markers of content that must never land in out/.
+const SECRET_MARKERS: [&str; 2] = ["PRIVATE KEY-----", "PRIVATE KEY BLOCK-----"];
+
+pub fn validate(evaluated: &Evaluated) -> Result<(), SourceDiagnostic> {
+    let fleet = &evaluated.fleet;
+    let mut problems: Vec<Problem> = Vec::new();
+    for (name, host) in &fleet.hosts {
+        if !is_host_name(name) || name == CLUSTER_BUNDLE {
+            problems.push(Problem::new(
+                name,
+                format!("host name `{name}` is not usable as a bundle name"),
+                "host names are lowercase letters, digits and inner dashes, and not `cluster`",
+            ));
+        }
+        if host.ssh_target.is_empty() || host.ssh_target.contains(char::is_whitespace) {
+            problems.push(Problem::new(
+                name,
+                format!(
+                    "host `{name}`: ssh_target `{}` is not `user@address`",
+                    host.ssh_target
+                ),
+                "set ssh_target to e.g. root@pve-5.vm.ustclug.org",
+            ));
+        }
+        for (path, file) in &host.files {
+            check_file(name, path, file, &mut problems);
+            if host.cluster && path.starts_with(PMXCFS_ROOT) {
+                problems.push(Problem::new(
+                    path,
+                    format!("host `{name}`: {path} is replicated by pmxcfs"),
+                    "put files under /etc/pve of cluster members into the cluster bundle",
+                ));
+            }
+        }
+    }
+    for (path, file) in &fleet.cluster.files {
+        check_file(CLUSTER_BUNDLE, path, file, &mut problems);
+        if !path.starts_with(PMXCFS_ROOT) {
+            problems.push(Problem::new(
+                path,
+                format!("cluster bundle: {path} is not under {PMXCFS_ROOT}"),
+                "the cluster bundle holds only files that pmxcfs replicates",
+            ));
+        }
+    }
+    into_result(problems, evaluated)
+}
+
+fn check_file(bundle: &str, path: &str, file: &FileSpec, problems: &mut Vec<Problem>) {
+    let mut fail = |needle: &str, what: String, help: &str| {
+        problems.push(Problem::new(
+            needle,
+            format!("{bundle}: {path}: {what}"),
+            help,
+        ));
+    };
+    if let Err(reason) = check_path(path) {
+        fail(
+            path,
+            reason,
+            "target paths are absolute, normalised, and stay inside the host root",
+        );
+    }
+    if parse_mode(&file.mode).is_none() {
+        fail(
+            &file.mode,
+            format!("mode `{}` is not octal like 0644", file.mode),
+            "write the mode as 3 or 4 octal digits",
+        );
+    }
+    if !is_owner(&file.owner) {
+        fail(
+            &file.owner,
+            format!("owner `{}` is not `user:group`", file.owner),
+            "write the owner as user:group, e.g. root:root",
+        );
+    }
+    if file
+        .action
+        .as_deref()
+        .is_some_and(|action| action.trim().is_empty() || action.contains('\n'))
+    {
+        fail(
+            path,
+            "action must be one non-empty line".to_owned(),
+            "join several commands with `&&`",
+        );
+    }
+    if SECRET_MARKERS
+        .iter()
+        .any(|marker| file.content.contains(marker))
+    {
+        fail(
+            path,
+            "content holds a private key".to_owned(),
+            "secrets never land in out/: keep them on the host and reference them by path",
+        );
+    }
+}
+
+/// A normalised absolute path with no `.`/`..` components and only safe characters.
+pub fn check_path(path: &str) -> Result<(), String> {
+    let Some(relative) = path.strip_prefix('/') else {
+        return Err("the path is not absolute".to_owned());
+    };
+    if RESERVED_PATHS.contains(&path) {
+        return Err("the path is reserved for lugc's MANIFEST".to_owned());
+    }
+    let safe = |c: char| c.is_ascii_alphanumeric() || "._-+@=,:%/".contains(c);
+    if let Some(bad) = path.chars().find(|c| !safe(*c)) {
+        return Err(format!("the path contains {bad:?}"));
+    }
+    for component in relative.split('/') {
+        match component {
+            "" => return Err("the path has an empty component".to_owned()),
+            "." | ".." => return Err(format!("the path contains `{component}`")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn is_host_name(name: &str) -> bool {
+    let inner_ok = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    inner_ok
+        && !name.is_empty()
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && name.len() <= 63
+}
+
+fn is_owner(owner: &str) -> bool {
+    let is_name = |name: &str| {
+        name.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    };
+    owner
+        .split_once(':')
+        .is_some_and(|(user, group)| is_name(user) && is_name(group))
+}
+
+/// A problem and the string to look for in the main file to locate it.
+struct Problem {
+    needle: String,
+    message: String,
+    help: String,
+}
+
+impl Problem {
+    fn new(needle: &str, message: String, help: &str) -> Self {
+        Problem {
+            needle: needle.to_owned(),
+            message,
+            help: help.to_owned(),
+        }
+    }
+
+    fn into_diagnostic(self, evaluated: &Evaluated) -> SourceDiagnostic {
+        let diagnostic = SourceDiagnostic::new(self.message).with_help(self.help);
+        match find_quoted(&evaluated.main_text, &self.needle) {
+            Some(range) => diagnostic.at(
+                &evaluated.main_name,
+                &evaluated.main_text,
+                range,
+                "defined here",
+            ),
+            None => diagnostic,
+        }
+    }
+}
+
+/// Byte range of the first `"needle"` (or bare `needle`) in `text`.
+fn find_quoted(text: &str, needle: &str) -> Option<std::ops::Range<usize>> {
+    if needle.is_empty() {
+        return None;
+    }
+    let quoted = format!("\"{needle}\"");
+    text.find(&quoted)
+        .map(|start| start + 1..start + 1 + needle.len())
+        .or_else(|| text.find(needle).map(|start| start..start + needle.len()))
+}
+
+fn into_result(problems: Vec<Problem>, evaluated: &Evaluated) -> Result<(), SourceDiagnostic> {
+    let mut diagnostics = problems
+        .into_iter()
+        .map(|problem| problem.into_diagnostic(evaluated));
+    let Some(mut first) = diagnostics.next() else {
+        return Ok(());
+    };
+    first.related.extend(diagnostics);
+    Err(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_must_stay_inside_the_root() {
+        assert!(check_path("/etc/chrony/chrony.conf").is_ok());
+        assert!(check_path("etc/x").is_err());
+        assert!(check_path("/etc/../root/x").is_err());
+        assert!(check_path("/etc//x").is_err());
+        assert!(check_path("/etc/x/").is_err());
+        assert!(check_path("/etc/a b").is_err());
+        assert!(check_path("/MANIFEST").is_err());
+    }
+
+    #[test]
+    fn owners_and_host_names() {
+        assert!(is_owner("root:www-data"));
+        assert!(!is_owner("root"));
+        assert!(!is_owner("Root:root"));
+        assert!(is_host_name("pve-10"));
+        assert!(!is_host_name("-pve"));
+        assert!(!is_host_name("PVE"));
+    }
+}

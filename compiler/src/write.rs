@@ -1,0 +1,184 @@
+//! write: `[Bundle]` → out/, the only module that creates files there.
+//!
+//! A build is written into a temporary directory beside out/ and swapped in
+//! with one atomic `renameat2(RENAME_EXCHANGE)`, so a failed or killed build
+//! leaves either the old out/ or the new one. Concurrent builds serialise on a
+//! lock of out/'s parent directory. `check` compares instead of writing.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::bundle::{index, Bundle};
+
+/// Prefix of lugc's temporary directories beside out/; leftovers of a killed build are removed.
+const TEMP_PREFIX: &str = ".lugc-tmp-";
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("cannot write {}: {source}", path.display())]
+#[diagnostic(help("out/ was left as it was"))]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+fn at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+    move |source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One file of out/ as a build produces it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OutFile<'a> {
+    pub bytes: &'a [u8],
+    pub executable: bool,
+}
+
+/// Every file of out/, INDEX included, keyed by its path relative to out/.
+pub fn out_files<'a>(bundles: &'a [Bundle], index_text: &'a str) -> BTreeMap<PathBuf, OutFile<'a>> {
+    let mut files = BTreeMap::new();
+    files.insert(
+        PathBuf::from("INDEX"),
+        OutFile {
+            bytes: index_text.as_bytes(),
+            executable: false,
+        },
+    );
+    for bundle in bundles {
+        let root = PathBuf::from(&bundle.name);
+        files.insert(
+            root.join("MANIFEST"),
+            OutFile {
+                bytes: bundle.manifest_text.as_bytes(),
+                executable: false,
+            },
+        );
+        for (path, file) in &bundle.files {
+            let relative = root.join(path.trim_start_matches('/'));
+            files.insert(
+                relative,
+                OutFile {
+                    bytes: &file.bytes,
+                    executable: file.mode & 0o111 != 0,
+                },
+            );
+        }
+    }
+    files
+}
+
+/// Write the bundles as the new out/, atomically.
+pub fn write(out: &Path, bundles: &[Bundle]) -> Result<(), WriteError> {
+    let parent = parent_dir(out);
+    fs::create_dir_all(&parent).map_err(at(&parent))?;
+    let _lock = lock(&parent)?;
+    remove_leftovers(&parent)?;
+    let temp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempdir_in(&parent)
+        .map_err(at(&parent))?;
+    let index_text = index(bundles);
+    for (relative, file) in out_files(bundles, &index_text) {
+        let path = temp.path().join(&relative);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(at(dir))?;
+        }
+        fs::write(&path, file.bytes).map_err(at(&path))?;
+        let mode = if file.executable { 0o755 } else { 0o644 };
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(at(&path))?;
+    }
+    fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755)).map_err(at(temp.path()))?;
+    swap_into_place(temp.path(), out)?;
+    // `temp` now holds the previous out/ (or nothing) and is removed on drop.
+    Ok(())
+}
+
+/// Exchange `new` with `out` in one step; a plain rename when out/ does not exist yet.
+fn swap_into_place(new: &Path, out: &Path) -> Result<(), WriteError> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    match fs::symlink_metadata(out) {
+        Ok(_) => renameat_with(CWD, new, CWD, out, RenameFlags::EXCHANGE)
+            .map_err(|errno| at(out)(errno.into())),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            fs::rename(new, out).map_err(at(out))
+        }
+        Err(error) => Err(at(out)(error)),
+    }
+}
+
+/// Hold an exclusive lock on out/'s parent directory until dropped.
+fn lock(parent: &Path) -> Result<fs::File, WriteError> {
+    let dir = fs::File::open(parent).map_err(at(parent))?;
+    dir.lock().map_err(at(parent))?;
+    Ok(dir)
+}
+
+/// Remove temporary directories of builds that were killed (called under the lock).
+fn remove_leftovers(parent: &Path) -> Result<(), WriteError> {
+    for entry in fs::read_dir(parent).map_err(at(parent))? {
+        let entry = entry.map_err(at(parent))?;
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            fs::remove_dir_all(entry.path()).map_err(at(&entry.path()))?;
+        }
+    }
+    Ok(())
+}
+
+fn parent_dir(out: &Path) -> PathBuf {
+    let absolute = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+    absolute
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf)
+}
+
+/// How a file of out/ differs from what the build produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Staleness {
+    Missing,
+    Modified,
+    Extra,
+}
+
+/// Compare out/ with the bundles without writing; returns the differing files, sorted.
+pub fn check(out: &Path, bundles: &[Bundle]) -> Result<Vec<(PathBuf, Staleness)>, WriteError> {
+    let index_text = index(bundles);
+    let expected = out_files(bundles, &index_text);
+    let mut stale = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    if out.exists() {
+        for entry in walkdir::WalkDir::new(out).sort_by_file_name() {
+            let entry = entry.map_err(|error| at(out)(error.into()))?;
+            if entry.file_type().is_dir() {
+                continue;
+            }
+            let relative = entry
+                .path()
+                .strip_prefix(out)
+                .unwrap_or(entry.path())
+                .to_path_buf();
+            match expected.get(&relative) {
+                Some(file) if entry.file_type().is_file() => {
+                    let bytes = fs::read(entry.path()).map_err(at(entry.path()))?;
+                    if bytes != file.bytes {
+                        stale.push((relative.clone(), Staleness::Modified));
+                    }
+                }
+                Some(_) => stale.push((relative.clone(), Staleness::Modified)),
+                None => stale.push((relative.clone(), Staleness::Extra)),
+            }
+            seen.insert(relative);
+        }
+    }
+    stale.extend(
+        expected
+            .keys()
+            .filter(|path| !seen.contains(*path))
+            .map(|path| (path.clone(), Staleness::Missing)),
+    );
+    stale.sort();
+    Ok(stale)
+}
