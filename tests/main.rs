@@ -1,1 +1,4 @@
+//! lugc's integration tests: one binary, one module per subcommand.
 
+mod cli;
+mod common;

@@ -13,7 +13,7 @@ pub struct SourceDiagnostic {
     pub message: String,
     pub help: Option<String>,
     /// The file the labels point into, under its display name.
-    pub file: Option<NamedSource<String>>,
+    pub file: Option<Box<NamedSource<String>>>,
     /// Byte ranges into `file` with their label text; the first is primary.
     pub labels: Vec<(std::ops::Range<usize>, String)>,
     pub related: Vec<SourceDiagnostic>,
@@ -38,7 +38,7 @@ impl SourceDiagnostic {
         range: std::ops::Range<usize>,
         label: &str,
     ) -> Self {
-        self.file = Some(NamedSource::new(name, text.to_owned()));
+        self.file = Some(Box::new(NamedSource::new(name, text.to_owned())));
         self.labels = vec![(range, label.to_owned())];
         self
     }
@@ -87,7 +87,7 @@ impl miette::Diagnostic for SourceDiagnostic {
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.file
             .as_ref()
-            .map(|file| file as &dyn miette::SourceCode)
+            .map(|file| file.as_ref() as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {

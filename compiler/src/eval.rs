@@ -165,7 +165,7 @@ fn split_per_file(
         } else {
             "related location".to_owned()
         });
-        part.file = Some(miette::NamedSource::new(name, text.to_owned()));
+        part.file = Some(Box::new(miette::NamedSource::new(name, text.to_owned())));
         part.labels = labels
             .iter()
             .filter(|label| label.file_id == file_id)

@@ -1,0 +1,161 @@
+//! Shared test fixtures: a temporary copy of the fleet and a hermetic `lugc` command.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use tempfile::TempDir;
+
+/// The repository root (the workspace).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("compiler/ has a parent")
+        .to_path_buf()
+}
+
+/// A temporary directory holding cluster.ncl and lib/, copied from the repository.
+pub struct Fixture {
+    dir: TempDir,
+}
+
+impl Fixture {
+    /// The committed fleet: cluster.ncl and lib/.
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("lugc-test-")
+            .tempdir()
+            .expect("tempdir");
+        copy_tree(&repo_root().join("lib"), &dir.path().join("lib"));
+        fs::copy(
+            repo_root().join("cluster.ncl"),
+            dir.path().join("cluster.ncl"),
+        )
+        .expect("copy cluster.ncl");
+        Fixture { dir }
+    }
+
+    /// The committed lib/ with `source` as cluster.ncl.
+    pub fn with_cluster(source: &str) -> Self {
+        let fixture = Fixture::new();
+        fixture.write("cluster.ncl", source);
+        fixture
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn out(&self) -> PathBuf {
+        self.path().join("out")
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        fs::read_to_string(self.path().join(relative))
+            .unwrap_or_else(|e| panic!("read {relative}: {e}"))
+    }
+
+    pub fn write(&self, relative: &str, contents: &str) {
+        let path = self.path().join(relative);
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(path, contents).expect("write");
+    }
+
+    /// Replace the one occurrence of `from` in a file; panics if it is not there exactly once.
+    pub fn edit(&self, relative: &str, from: &str, to: &str) {
+        let text = self.read(relative);
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "`{from}` must occur once in {relative}"
+        );
+        self.write(relative, &text.replacen(from, to, 1));
+    }
+
+    /// `lugc` run in the fixture with a hermetic environment.
+    pub fn lugc(&self) -> assert_cmd::Command {
+        lugc_in(self.path())
+    }
+
+    /// Run `lugc ARGS` in the fixture and return its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.lugc().args(args).output().expect("run lugc")
+    }
+
+    /// Every file under `relative` with its bytes.
+    pub fn tree(&self, relative: &str) -> BTreeMap<PathBuf, Vec<u8>> {
+        tree(&self.path().join(relative))
+    }
+}
+
+/// A hermetic `lugc` command: empty environment but PATH, no colour, working directory `dir`.
+pub fn lugc_in(dir: &Path) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("lugc").expect("lugc binary");
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("HOME", dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .current_dir(dir);
+    command
+}
+
+/// Every regular file under `root` (relative path → bytes); empty if `root` is missing.
+pub fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    if !root.exists() {
+        return BTreeMap::new();
+    }
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|entry| entry.expect("walk"))
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| {
+            let relative = entry
+                .path()
+                .strip_prefix(root)
+                .expect("under root")
+                .to_path_buf();
+            (relative, fs::read(entry.path()).expect("read"))
+        })
+        .collect()
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.expect("walk");
+        let target = to.join(entry.path().strip_prefix(from).expect("under from"));
+        if entry.file_type().is_dir() {
+            fs::create_dir_all(&target).expect("mkdir");
+        } else {
+            fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Fail unless `tool` is on PATH: .ci/run installs every tool the tests use,
+/// so a missing one is a broken setup, never a reason to skip.
+pub fn require_tool(tool: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "`{tool}` is not installed: run .ci/run, which installs every tool the tests need"
+            )
+        })
+}
