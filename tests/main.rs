@@ -1,4 +1,6 @@
-//! lugc's integration tests: one binary, one module per subcommand.
+//! lugc's integration tests: one binary, one module per subcommand or concern.
 
+mod artifacts;
 mod cli;
 mod common;
+mod hardening;

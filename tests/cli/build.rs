@@ -248,20 +248,6 @@ fn a_removed_host_disappears_from_out() {
 }
 
 #[test]
-fn diff_and_push_say_they_are_not_implemented() {
-    let fixture = Fixture::new();
-    for command in ["diff", "push"] {
-        let output = fixture.run(&[command]);
-        assert_eq!(output.status.code(), Some(2));
-        assert!(
-            stderr(&output).contains("is not implemented yet"),
-            "{}",
-            stderr(&output)
-        );
-    }
-}
-
-#[test]
 fn completions_and_help_are_generated() {
     let fixture = Fixture::new();
     let output = fixture.run(&["completions", "bash"]);

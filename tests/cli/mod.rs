@@ -1,2 +1,4 @@
 mod build;
+mod diff;
 mod hosts;
+mod push;

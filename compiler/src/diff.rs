@@ -1,0 +1,1 @@
+//! diff: what changes on which host between two out/ trees (see `cmd/diff.rs`).

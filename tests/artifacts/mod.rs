@@ -1,0 +1,1 @@
+//! Every generated artifact checked by the real Debian tool that reads it.

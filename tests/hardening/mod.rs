@@ -1,0 +1,1 @@
+//! Bad-input corpus, fault injection and property tests.
