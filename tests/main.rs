@@ -3,4 +3,5 @@
 mod artifacts;
 mod cli;
 mod common;
+mod fleet;
 mod hardening;
