@@ -94,16 +94,8 @@ fn check_file(bundle: &str, path: &str, file: &FileSpec, problems: &mut Vec<Prob
             "write the owner as user:group, e.g. root:root",
         );
     }
-    if file
-        .action
-        .as_deref()
-        .is_some_and(|action| action.trim().is_empty() || action.contains('\n'))
-    {
-        fail(
-            path,
-            "action must be one non-empty line".to_owned(),
-            "join several commands with `&&`",
-        );
+    if let Some(Err(reason)) = file.action.as_deref().map(check_action) {
+        fail(path, reason, "join several commands with `&&`");
     }
     if SECRET_MARKERS
         .iter()
@@ -135,6 +127,24 @@ pub fn check_path(path: &str) -> Result<(), String> {
             "." | ".." => return Err(format!("the path contains `{component}`")),
             _ => {}
         }
+    }
+    Ok(())
+}
+
+/// An action the MANIFEST can hold: one non-empty line, read back as written.
+///
+/// A MANIFEST line ends at `\n` and a parser drops a `\r` before it, and `-`
+/// there means "no action", so those, like other control characters, would
+/// not survive a render/parse round trip.
+pub fn check_action(action: &str) -> Result<(), String> {
+    if action.trim().is_empty() || action.contains(['\n', '\r']) {
+        return Err("action must be one non-empty line".to_owned());
+    }
+    if action == "-" {
+        return Err("action `-` reads as \"no action\" in the MANIFEST".to_owned());
+    }
+    if let Some(bad) = action.chars().find(|c| c.is_control() && *c != '\t') {
+        return Err(format!("action contains the control character {bad:?}"));
     }
     Ok(())
 }
@@ -229,6 +239,17 @@ mod tests {
         assert!(check_path("/etc/x/").is_err());
         assert!(check_path("/etc/a b").is_err());
         assert!(check_path("/MANIFEST").is_err());
+    }
+
+    #[test]
+    fn actions_survive_the_manifest() {
+        assert!(check_action("systemctl restart chrony.service").is_ok());
+        assert!(check_action("a\tb").is_ok());
+        assert!(check_action(" ").is_err());
+        assert!(check_action("a\nb").is_err());
+        assert!(check_action("ifreload -a\r").is_err());
+        assert!(check_action("-").is_err());
+        assert!(check_action("a\u{1b}[0m").is_err());
     }
 
     #[test]

@@ -1,1 +1,4 @@
-//! Bad-input corpus, fault injection and property tests.
+//! Hardening: fault injection, property tests and the bad-input corpus (issue 7).
+
+mod faults;
+mod props;

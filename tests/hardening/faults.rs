@@ -1,0 +1,245 @@
+//! `lugc build` killed at many moments, and builds racing each other: out/
+//! is always wholly the old tree or wholly the new one.
+//!
+//! The fleets here are plain output records (what `lugc.build` returns), not
+//! lib/ fleets: they evaluate fast, write a few hundred files so that a kill
+//! often lands mid-write, and do not change when lib/ grows.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{stderr, tree, Fixture};
+
+type Tree = BTreeMap<PathBuf, Vec<u8>>;
+
+/// A fleet output record of `hosts` hosts with `files` files of ~8 KiB each,
+/// every content marked with `generation`.
+fn raw_fleet(generation: &str, hosts: usize, files: usize) -> String {
+    let pad = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\\n".repeat(128);
+    let mut text = format!("let pad = \"{pad}\" in\n{{\n  hosts = {{\n");
+    for host in 0..hosts {
+        let _ = writeln!(
+            text,
+            "    \"h-{host}\" = {{ site = \"s\", cluster = false, ssh_target = \"root@h-{host}\", files = {{"
+        );
+        for file in 0..files {
+            let _ = writeln!(
+                text,
+                "      \"/etc/lugc-fault/f-{file}\" = {{ content = \"{generation} {host} {file}\\n\" ++ pad, mode = \"0644\", owner = \"root:root\" }},"
+            );
+        }
+        text.push_str("    } },\n");
+    }
+    text.push_str("  },\n  cluster = { files = {} },\n}\n");
+    text
+}
+
+/// Two sources that differ in every file and in their host sets (`b` drops
+/// hosts and adds others), and the out/ trees they build.
+struct TwoFleets {
+    fixture: Fixture,
+    a: Tree,
+    b: Tree,
+}
+
+impl TwoFleets {
+    fn new() -> Self {
+        let fixture = Fixture::new();
+        fixture.write("a.ncl", &raw_fleet("generation-a", 24, 6));
+        fixture.write("b.ncl", &raw_fleet("generation-b", 27, 5));
+        let snapshot = |file: &str, out: &str| {
+            let output = fixture.run(&["build", "--file", file, "--out", out]);
+            assert!(output.status.success(), "{}", stderr(&output));
+            let built = fixture.tree(out);
+            fs::remove_dir_all(fixture.path().join(out)).unwrap();
+            built
+        };
+        let a = snapshot("a.ncl", "snapshot-a");
+        let b = snapshot("b.ncl", "snapshot-b");
+        assert_ne!(a, b);
+        assert!(a.len() > 120, "enough files for a kill to land mid-write");
+        TwoFleets { fixture, a, b }
+    }
+
+    fn spawn(&self, file: &str) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_lugc"))
+            .args(["build", "--file", file])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .env("HOME", self.fixture.path())
+            .current_dir(self.fixture.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn lugc")
+    }
+
+    /// Which of the two trees out/ holds; panics on anything else.
+    fn which(&self, context: &str) -> char {
+        let out = tree(&self.fixture.out());
+        if out == self.a {
+            'a'
+        } else if out == self.b {
+            'b'
+        } else {
+            let a_files = out
+                .iter()
+                .filter(|(p, c)| self.a.get(*p) == Some(c))
+                .count();
+            let b_files = out
+                .iter()
+                .filter(|(p, c)| self.b.get(*p) == Some(c))
+                .count();
+            panic!(
+                "{context}: out/ is neither the old nor the new tree \
+                 ({} files, {a_files} as in a, {b_files} as in b)",
+                out.len()
+            )
+        }
+    }
+
+    fn leftovers(&self) -> Vec<String> {
+        temp_dirs(self.fixture.path())
+    }
+}
+
+fn temp_dirs(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".lugc-tmp-"))
+        .collect()
+}
+
+/// Wait until `dir` holds a `.lugc-tmp-*` directory or the child exits;
+/// true when the directory appeared first.
+fn wait_for_temp_dir(child: &mut Child, dir: &Path, before: &[String]) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if temp_dirs(dir).iter().any(|name| !before.contains(name)) {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    panic!("lugc build neither started writing nor exited");
+}
+
+/// How long a build of the other tree runs after its temporary directory
+/// appears: the window in which kills are spread. Only chooses delays.
+fn time_of_a_write(fleets: &TwoFleets, current: char) -> Duration {
+    let next = if current == 'a' { 'b' } else { 'a' };
+    let before = fleets.leftovers();
+    let mut child = fleets.spawn(&format!("{next}.ncl"));
+    assert!(wait_for_temp_dir(
+        &mut child,
+        fleets.fixture.path(),
+        &before
+    ));
+    let start = Instant::now();
+    assert!(child.wait().unwrap().success());
+    start.elapsed()
+}
+
+#[test]
+fn a_killed_build_leaves_the_old_or_the_new_out() {
+    let fleets = TwoFleets::new();
+    let fixture = &fleets.fixture;
+    let output = fixture.run(&["build", "--file", "a.ncl"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut current = fleets.which("after the first build");
+    let write_time = time_of_a_write(&fleets, current);
+    current = fleets.which("after timing a write");
+    let mut killed_mid_write = 0;
+    let mut outcomes = Vec::new();
+    // Kill at fixed delays (mostly during evaluation), then at fractions of a
+    // write's duration after the temporary directory appeared (during the
+    // write, around the swap, and just after it).
+    let plan: Vec<(bool, Duration)> = [0u64, 60]
+        .into_iter()
+        .map(|ms| (false, Duration::from_millis(ms)))
+        .chain(
+            [0u32, 20, 45, 70, 90, 100, 115]
+                .into_iter()
+                .map(|percent| (true, write_time * percent / 100)),
+        )
+        .collect();
+    for (after_temp_dir, delay) in plan {
+        // Always build the other tree, so every kill interrupts a real change.
+        let next = if current == 'a' { 'b' } else { 'a' };
+        let before = fleets.leftovers();
+        let mut child = fleets.spawn(&format!("{next}.ncl"));
+        let writing = !after_temp_dir || wait_for_temp_dir(&mut child, fixture.path(), &before);
+        std::thread::sleep(delay);
+        let exited_already = child.try_wait().unwrap().is_some();
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if after_temp_dir && writing && !exited_already {
+            killed_mid_write += 1;
+        }
+        let found = fleets.which(&format!(
+            "kill after {delay:?} (after temp dir: {after_temp_dir}, status {status})"
+        ));
+        assert!(found == current || found == next);
+        outcomes.push(found);
+        current = found;
+    }
+    assert!(
+        killed_mid_write > 0,
+        "no kill landed after the temporary directory appeared: {outcomes:?}"
+    );
+    // The next build removes every leftover of the killed ones and completes.
+    let next = if current == 'a' { 'b' } else { 'a' };
+    let output = fixture.run(&["build", "--file", &format!("{next}.ncl")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(fleets.which("after a clean build"), next);
+    assert_eq!(fleets.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn leftovers_of_a_killed_build_are_removed_by_the_next_build() {
+    let fixture = Fixture::new();
+    fixture.lugc().arg("build").assert().success();
+    let before = fixture.tree("out");
+    // What a build killed before its swap leaves behind: a half-written temp dir.
+    fixture.write(".lugc-tmp-killed/pve-5/etc/chrony/chrony.conf", "half");
+    fixture.write(".lugc-tmp-killed/INDEX", "");
+    fixture.lugc().arg("build").assert().success();
+    assert_eq!(before, fixture.tree("out"));
+    assert_eq!(temp_dirs(fixture.path()), Vec::<String>::new());
+}
+
+#[test]
+fn concurrent_builds_are_serialised_and_both_finish() {
+    let fleets = TwoFleets::new();
+    for round in 0..3 {
+        let mut first = fleets.spawn("a.ncl");
+        let mut second = fleets.spawn("b.ncl");
+        let first_status = first.wait().unwrap();
+        let second_status = second.wait().unwrap();
+        let read_stderr = |child: &mut Child| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut text).unwrap();
+            text
+        };
+        assert!(
+            first_status.success(),
+            "round {round}: {}",
+            read_stderr(&mut first)
+        );
+        assert!(
+            second_status.success(),
+            "round {round}: {}",
+            read_stderr(&mut second)
+        );
+        fleets.which(&format!("round {round}, after two concurrent builds"));
+        assert_eq!(fleets.leftovers(), Vec::<String>::new(), "round {round}");
+    }
+}
