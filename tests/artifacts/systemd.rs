@@ -1,0 +1,107 @@
+//! systemd units: `systemd-analyze verify --man=no UNIT`, isolated (it
+//! touches /run/systemd). It exits 0 even for `Type=oneshott`, so any line it
+//! prints fails the unit, except a line caused by a unit or a binary that a
+//! PVE host has and the build machine does not.
+
+use std::path::Path;
+
+use super::{check_all, of_kind, run_isolated, scratch, Kind};
+
+/// Units of a PVE or PBS host (or of packages only it has) that a unit in
+/// out/ may depend on; `Unit X not found.` for these is no fault of the file.
+const HOST_UNITS: &[&str] = &[
+    "pve-cluster.service",
+    "pvedaemon.service",
+    "pveproxy.service",
+    "pvestatd.service",
+    "pve-firewall.service",
+    "pve-guests.service",
+    "proxmox-backup.service",
+    "proxmox-backup-proxy.service",
+    "iscsid.service",
+    "open-iscsi.service",
+    "zfs-mount.service",
+    "zfs-import.target",
+];
+
+/// Binaries of a PVE or PBS host that an ExecStart may name; `Command X is
+/// not executable: No such file or directory` for these is no fault either.
+const HOST_BINARIES: &[&str] = &[
+    "/usr/bin/pvesh",
+    "/usr/bin/pvenode",
+    "/usr/sbin/qm",
+    "/usr/sbin/pct",
+    "/usr/bin/proxmox-backup-manager",
+    "/usr/sbin/iscsiadm",
+    "/usr/sbin/zfs",
+    "/usr/sbin/zpool",
+    "/usr/bin/virtiofsd",
+    "/usr/libexec/virtiofsd",
+];
+
+fn missing_on_build_machine(line: &str) -> bool {
+    HOST_UNITS
+        .iter()
+        .any(|unit| line.ends_with(&format!("Unit {unit} not found.")))
+        || HOST_BINARIES.iter().any(|binary| {
+            line.ends_with(&format!(
+                "Command {binary} is not executable: No such file or directory"
+            ))
+        })
+}
+
+/// The file's name is the unit's name, so `file` keeps the target's name.
+fn check(file: &Path) -> Result<(), String> {
+    let outcome = run_isolated(
+        &[],
+        "systemd-analyze",
+        &[Path::new("verify"), Path::new("--man=no"), file],
+    );
+    // A whitelisted line also makes it exit 1: with lines printed, only the
+    // lines count; with none, the exit status.
+    let mut lines = outcome.lines().peekable();
+    if lines.peek().is_none() {
+        return outcome.ok();
+    }
+    if lines.any(|line| !missing_on_build_machine(line)) {
+        return Err(outcome.to_string());
+    }
+    Ok(())
+}
+
+#[test]
+fn every_unit_verifies_with_systemd_analyze() {
+    check_all(&of_kind(Kind::Unit), |artifact| check(&artifact.file));
+}
+
+const GOOD: &str = "\
+[Unit]
+Description=Backup rootfs to vdp2
+RequiresMountsFor=/mnt/vdp2
+After=pve-cluster.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/rsync -aHAXx --delete / /mnt/vdp2/rootfs/
+";
+
+#[test]
+fn systemd_analyze_rejects_broken_units() {
+    let dir = scratch();
+    let unit = |text: &str| super::write(dir.path(), "rootfs-backup.service", text);
+    check(&unit(GOOD)).expect("a valid unit");
+    let pve = GOOD.replace("/usr/bin/rsync -aHAXx", "/usr/bin/pvesh get /version");
+    let pve = pve.replace("After=", "Requires=");
+    check(&unit(&pve)).expect("a unit needing what only a PVE host has");
+    for (from, to) in [
+        ("Type=oneshot", "Type=oneshott"),
+        ("RequiresMountsFor", "RequiresMountFor"),
+        ("/usr/bin/rsync", "/usr/bin/rsyncc"),
+        ("/usr/bin/rsync", "rsync-of-no-path"),
+        ("After=pve-cluster.service", "Requires=pve-clusterr.service"),
+        ("[Service]", "[Servce]"),
+    ] {
+        let broken = unit(&GOOD.replace(from, to));
+        assert!(check(&broken).is_err(), "accepted {to}");
+    }
+}
