@@ -234,17 +234,17 @@ fn a_missing_input_file_is_an_error_not_a_panic() {
 fn a_removed_host_disappears_from_out() {
     let fixture = Fixture::new();
     fixture.lugc().arg("build").assert().success();
-    assert!(fixture.out().join("pve-6").exists());
+    assert!(fixture.out().join("pve-10").exists());
     let source = fixture.read("cluster.ncl");
-    let start = source.find("    pve-6 = {").unwrap();
+    let start = source.find("    pve-10 = {").unwrap();
     let end = start + source[start..].find("    },\n").unwrap() + "    },\n".len();
     fixture.write(
         "cluster.ncl",
         &format!("{}{}", &source[..start], &source[end..]),
     );
     fixture.lugc().arg("build").assert().success();
-    assert!(!fixture.out().join("pve-6").exists());
-    assert!(!fixture.read("out/INDEX").contains("pve-6"));
+    assert!(!fixture.out().join("pve-10").exists());
+    assert!(!fixture.read("out/INDEX").contains("pve-10"));
 }
 
 #[test]
