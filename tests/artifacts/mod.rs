@@ -7,8 +7,10 @@
 //! when they would touch the machine (mounts, locks, state files, network),
 //! through [`run_isolated`] in fresh mount and network namespaces.
 
+mod apt;
 mod chrony;
 mod cron;
+mod hosts;
 mod interfaces;
 mod iptables;
 mod scripts;
@@ -30,13 +32,18 @@ use crate::common::{repo_root, require_tool};
 /// A kind of generated file, and which target paths belong to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    AptSources,
     Chrony,
     CronD,
+    Hostname,
+    Hosts,
     Interfaces,
     RulesV4,
     Script,
     StorageCfg,
     Unit,
+    /// A VM's config (no validator of its own; read for its hookscript).
+    VmConfig,
 }
 
 /// The kinds the committed out/ holds today: a positive test fails when it
@@ -56,14 +63,19 @@ const UNIT_SUFFIXES: &[&str] = &[
 ];
 
 impl Kind {
-    fn matches(self, artifact: &Artifact) -> bool {
+    pub fn matches(self, artifact: &Artifact) -> bool {
         let target = artifact.target.as_str();
         match self {
+            Kind::AptSources => {
+                target == "/etc/apt/sources.list" || target.starts_with("/etc/apt/sources.list.d/")
+            }
             Kind::Chrony => {
                 target == "/etc/chrony/chrony.conf"
                     || (target.starts_with("/etc/chrony/conf.d/") && target.ends_with(".conf"))
             }
             Kind::CronD => target.starts_with("/etc/cron.d/"),
+            Kind::Hostname => target == "/etc/hostname",
+            Kind::Hosts => target == "/etc/hosts",
             Kind::Interfaces => {
                 target == "/etc/network/interfaces"
                     || target.starts_with("/etc/network/interfaces.d/")
@@ -74,6 +86,11 @@ impl Kind {
             Kind::Unit => {
                 target.starts_with("/etc/systemd/system/")
                     && UNIT_SUFFIXES.iter().any(|suffix| target.ends_with(suffix))
+            }
+            Kind::VmConfig => {
+                target.starts_with("/etc/pve/")
+                    && target.contains("/qemu-server/")
+                    && target.ends_with(".conf")
             }
         }
     }

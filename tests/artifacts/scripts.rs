@@ -2,20 +2,21 @@
 //! with `#!`. Each is a shell script with a shebang, parses with the shell
 //! its shebang names (`bash -n` or `dash -n`) and passes `shellcheck -o all`
 //! (every optional check, at the default severity, style); a script that cron
-//! or PVE runs (cron.hourly/daily/weekly/monthly, hookscripts in
-//! /var/lib/vz/snippets) is executable.
+//! runs (cron.hourly/daily/weekly/monthly) is executable, and so is every
+//! hookscript a VM config names, found through storage.cfg in a storage
+//! that holds snippets.
 
 use std::path::Path;
 
+use super::storage_cfg::{self, StorageCfg};
 use super::{check_all, of_kind, run, scratch, write, Artifact, Kind};
 
-/// Directories whose scripts something runs by path, so they need exec bits.
+/// Directories whose files run-parts runs, so they need exec bits.
 const RUN_BY_PATH: &[&str] = &[
     "/etc/cron.hourly/",
     "/etc/cron.daily/",
     "/etc/cron.weekly/",
     "/etc/cron.monthly/",
-    "/var/lib/vz/snippets/",
 ];
 
 /// The shell a shebang names: `bash` or `dash` (for /bin/sh, as on Debian).
@@ -56,10 +57,7 @@ fn lint(file: &Path) -> Result<(), String> {
 }
 
 fn executable(artifact: &Artifact) -> Result<(), String> {
-    let run_by_path = RUN_BY_PATH
-        .iter()
-        .any(|dir| artifact.target.starts_with(dir));
-    if run_by_path && artifact.mode & 0o111 == 0 {
+    if artifact.mode & 0o111 == 0 {
         return Err(format!(
             "mode {:04o}: run by path, so it must be executable",
             artifact.mode
@@ -69,9 +67,75 @@ fn executable(artifact: &Artifact) -> Result<(), String> {
 }
 
 fn check(artifact: &Artifact) -> Result<(), String> {
-    executable(artifact)?;
+    if RUN_BY_PATH
+        .iter()
+        .any(|dir| artifact.target.starts_with(dir))
+    {
+        executable(artifact)?;
+    }
     parse(&artifact.file)?;
     lint(&artifact.file)
+}
+
+/// Where a `hookscript: STORAGE:snippets/NAME` of a VM config lands: the
+/// storage must be a directory storage with `snippets` in its content
+/// (`local` is /var/lib/vz with snippets when storage.cfg does not define
+/// it), and a host bundle must carry the file, executable, with a shebang.
+fn hookscript(line: &str, storage: Option<&StorageCfg>, all: &[Artifact]) -> Result<(), String> {
+    let volume = line.trim_start_matches("hookscript:").trim();
+    let (id, name) = volume
+        .split_once(":snippets/")
+        .ok_or_else(|| format!("`{volume}` is not STORAGE:snippets/NAME"))?;
+    let path = match storage.and_then(|cfg| cfg.section(id)) {
+        Some(section) if ["dir", "nfs"].contains(&section.storage_type.as_str()) => {
+            if !section.content().contains(&"snippets") {
+                return Err(format!("storage `{id}` does not hold snippets"));
+            }
+            section.get("path").unwrap_or_default()
+        }
+        Some(section) => {
+            return Err(format!(
+                "storage `{id}` is {}, not a directory",
+                section.storage_type
+            ))
+        }
+        None if id == "local" => "/var/lib/vz",
+        None => return Err(format!("storage `{id}` is not in storage.cfg")),
+    };
+    let target = format!("{path}/snippets/{name}");
+    let script = all
+        .iter()
+        .find(|a| a.bundle != "cluster" && a.target == target)
+        .ok_or_else(|| format!("no bundle carries {target}"))?;
+    executable(script).map_err(|e| format!("{script}: {e}"))?;
+    if !script.bytes().starts_with(b"#!") {
+        return Err(format!("{script}: no shebang"));
+    }
+    Ok(())
+}
+
+/// Every `hookscript:` line of the VM configs, checked with [`hookscript`].
+fn hookscripts(all: &[Artifact]) -> Result<(), String> {
+    let storage = of_kind(Kind::StorageCfg)
+        .first()
+        .map(|cfg| storage_cfg::parse(&cfg.text()).unwrap_or_else(|e| panic!("{cfg}: {e:?}")));
+    let mut problems = Vec::new();
+    for config in &of_kind(Kind::VmConfig) {
+        for line in config
+            .text()
+            .lines()
+            .filter(|l| l.starts_with("hookscript:"))
+        {
+            if let Err(problem) = hookscript(line, storage.as_ref(), all) {
+                problems.push(format!("{config}: {line}: {problem}"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
 #[test]
@@ -80,14 +144,19 @@ fn every_script_parses_and_passes_shellcheck() {
 }
 
 #[test]
-fn every_script_where_cron_or_pve_runs_it_is_executable() {
-    // Such a script has no shebang check if it is not executable and lacks
-    // `#!`, so look at every file in those directories, not only scripts.
+fn every_file_that_cron_runs_is_executable() {
+    // A file there that is neither executable nor starts with `#!` is no
+    // Script, so look at every file in those directories.
     let run_by_path: Vec<Artifact> = super::artifacts()
         .into_iter()
         .filter(|a| RUN_BY_PATH.iter().any(|dir| a.target.starts_with(dir)))
         .collect();
     check_all(&run_by_path, executable);
+}
+
+#[test]
+fn every_hookscript_of_a_vm_is_an_executable_script_in_a_snippets_storage() {
+    hookscripts(&super::artifacts()).unwrap_or_else(|e| panic!("{e}"));
 }
 
 const GOOD: &str = "#!/bin/sh
@@ -137,7 +206,59 @@ fn shells_shellcheck_and_the_mode_check_reject_broken_scripts() {
     let python = GOOD.replace("#!/bin/sh", "#!/usr/bin/python3");
     assert!(check(&sample(dir.path(), daily, 0o755, &python)).is_err());
 
-    let hook = "/var/lib/vz/snippets/virtiofsd.sh";
-    let error = check(&sample(dir.path(), hook, 0o644, GOOD)).unwrap_err();
-    assert!(error.contains("executable"), "{error}");
+    let daily_error = check(&sample(dir.path(), daily, 0o644, GOOD)).unwrap_err();
+    assert!(daily_error.contains("executable"), "{daily_error}");
+}
+
+#[test]
+fn a_hookscript_must_be_an_executable_script_in_a_snippets_storage() {
+    let dir = scratch();
+    let storage = storage_cfg::parse(
+        "dir: local\n\tpath /var/lib/vz\n\tcontent iso,snippets\n\n\
+         dir: images\n\tpath /srv/images\n\tcontent images\n\n\
+         zfspool: local-zfs\n\tpool rpool/data\n",
+    )
+    .expect("storage.cfg sample");
+    let hook = |mode| {
+        vec![sample(
+            dir.path(),
+            "/var/lib/vz/snippets/virtiofsd.sh",
+            mode,
+            GOOD,
+        )]
+    };
+    let line = "hookscript: local:snippets/virtiofsd.sh";
+    hookscript(line, Some(&storage), &hook(0o755)).expect("a valid hookscript");
+    hookscript(line, None, &hook(0o755)).expect("`local` without storage.cfg");
+    for (line, mode, expected) in [
+        (line, 0o644, "executable"),
+        (
+            "hookscript: local:snippets/other.sh",
+            0o755,
+            "no bundle carries",
+        ),
+        (
+            "hookscript: images:snippets/virtiofsd.sh",
+            0o755,
+            "does not hold snippets",
+        ),
+        (
+            "hookscript: local-zfs:snippets/virtiofsd.sh",
+            0o755,
+            "not a directory",
+        ),
+        (
+            "hookscript: backup:snippets/virtiofsd.sh",
+            0o755,
+            "not in storage.cfg",
+        ),
+        (
+            "hookscript: local:virtiofsd.sh",
+            0o755,
+            "not STORAGE:snippets/NAME",
+        ),
+    ] {
+        let error = hookscript(line, Some(&storage), &hook(mode)).unwrap_err();
+        assert!(error.contains(expected), "{line}: {error}");
+    }
 }
