@@ -49,7 +49,19 @@ pub enum Kind {
 /// The kinds the committed out/ holds today: a positive test fails when it
 /// finds no file of one of these, so a walker that silently matches nothing,
 /// or an artifact that disappears, does not pass unnoticed.
-pub const EXPECTED: &[Kind] = &[Kind::Chrony];
+pub const EXPECTED: &[Kind] = &[
+    Kind::AptSources,
+    Kind::Chrony,
+    Kind::CronD,
+    Kind::Hostname,
+    Kind::Hosts,
+    Kind::Interfaces,
+    Kind::RulesV4,
+    Kind::Script,
+    Kind::StorageCfg,
+    Kind::Unit,
+    Kind::VmConfig,
+];
 
 const UNIT_SUFFIXES: &[&str] = &[
     ".service",
