@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 
 use crate::diagnostic::SourceDiagnostic;
+use crate::push::{BoxedPushError, PushError};
 use crate::write::WriteError;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -18,6 +19,11 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Write(#[from] WriteError),
+
+    /// `lugc push` could not deliver (boxed: `PushError` is large).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Push(#[from] BoxedPushError),
 
     /// A mistake on the command line that clap cannot see.
     #[error("{message}")]
@@ -43,6 +49,12 @@ impl Error {
             message: message.into(),
             help,
         }
+    }
+}
+
+impl From<PushError> for Error {
+    fn from(error: PushError) -> Self {
+        Error::Push(error.into())
     }
 }
 

@@ -1,12 +1,485 @@
-use crate::common::{stderr, Fixture};
+//! `lugc push` against a real sshd on loopback, pushing into a temporary root.
+//! Actions go to a stand-in runner that logs them (and fails on request), so
+//! no test ever runs systemctl, ifreload or iptables on this machine.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use crate::common::sshd::{free_port, Sshd};
+use crate::common::{require_tool, stderr, stdout, tree, Fixture};
+
+const CHRONY: &str = "etc/chrony/chrony.conf";
+const RESTART_CHRONY: &str = "systemctl restart chrony.service";
+
+/// A fleet in a git repository with out/ built and committed, and a "host":
+/// sshd on loopback, a root directory, and an action runner that logs.
+struct Setup {
+    fixture: Fixture,
+    sshd: Sshd,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        require_tool("rsync");
+        require_tool("git");
+        let fixture = Fixture::new();
+        let setup = Setup {
+            fixture,
+            sshd: Sshd::start(),
+        };
+        setup.build();
+        setup.git(&["init", "-q", "-b", "main"]);
+        setup.commit("fleet");
+        fs::create_dir_all(setup.host_root("pve-5")).unwrap();
+        let runner = setup.runner();
+        fs::write(
+            &runner,
+            format!(
+                "#!/bin/sh\n\
+                 printf '%s\\n' \"$1\" >> {log}\n\
+                 if [ -f {fail} ] && grep -qxF -- \"$1\" {fail}; then echo \"cannot: $1\" >&2; exit 3; fi\n\
+                 echo \"ran: $1\"\n",
+                log = setup.sshd.dir().join("actions.log").display(),
+                fail = setup.sshd.dir().join("fail").display(),
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&runner, fs::Permissions::from_mode(0o755)).unwrap();
+        setup
+    }
+
+    fn runner(&self) -> PathBuf {
+        self.sshd.dir().join("runner.sh")
+    }
+
+    /// The directory that stands for `/` on host `host`.
+    fn host_root(&self, host: &str) -> PathBuf {
+        self.sshd.dir().join("hosts").join(host)
+    }
+
+    fn build(&self) {
+        let output = self.fixture.run(&["build"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+
+    fn git(&self, args: &[&str]) {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(self.fixture.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.fixture.path())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "lugc test")
+            .env("GIT_AUTHOR_EMAIL", "test@lugc.invalid")
+            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_NAME", "lugc test")
+            .env("GIT_COMMITTER_EMAIL", "test@lugc.invalid")
+            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+            .status()
+            .expect("run git");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    fn commit(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+    }
+
+    /// Change the NTP server (and so chrony.conf on every host), rebuild and commit.
+    fn change_ntp_server(&self) {
+        self.edit_ntp_server();
+        self.build();
+        self.commit("ntp");
+    }
+
+    fn edit_ntp_server(&self) {
+        let source = self.fixture.read("cluster.ncl");
+        assert!(
+            source.contains("time.ustc.edu.cn"),
+            "cluster.ncl names the NTP server"
+        );
+        self.fixture.write(
+            "cluster.ncl",
+            &source.replace("time.ustc.edu.cn", "ntp.lugc.invalid"),
+        );
+    }
+
+    /// `lugc push ARGS` at the test sshd, with `{host}` roots under the sshd's directory.
+    fn push(&self, args: &[&str]) -> Output {
+        self.push_at(self.sshd.port(), args)
+    }
+
+    fn push_at(&self, port: u16, args: &[&str]) -> Output {
+        let mut command = self.fixture.lugc();
+        command
+            .arg("push")
+            .args(args)
+            .args(["--target", "root@127.0.0.1", "--port", &port.to_string()])
+            .arg("--root")
+            .arg(self.sshd.dir().join("hosts").join("{host}"))
+            .arg("--action-runner")
+            .arg(self.runner());
+        for option in self.sshd.client_options() {
+            command.args(["--ssh-option", &option]);
+        }
+        command.output().expect("run lugc push")
+    }
+
+    /// `lugc push ARGS`, which must succeed.
+    fn push_ok(&self, args: &[&str]) -> String {
+        let output = self.push(args);
+        assert!(
+            output.status.success(),
+            "push {args:?} failed\nstdout:\n{}\nstderr:\n{}\nsshd:\n{}",
+            stdout(&output),
+            stderr(&output),
+            self.sshd.log()
+        );
+        stdout(&output)
+    }
+
+    /// `lugc push ARGS`, which must fail with exit 2; returns stderr.
+    fn push_fails(&self, args: &[&str]) -> String {
+        let output = self.push(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "push {args:?} should fail\nstdout:\n{}\nstderr:\n{}",
+            stdout(&output),
+            stderr(&output)
+        );
+        stderr(&output)
+    }
+
+    /// Actions the runner was asked to run, in order.
+    fn actions(&self) -> Vec<String> {
+        fs::read_to_string(self.sshd.dir().join("actions.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn fail_action(&self, action: &str) {
+        fs::write(self.sshd.dir().join("fail"), format!("{action}\n")).unwrap();
+    }
+
+    fn out_file(&self, bundle: &str, path: &str) -> Vec<u8> {
+        fs::read(self.fixture.out().join(bundle).join(path)).unwrap()
+    }
+
+    fn host_file(&self, host: &str, path: &str) -> Vec<u8> {
+        fs::read(self.host_root(host).join(path)).unwrap()
+    }
+
+    fn manifest(&self, bundle: &str) -> String {
+        self.fixture.read(&format!("out/{bundle}/MANIFEST"))
+    }
+
+    fn host_tree(&self, host: &str) -> BTreeMap<PathBuf, Vec<u8>> {
+        tree(&self.host_root(host))
+    }
+}
+
+/// `(path, mode, owner)` of each file line of a MANIFEST.
+fn entries(manifest: &str) -> Vec<(String, u32, String)> {
+    manifest
+        .lines()
+        .skip(3)
+        .map(|line| {
+            let fields: Vec<&str> = line.splitn(5, ' ').collect();
+            (
+                fields[3].trim_start_matches('/').to_owned(),
+                u32::from_str_radix(fields[1], 8).unwrap(),
+                fields[2].to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn uid_gid(owner: &str) -> Option<(u32, u32)> {
+    (owner == "root:root").then_some((0, 0))
+}
 
 #[test]
-fn push_says_it_is_not_implemented() {
-    let output = Fixture::new().run(&["push"]);
-    assert_eq!(output.status.code(), Some(2));
+fn dry_run_changes_nothing_then_yes_delivers_files_modes_and_actions() {
+    let setup = Setup::new();
+    let shown = setup.push_ok(&["pve-5"]);
     assert!(
-        stderr(&output).contains("is not implemented yet"),
-        "{}",
-        stderr(&output)
+        shown.contains(&format!("+ /{CHRONY} (0644 root:root)")),
+        "{shown}"
     );
+    assert!(shown.contains(RESTART_CHRONY), "{shown}");
+    assert!(shown.contains("dry run"), "{shown}");
+    assert!(setup.host_tree("pve-5").is_empty(), "a dry run wrote files");
+    assert!(setup.actions().is_empty(), "a dry run ran actions");
+
+    let shown = setup.push_ok(&["pve-5", "--yes"]);
+    assert!(
+        shown.contains(&format!("running: {RESTART_CHRONY}")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("| ran: {RESTART_CHRONY}")),
+        "{shown}"
+    );
+    let manifest = setup.manifest("pve-5");
+    for (path, mode, owner) in entries(&manifest) {
+        let file = setup.host_root("pve-5").join(&path);
+        assert_eq!(
+            fs::read(&file).unwrap(),
+            setup.out_file("pve-5", &path),
+            "{path}"
+        );
+        let metadata = fs::metadata(&file).unwrap();
+        assert_eq!(
+            metadata.permissions().mode() & 0o7777,
+            mode,
+            "mode of {path}"
+        );
+        if let Some((uid, gid)) = uid_gid(&owner) {
+            assert_eq!(
+                (metadata.uid(), metadata.gid()),
+                (uid, gid),
+                "owner of {path}"
+            );
+        }
+    }
+    assert_eq!(
+        fs::read_to_string(setup.host_root("pve-5").join("var/lib/lugc/pve-5.MANIFEST")).unwrap(),
+        manifest,
+        "the host records the pushed MANIFEST"
+    );
+    let actions = setup.actions();
+    assert_eq!(
+        actions.iter().filter(|a| *a == RESTART_CHRONY).count(),
+        1,
+        "{actions:?}"
+    );
+
+    let before = setup.host_tree("pve-5");
+    let shown = setup.push_ok(&["pve-5", "--yes"]);
+    assert!(shown.contains("up to date"), "{shown}");
+    assert_eq!(setup.actions(), actions, "a second push ran actions");
+    assert_eq!(
+        setup.host_tree("pve-5"),
+        before,
+        "a second push changed files"
+    );
+}
+
+#[test]
+fn an_edit_on_the_host_is_drift_that_blocks_until_forced() {
+    let setup = Setup::new();
+    setup.push_ok(&["pve-5", "--yes"]);
+    let chrony = setup.host_root("pve-5").join(CHRONY);
+    fs::write(&chrony, "server edited.by.hand iburst\n").unwrap();
+    let ran = setup.actions().len();
+
+    let error = setup.push_fails(&["pve-5", "--yes"]);
+    assert!(error.contains("drift on pve-5"), "{error}");
+    assert!(error.contains(&format!("/{CHRONY}")), "{error}");
+    assert!(error.contains("--force"), "{error}");
+    assert_eq!(
+        fs::read(&chrony).unwrap(),
+        b"server edited.by.hand iburst\n"
+    );
+    assert_eq!(setup.actions().len(), ran, "a blocked push ran actions");
+
+    let shown = setup.push_ok(&["pve-5", "--yes", "--force"]);
+    assert!(shown.contains("[drift: overwritten by --force]"), "{shown}");
+    assert_eq!(fs::read(&chrony).unwrap(), setup.out_file("pve-5", CHRONY));
+    assert_eq!(
+        setup.actions().last().map(String::as_str),
+        Some(RESTART_CHRONY)
+    );
+    let kept = tree(&setup.host_root("pve-5").join("var/lib/lugc/backup"));
+    assert!(
+        kept.values()
+            .any(|bytes| bytes == b"server edited.by.hand iburst\n"),
+        "the overwritten file is kept in the backup"
+    );
+}
+
+#[test]
+fn rollback_restores_the_earlier_bundle() {
+    let setup = Setup::new();
+    setup.push_ok(&["pve-5", "--yes"]);
+    let first_bytes = setup.out_file("pve-5", CHRONY);
+    let first_manifest = setup.manifest("pve-5");
+
+    setup.change_ntp_server();
+    let shown = setup.push_ok(&["pve-5", "--yes"]);
+    assert!(shown.contains(&format!("~ /{CHRONY}")), "{shown}");
+    let second_bytes = setup.host_file("pve-5", CHRONY);
+    assert_ne!(second_bytes, first_bytes);
+    assert!(String::from_utf8_lossy(&second_bytes).contains("server ntp.lugc.invalid iburst"));
+
+    let shown = setup.push_ok(&["pve-5", "--rollback"]);
+    assert!(shown.contains("dry run"), "{shown}");
+    assert_eq!(setup.host_file("pve-5", CHRONY), second_bytes);
+
+    setup.push_ok(&["pve-5", "--rollback", "--yes"]);
+    assert_eq!(setup.host_file("pve-5", CHRONY), first_bytes);
+    assert_eq!(
+        fs::read_to_string(setup.host_root("pve-5").join("var/lib/lugc/pve-5.MANIFEST")).unwrap(),
+        first_manifest
+    );
+    assert_eq!(
+        setup.actions().last().map(String::as_str),
+        Some(RESTART_CHRONY)
+    );
+
+    // The rollback kept what it replaced, so it can itself be rolled back.
+    setup.push_ok(&["pve-5", "--rollback", "--yes"]);
+    assert_eq!(setup.host_file("pve-5", CHRONY), second_bytes);
+}
+
+#[test]
+fn a_stale_or_uncommitted_out_is_refused() {
+    let setup = Setup::new();
+    setup.edit_ntp_server();
+    let error = setup.push_fails(&["pve-5", "--yes"]);
+    assert!(error.contains("is stale against"), "{error}");
+    assert!(error.contains("lugc build"), "{error}");
+
+    setup.build();
+    let error = setup.push_fails(&["pve-5", "--yes"]);
+    assert!(error.contains("has uncommitted changes"), "{error}");
+    assert!(error.contains("--allow-dirty"), "{error}");
+    assert!(setup.host_tree("pve-5").is_empty());
+    assert!(setup.actions().is_empty());
+
+    let shown = setup.push_ok(&["pve-5", "--allow-dirty"]);
+    assert!(shown.contains("dry run"), "{shown}");
+}
+
+#[test]
+fn a_failing_action_stops_the_push_and_is_reported() {
+    let setup = Setup::new();
+    setup.fail_action(RESTART_CHRONY);
+    let output = setup.push(&["pve-5", "--yes"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    let error = stderr(&output);
+    assert!(
+        error.contains(&format!(
+            "action `{RESTART_CHRONY}` failed on pve-5 (exit 3)"
+        )),
+        "{error}"
+    );
+    assert!(error.contains("not run:"), "{error}");
+    assert!(stdout(&output).contains(&format!("| cannot: {RESTART_CHRONY}")));
+    assert_eq!(
+        setup.actions().last().map(String::as_str),
+        Some(RESTART_CHRONY)
+    );
+    assert_eq!(
+        setup.host_file("pve-5", CHRONY),
+        setup.out_file("pve-5", CHRONY)
+    );
+    assert!(
+        !setup
+            .host_root("pve-5")
+            .join("var/lib/lugc/pve-5.MANIFEST")
+            .exists(),
+        "the MANIFEST is written only after every action succeeded"
+    );
+
+    fs::remove_file(setup.sshd.dir().join("fail")).unwrap();
+    let shown = setup.push_ok(&["pve-5", "--yes"]);
+    assert!(
+        shown.contains(&format!("running: {RESTART_CHRONY}")),
+        "{shown}"
+    );
+    assert!(setup
+        .host_root("pve-5")
+        .join("var/lib/lugc/pve-5.MANIFEST")
+        .exists());
+}
+
+#[test]
+fn an_ssh_failure_says_where_and_why() {
+    let setup = Setup::new();
+    let output = setup.push_at(free_port(), &["pve-5"]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr(&output);
+    assert!(error.contains("ssh to root@127.0.0.1 failed"), "{error}");
+    assert!(error.contains("Connection refused"), "{error}");
+}
+
+#[test]
+fn push_cluster_lands_pmxcfs_files_through_the_first_member() {
+    let setup = Setup::new();
+    let manifest = setup.manifest("cluster");
+    let member = manifest
+        .lines()
+        .nth(2)
+        .and_then(|line| line.strip_prefix("reaches "))
+        .and_then(|members| members.split(' ').next())
+        .expect("the cluster bundle reaches a member")
+        .to_owned();
+    fs::create_dir_all(setup.host_root(&member)).unwrap();
+    let error = setup.push_fails(&["cluster", "--yes"]);
+    assert!(error.contains("not a Proxmox VE cluster member"), "{error}");
+
+    fs::create_dir_all(setup.host_root(&member).join("etc/pve")).unwrap();
+    let shown = setup.push_ok(&["cluster", "--yes"]);
+    assert!(
+        shown.contains(&format!("cluster through {member}")),
+        "{shown}"
+    );
+    let files = entries(&manifest);
+    assert!(!files.is_empty());
+    for (path, _, _) in files {
+        assert!(path.starts_with("etc/pve/"), "{path}");
+        assert_eq!(
+            setup.host_file(&member, &path),
+            setup.out_file("cluster", &path)
+        );
+    }
+    assert!(setup.push_ok(&["cluster", "--yes"]).contains("up to date"));
+}
+
+#[test]
+fn push_all_walks_every_host_then_the_cluster_bundle() {
+    let setup = Setup::new();
+    let index = setup.fixture.read("out/INDEX");
+    let bundles: Vec<&str> = index
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split(' ').nth(1))
+        .collect();
+    // Every host runs pmxcfs: a member shares the cluster's, a standalone host has its own.
+    for host in bundles.iter().filter(|name| **name != "cluster") {
+        fs::create_dir_all(setup.host_root(host).join("etc/pve")).unwrap();
+    }
+    let shown = setup.push_ok(&["--all", "--yes"]);
+    let total = bundles.len();
+    assert!(shown.contains(&format!("[1/{total}] ")), "{shown}");
+    assert!(
+        shown.contains(&format!("[{total}/{total}] cluster")),
+        "{shown}"
+    );
+    for host in bundles.iter().filter(|name| **name != "cluster") {
+        assert_eq!(
+            setup.host_file(host, CHRONY),
+            setup.out_file(host, CHRONY),
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_host_suggests_the_closest_name() {
+    let fixture = Fixture::new();
+    let output = fixture.run(&["push", "pve-66"]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr(&output);
+    assert!(error.contains("unknown host `pve-66`"), "{error}");
+    assert!(error.contains("did you mean `pve-6`?"), "{error}");
 }

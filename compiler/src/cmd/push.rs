@@ -1,18 +1,163 @@
-//! `lugc push`: not implemented yet (its own issue); says so and fails.
+//! `lugc push`: check that out/ is current and committed, then push one
+//! bundle (or every bundle with `--all`) to its host; a dry run unless `--yes`.
+//! Resolves where each bundle goes (the host's `ssh_target`, the cluster
+//! bundle's first member, `--target`/`--root` overrides); `push` does the rest.
 
 use std::io::Write;
 
 use clap::Args;
 
+use crate::bundle::Bundle;
+use crate::cli::InputArgs;
+use crate::compile;
+use crate::config::Config;
 use crate::error::{Error, Outcome};
+use crate::fleet::Fleet;
+use crate::push::{self, guard, Options, PushError, Remote};
+use crate::render::CLUSTER_BUNDLE;
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
-    /// The host to push to, or `cluster` for the cluster bundle.
-    #[arg(value_name = "HOST")]
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The host to push to, or `cluster` for the cluster bundle (through its first member).
+    #[arg(
+        value_name = "HOST",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
     pub host: Option<String>,
+
+    /// Push every host in name order, then the cluster bundle; stop at the first failure.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Apply the changes; without it, only show what would change.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Overwrite files changed on the host since the last push (drift); they are kept in the backup.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Push even when out/ has changes that are not committed to git.
+    #[arg(long)]
+    pub allow_dirty: bool,
+
+    /// Put back the bundle that the last push to the host replaced.
+    #[arg(long, conflicts_with = "all")]
+    pub rollback: bool,
+
+    /// ssh destination instead of the host's `ssh_target` (`{host}` stands for the host name).
+    #[arg(long, value_name = "USER@ADDR")]
+    pub target: Option<String>,
+
+    /// ssh port.
+    #[arg(long, short = 'p', value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// An ssh option, passed as `-o OPTION` (repeatable).
+    #[arg(long = "ssh-option", value_name = "OPTION")]
+    pub ssh_options: Vec<String>,
+
+    /// Push into DIR on the host instead of / (`{host}` stands for the host name).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<String>,
+
+    /// Program that runs each action on the host, given the action as its last argument.
+    #[arg(long, value_name = "PROGRAM", default_value = "sh -c")]
+    pub action_runner: String,
 }
 
-pub fn run(_args: &PushArgs, _out: &mut dyn Write) -> Result<Outcome, Error> {
-    Err(Error::NotImplemented { command: "push" })
+pub fn run(args: &PushArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let config = Config::from_args(&args.input)?;
+    let compilation = compile(&config)?;
+    let bundles = selected(args, &compilation.bundles)?;
+    guard::current(&config, &compilation.bundles)?;
+    if !args.allow_dirty {
+        guard::committed(&config.out)?;
+    }
+    let options = Options {
+        apply: args.yes,
+        force: args.force,
+        runner: args.action_runner.clone(),
+    };
+    let total = bundles.len();
+    for (number, bundle) in bundles.iter().enumerate() {
+        if args.all {
+            writeln!(out, "[{}/{total}] {}", number + 1, bundle.name)?;
+        }
+        let (host, remote) = destination(args, &compilation.fleet, bundle)?;
+        if args.rollback {
+            push::rollback(&remote, &host, &bundle.name, &options, out)?;
+        } else {
+            let desired = push::desired_from_out(&config.out, &bundle.name)?;
+            push::push(&remote, &host, &desired, &options, out)?;
+        }
+    }
+    Ok(Outcome::Clean)
+}
+
+/// The bundles to push, in order: hosts by name, then the cluster bundle,
+/// which reaches every member at once and so goes after each host took its own.
+fn selected<'a>(args: &PushArgs, bundles: &'a [Bundle]) -> Result<Vec<&'a Bundle>, PushError> {
+    match &args.host {
+        Some(name) => Ok(vec![guard::find(bundles, name)?]),
+        None => {
+            let (cluster, hosts): (Vec<&Bundle>, Vec<&Bundle>) = bundles
+                .iter()
+                .partition(|bundle| bundle.name == CLUSTER_BUNDLE);
+            let cluster = cluster
+                .into_iter()
+                .filter(|bundle| !bundle.manifest.reaches.is_empty());
+            Ok(hosts.into_iter().chain(cluster).collect())
+        }
+    }
+}
+
+/// The host a bundle lands on and how to reach it.
+fn destination(
+    args: &PushArgs,
+    fleet: &Fleet,
+    bundle: &Bundle,
+) -> Result<(String, Remote), PushError> {
+    let host = if bundle.name == CLUSTER_BUNDLE {
+        bundle
+            .manifest
+            .reaches
+            .first()
+            .cloned()
+            .ok_or(PushError::NoClusterMember)?
+    } else {
+        bundle.name.clone()
+    };
+    let target = match &args.target {
+        Some(target) => target.replace("{host}", &host),
+        None => fleet
+            .hosts
+            .get(&host)
+            .map(|spec| spec.ssh_target.clone())
+            .ok_or_else(|| PushError::UnknownHost {
+                host: host.clone(),
+                suggestion: None,
+                known: fleet.hosts.keys().cloned().collect::<Vec<_>>().join(", "),
+            })?,
+    };
+    let root = args
+        .root
+        .as_deref()
+        .map(|root| {
+            root.replace("{host}", &host)
+                .trim_end_matches('/')
+                .to_owned()
+        })
+        .unwrap_or_default();
+    let remote = Remote {
+        target,
+        port: args.port,
+        options: args.ssh_options.clone(),
+        root,
+    };
+    Ok((host, remote))
 }

@@ -1,1 +1,470 @@
-//! push: deliver a bundle to a host with rsync over ssh (see `cmd/push.rs`).
+//! push: deliver one bundle of out/ to a host with rsync over ssh, or roll
+//! the host back to the bundle the last push replaced.
+//!
+//! In: a `Desired` state (read from out/ by `desired_from_out`, or rebuilt
+//! from the host's backups by `rollback`) and a `Remote`. Steps: `state::probe`
+//! reads lugc's records and the files' metadata on the host, `Remote::fetch`
+//! brings their contents, `plan::plan` compares (drift blocks unless
+//! `force`), and with `apply` the files go over with rsync (replaced ones kept
+//! under the backup key), the due actions run (`actions`), and the new
+//! MANIFEST is written last. Only `transport` spawns ssh or rsync; `guard`
+//! holds the checks on out/ that come before any of this.
+
+pub mod actions;
+pub mod error;
+pub mod guard;
+pub mod plan;
+pub mod state;
+pub mod transport;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+pub use error::{BoxedPushError, PushError};
+use plan::{on_pmxcfs, Desired, HostFile, Plan, Want, PMXCFS_MAX};
+use state::Probe;
+use transport::Metadata;
+pub use transport::Remote;
+
+use crate::manifest::Manifest;
+
+/// How far a push goes.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Apply the plan; without it nothing on the host changes.
+    pub apply: bool,
+    /// Overwrite drift.
+    pub force: bool,
+    /// Program that runs an action on the host, given the action as one argument.
+    pub runner: String,
+}
+
+/// The bundle `name` as out/ holds it, checked against its MANIFEST and pmxcfs' size limit.
+/// (Which bundles may write under /etc/pve is `validate`'s business.)
+pub fn desired_from_out(out: &Path, name: &str) -> Result<Desired, PushError> {
+    let root = out.join(name);
+    let manifest_file = root.join("MANIFEST");
+    let text = fs::read_to_string(&manifest_file).map_err(PushError::io(&manifest_file))?;
+    let corrupt = |path: &str| PushError::CorruptOut {
+        out: out.to_path_buf(),
+        path: path.to_owned(),
+    };
+    let manifest = Manifest::parse(&text).map_err(|_| corrupt("MANIFEST"))?;
+    let mut files = BTreeMap::new();
+    for entry in &manifest.entries {
+        let file = root.join(entry.path.trim_start_matches('/'));
+        let bytes = fs::read(&file).map_err(PushError::io(&file))?;
+        if blake3::hash(&bytes).to_hex().as_str() != entry.blake3 {
+            return Err(corrupt(&entry.path));
+        }
+        if on_pmxcfs(&entry.path) && bytes.len() > PMXCFS_MAX {
+            return Err(PushError::PmxcfsTooLarge {
+                path: entry.path.clone(),
+                size: bytes.len(),
+            });
+        }
+        let want = Want {
+            bytes,
+            blake3: entry.blake3.clone(),
+            mode: entry.mode,
+            owner: entry.owner.clone(),
+            action: entry.action.clone(),
+        };
+        files.insert(entry.path.clone(), want);
+    }
+    Ok(Desired {
+        bundle: name.to_owned(),
+        manifest: Some(manifest),
+        files,
+    })
+}
+
+/// Show what pushing `desired` to `host` would change, and with `options.apply` do it.
+pub fn push(
+    remote: &Remote,
+    host: &str,
+    desired: &Desired,
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<(), PushError> {
+    let paths: Vec<String> = desired.files.keys().cloned().collect();
+    let probe = state::probe(remote, host, &desired.bundle, &paths)?;
+    refuse_irregular(host, &probe)?;
+    let mut wanted: BTreeSet<String> = paths.into_iter().collect();
+    if let Some(last) = &probe.last {
+        wanted.extend(last.manifest.entries.iter().map(|entry| entry.path.clone()));
+    }
+    let work = workdir()?;
+    let fetched = work.path().join("host");
+    let wanted: Vec<String> = wanted.into_iter().collect();
+    remote.fetch(&wanted, &fetched)?;
+    let host_files = read_fetched(&fetched, &wanted, &probe)?;
+    deliver(remote, host, desired, &probe, &host_files, options, out)
+}
+
+/// Restore the bundle that the last push to `host` replaced, as recorded in
+/// its backup: each file from the host if it still has the recorded content,
+/// else from the backup; files that push added are removed.
+pub fn rollback(
+    remote: &Remote,
+    host: &str,
+    bundle: &str,
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<(), PushError> {
+    let nothing = |reason: &str| PushError::NothingToRollBack {
+        host: host.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let first = state::probe(remote, host, bundle, &[])?;
+    let last = first
+        .last
+        .as_ref()
+        .ok_or_else(|| nothing(&format!("no push of bundle `{bundle}` is recorded there")))?;
+    let key = first
+        .previous
+        .clone()
+        .ok_or_else(|| nothing("the last push recorded no previous bundle"))?;
+    let previous = if key.starts_with(state::INITIAL) {
+        None
+    } else {
+        let recorded = first
+            .previous_manifest
+            .clone()
+            .filter(|recorded| recorded.id == key)
+            .ok_or_else(|| PushError::RemoteState {
+                host: host.to_owned(),
+                reason: format!(
+                    "{} is missing or damaged",
+                    state::backup_manifest_path(&key)
+                ),
+            })?;
+        Some(recorded.manifest)
+    };
+    let backup = state::backup_files(&key);
+    let mut paths: BTreeSet<String> = last
+        .manifest
+        .entries
+        .iter()
+        .map(|entry| entry.path.clone())
+        .collect();
+    if let Some(previous) = &previous {
+        paths.extend(previous.entries.iter().map(|entry| entry.path.clone()));
+    }
+    let backups: Vec<String> = paths.iter().map(|path| format!("{backup}{path}")).collect();
+    let everything: Vec<String> = paths.iter().cloned().chain(backups).collect();
+    let probe = state::probe(remote, host, bundle, &everything)?;
+    refuse_irregular(host, &probe)?;
+    let work = workdir()?;
+    let fetched = work.path().join("host");
+    remote.fetch(&everything, &fetched)?;
+    let copies = read_fetched(&fetched, &everything, &probe)?;
+    let read = |path: &str| {
+        let file = fetched.join(path.trim_start_matches('/'));
+        fs::read(&file).map_err(PushError::io(file))
+    };
+
+    let mut files = BTreeMap::new();
+    for entry in previous.iter().flat_map(|manifest| &manifest.entries) {
+        let backed_up = format!("{backup}{}", entry.path);
+        let recorded = |path: &&String| {
+            copies
+                .get(*path)
+                .is_some_and(|file| file.blake3 == entry.blake3)
+        };
+        // With --force, the copy that the rolled-back push kept is restored
+        // even when it is not what lugc recorded (the host had drifted).
+        let kept = |path: &&String| options.force && copies.contains_key(*path);
+        let (source, copy) = [&entry.path, &backed_up]
+            .into_iter()
+            .find(recorded)
+            .or_else(|| Some(&backed_up).filter(kept))
+            .and_then(|path| Some((path, copies.get(path)?)))
+            .ok_or_else(|| PushError::RollbackMissing {
+                host: host.to_owned(),
+                path: entry.path.clone(),
+            })?;
+        let want = Want {
+            bytes: read(source)?,
+            blake3: copy.blake3.clone(),
+            mode: entry.mode,
+            owner: entry.owner.clone(),
+            action: entry.action.clone(),
+        };
+        files.insert(entry.path.clone(), want);
+    }
+    // Files the rolled-back push replaced without lugc having written them
+    // before: put back what was there.
+    for entry in &last.manifest.entries {
+        let backed_up = format!("{backup}{}", entry.path);
+        if let (false, Some(copy)) = (files.contains_key(&entry.path), copies.get(&backed_up)) {
+            let want = Want {
+                bytes: read(&backed_up)?,
+                blake3: copy.blake3.clone(),
+                mode: copy.mode,
+                owner: copy.owner.clone(),
+                action: entry.action.clone(),
+            };
+            files.insert(entry.path.clone(), want);
+        }
+    }
+    let desired = Desired {
+        bundle: bundle.to_owned(),
+        manifest: previous,
+        files,
+    };
+    let host_files = copies
+        .into_iter()
+        .filter(|(path, _)| paths.contains(path))
+        .collect();
+    deliver(remote, host, &desired, &probe, &host_files, options, out)
+}
+
+/// Plan, show, and with `options.apply` carry out the plan.
+fn deliver(
+    remote: &Remote,
+    host: &str,
+    desired: &Desired,
+    probe: &Probe,
+    host_files: &BTreeMap<String, HostFile>,
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<(), PushError> {
+    let last = probe.last.as_ref();
+    let plan = plan::plan(
+        desired,
+        host_files,
+        last.map(|recorded| &recorded.manifest),
+        probe.root_user,
+    );
+    let new_text = desired.manifest.as_ref().map(Manifest::render);
+    let new_id = new_text.as_deref().map_or_else(
+        || "none".to_owned(),
+        |text| crate::manifest::bundle_id(text.as_bytes()),
+    );
+    let old_id = last.map_or("none", |recorded| recorded.id.as_str());
+    let show = |out: &mut dyn Write, text: &str| {
+        out.write_all(text.as_bytes())
+            .map_err(PushError::io("standard output"))
+    };
+    let through = if desired.bundle == host {
+        String::new()
+    } else {
+        format!(" through {host}")
+    };
+    let root = if remote.root.is_empty() {
+        String::new()
+    } else {
+        format!(":{}", remote.root)
+    };
+    show(
+        out,
+        &format!(
+            "{}{through} ({}{root}): bundle {} -> {}\n",
+            desired.bundle,
+            remote.target,
+            short(old_id),
+            short(&new_id)
+        ),
+    )?;
+    let up_to_date = plan.is_empty() && last.map(|recorded| &recorded.text) == new_text.as_ref();
+    if up_to_date {
+        return show(out, "  up to date: nothing to transfer, no action to run\n");
+    }
+    let drift_note = if options.force {
+        "  [drift: overwritten by --force]"
+    } else {
+        "  [drift]"
+    };
+    show(out, &plan.render(desired, drift_note))?;
+    if !plan.drift.is_empty() && !options.force {
+        return Err(PushError::Drift {
+            host: host.to_owned(),
+            paths: plan.drift.clone(),
+        });
+    }
+    if !options.apply {
+        return show(out, "  dry run: nothing was changed; pass --yes to apply\n");
+    }
+    apply(
+        remote,
+        host,
+        desired,
+        probe,
+        &plan,
+        new_text.as_deref(),
+        options,
+        out,
+    )?;
+    show(
+        out,
+        &format!(
+            "  done: {} {} is in place on {host}\n",
+            desired.bundle,
+            short(&new_id)
+        ),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    remote: &Remote,
+    host: &str,
+    desired: &Desired,
+    probe: &Probe,
+    plan: &Plan,
+    new_text: Option<&str>,
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<(), PushError> {
+    let last = probe.last.as_ref();
+    let key = state::backup_key(&desired.bundle, last);
+    if plan.changes.iter().any(|(path, _)| on_pmxcfs(path)) {
+        state::check_quorum(remote)?;
+    }
+    let owner_of = |want: &Want| probe.root_user.then(|| want.owner.clone());
+    let work = workdir()?;
+    let stage = work.path().join("stage");
+    let mut state_files: Vec<(String, Option<String>)> = Vec::new();
+    if let Some(recorded) = last {
+        state_files.push((
+            state::backup_manifest_path(&key),
+            Some(recorded.text.clone()),
+        ));
+    }
+    put_state(remote, &stage, &state_files, probe.root_user)?;
+
+    let mut groups: BTreeMap<Metadata, Vec<&str>> = BTreeMap::new();
+    for path in plan.writes() {
+        let want = &desired.files[path];
+        let file = stage.join(path.trim_start_matches('/'));
+        write_file(&file, &want.bytes)?;
+        let metadata = if on_pmxcfs(path) {
+            Metadata::ContentOnly
+        } else {
+            Metadata::Set {
+                mode: want.mode,
+                owner: owner_of(want),
+            }
+        };
+        groups.entry(metadata).or_default().push(path);
+    }
+    let removals: Vec<&str> = plan.removals().collect();
+    if !removals.is_empty() {
+        groups
+            .entry(Metadata::ContentOnly)
+            .or_default()
+            .extend(removals);
+    }
+    let backup = state::backup_files(&key);
+    for (metadata, paths) in &groups {
+        remote.put(&stage, paths, metadata, Some(&backup))?;
+    }
+    let written = plan.writes().count();
+    let removed = plan.removals().count();
+    if written + removed > 0 {
+        out.write_all(
+            format!(
+                "  transferred {written} file(s), removed {removed}; replaced files kept in {}\n",
+                remote.path(&state::backup_files(&key))
+            )
+            .as_bytes(),
+        )
+        .map_err(PushError::io("standard output"))?;
+    }
+
+    actions::run(remote, &options.runner, host, &plan.actions, out)?;
+
+    let stage = work.path().join("state");
+    let records = vec![
+        (
+            state::previous_path(&desired.bundle),
+            Some(format!("{key}\n")),
+        ),
+        (
+            state::manifest_path(&desired.bundle),
+            new_text.map(str::to_owned),
+        ),
+    ];
+    put_state(remote, &stage, &records, probe.root_user)
+}
+
+/// Write lugc's own records (a `None` content removes the file).
+fn put_state(
+    remote: &Remote,
+    stage: &Path,
+    files: &[(String, Option<String>)],
+    root_user: bool,
+) -> Result<(), PushError> {
+    for (path, content) in files {
+        if let Some(content) = content {
+            write_file(
+                &stage.join(path.trim_start_matches('/')),
+                content.as_bytes(),
+            )?;
+        }
+    }
+    let paths: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
+    let metadata = Metadata::Set {
+        mode: 0o644,
+        owner: root_user.then(|| "root:root".to_owned()),
+    };
+    fs::create_dir_all(stage).map_err(PushError::io(stage))?;
+    remote.put(stage, &paths, &metadata, None)
+}
+
+fn refuse_irregular(host: &str, probe: &Probe) -> Result<(), PushError> {
+    match probe.irregular.first() {
+        Some(path) => Err(PushError::NotRegular {
+            host: host.to_owned(),
+            path: path.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Hash what `fetch` brought; metadata from the probe (missing for paths it did not stat).
+fn read_fetched(
+    fetched: &Path,
+    paths: &[String],
+    probe: &Probe,
+) -> Result<BTreeMap<String, HostFile>, PushError> {
+    let mut files = BTreeMap::new();
+    for path in paths {
+        let file = fetched.join(path.trim_start_matches('/'));
+        match fs::read(&file) {
+            Ok(bytes) => {
+                let stat = probe.files.get(path);
+                let host_file = HostFile {
+                    blake3: blake3::hash(&bytes).to_hex().to_string(),
+                    mode: stat.map_or(0, |stat| stat.mode),
+                    owner: stat.map_or_else(String::new, |stat| stat.owner.clone()),
+                };
+                files.insert(path.clone(), host_file);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(PushError::io(file)(error)),
+        }
+    }
+    Ok(files)
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PushError> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(PushError::io(dir))?;
+    }
+    fs::write(path, bytes).map_err(PushError::io(path))
+}
+
+fn workdir() -> Result<tempfile::TempDir, PushError> {
+    tempfile::Builder::new()
+        .prefix("lugc-push-")
+        .tempdir()
+        .map_err(PushError::io(std::env::temp_dir()))
+}
+
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}

@@ -1,0 +1,242 @@
+//! push::error: everything that stops a push, as `PushError`.
+//!
+//! Variants fall in two groups that the messages keep apart: mistakes of the
+//! user (unknown host, stale or uncommitted out/, drift on the host) and
+//! trouble in the environment (rsync missing, ssh refused, no quorum). Each
+//! carries a help line saying what to do next. `BoxedPushError` keeps the
+//! top-level `Error` small.
+
+use std::path::PathBuf;
+
+use miette::Diagnostic;
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum PushError {
+    #[error("unknown host `{host}`")]
+    #[diagnostic(code(lugc::push::unknown_host), help("{}", suggestion_help(suggestion.as_deref(), known)))]
+    UnknownHost {
+        host: String,
+        suggestion: Option<String>,
+        known: String,
+    },
+
+    #[error("{}/ is stale against {}: {}", out.display(), file.display(), list(files))]
+    #[diagnostic(
+        code(lugc::push::stale_out),
+        help("run `lugc build`, review and commit out/, then push")
+    )]
+    StaleOut {
+        out: PathBuf,
+        file: PathBuf,
+        files: Vec<String>,
+    },
+
+    #[error("{}/ has uncommitted changes: {}", out.display(), list(files))]
+    #[diagnostic(
+        code(lugc::push::dirty_out),
+        help("commit out/ so that what reaches the host is reviewed, or pass --allow-dirty")
+    )]
+    DirtyOut { out: PathBuf, files: Vec<String> },
+
+    #[error("cannot tell whether {} is committed: {reason}", out.display())]
+    #[diagnostic(
+        code(lugc::push::no_repository),
+        help("keep out/ in a git repository, or pass --allow-dirty")
+    )]
+    NoRepository { out: PathBuf, reason: String },
+
+    #[error("{} does not match its MANIFEST: {path}", out.display())]
+    #[diagnostic(code(lugc::push::corrupt_out), help("run `lugc build` again"))]
+    CorruptOut { out: PathBuf, path: String },
+
+    #[error("drift on {host}: {} changed on the host since the last push: {}", noun(paths.len(), "file"), list(paths))]
+    #[diagnostic(
+        code(lugc::push::drift),
+        help("carry the change into cluster.ncl, or pass --force to overwrite it (the replaced files are kept under /var/lib/lugc/backup)")
+    )]
+    Drift { host: String, paths: Vec<String> },
+
+    #[error("{path} is {size} bytes; pmxcfs takes at most 1 MiB per file under /etc/pve")]
+    #[diagnostic(
+        code(lugc::push::pmxcfs_size),
+        help("keep large files outside /etc/pve")
+    )]
+    PmxcfsTooLarge { path: String, size: usize },
+
+    #[error("the cluster bundle reaches no cluster member")]
+    #[diagnostic(
+        code(lugc::push::no_member),
+        help("mark a host `cluster = true` in cluster.ncl, or pass --target")
+    )]
+    NoClusterMember,
+
+    #[error("no quorum on {target}: /etc/pve is read-only")]
+    #[diagnostic(
+        code(lugc::push::no_quorum),
+        help("pmxcfs refuses writes while the node is not quorate; check `pvecm status`, or push through another member with --target")
+    )]
+    NoQuorum { target: String },
+
+    #[error("{target} has no /etc/pve: not a Proxmox VE cluster member")]
+    #[diagnostic(
+        code(lugc::push::no_pmxcfs),
+        help("push the cluster bundle through a cluster member")
+    )]
+    NoPmxcfs { target: String },
+
+    #[error("{path} on {host} is not a regular file")]
+    #[diagnostic(
+        code(lugc::push::not_regular),
+        help("lugc writes regular files only; remove or move it on the host first")
+    )]
+    NotRegular { host: String, path: String },
+
+    #[error("nothing to roll back on {host}: {reason}")]
+    #[diagnostic(code(lugc::push::no_rollback))]
+    NothingToRollBack { host: String, reason: String },
+
+    #[error("cannot roll back {path} on {host}: no copy with the recorded content is left")]
+    #[diagnostic(
+        code(lugc::push::rollback_missing),
+        help("the host's file and its backup under /var/lib/lugc/backup both differ from the recorded bundle (drift overwritten with --force?); pass --force to restore the backup as it is")
+    )]
+    RollbackMissing { host: String, path: String },
+
+    #[error("lugc state on {host} is unreadable: {reason}")]
+    #[diagnostic(
+        code(lugc::push::remote_state),
+        help("inspect /var/lib/lugc on the host")
+    )]
+    RemoteState { host: String, reason: String },
+
+    #[error("`{tool}` is not installed here: {reason}")]
+    #[diagnostic(
+        code(lugc::push::tool_missing),
+        help("install it (Debian: apt-get install {package})")
+    )]
+    ToolMissing {
+        tool: String,
+        package: String,
+        reason: String,
+    },
+
+    #[error("ssh to {target} failed: {detail}")]
+    #[diagnostic(
+        code(lugc::push::ssh),
+        help(
+            "check the address, --port and --ssh-option, and that `ssh {target}` works on its own"
+        )
+    )]
+    Ssh { target: String, detail: String },
+
+    #[error("rsync to {target} failed ({status}): {detail}")]
+    #[diagnostic(
+        code(lugc::push::rsync),
+        help("nothing after the transfer was run; push again once the cause is fixed")
+    )]
+    Rsync {
+        target: String,
+        status: String,
+        detail: String,
+    },
+
+    #[error("`{command}` on {target} failed ({status}): {detail}")]
+    #[diagnostic(code(lugc::push::remote))]
+    Remote {
+        target: String,
+        command: String,
+        status: String,
+        detail: String,
+    },
+
+    #[error("action `{action}` failed on {host} ({status})")]
+    #[diagnostic(code(lugc::push::action), help("{report}"))]
+    ActionFailed {
+        host: String,
+        action: String,
+        status: String,
+        report: String,
+    },
+
+    #[error("cannot use {}: {source}", path.display())]
+    #[diagnostic(code(lugc::push::io))]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl PushError {
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> PushError {
+        let path = path.into();
+        move |source| PushError::Io { path, source }
+    }
+}
+
+fn suggestion_help(suggestion: Option<&str>, known: &str) -> String {
+    match suggestion {
+        Some(name) => format!("did you mean `{name}`? (bundles: {known})"),
+        None => format!("bundles: {known}"),
+    }
+}
+
+/// At most five items, then how many more.
+fn list(items: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut text = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > SHOWN {
+        text.push_str(&format!(" and {} more", items.len() - SHOWN));
+    }
+    text
+}
+
+fn noun(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{count} {word}s")
+    }
+}
+
+/// A `PushError` on the heap, so that the top-level `Error` stays small.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct BoxedPushError(pub Box<PushError>);
+
+impl From<PushError> for BoxedPushError {
+    fn from(error: PushError) -> Self {
+        BoxedPushError(Box::new(error))
+    }
+}
+
+impl Diagnostic for BoxedPushError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.0.code()
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        self.0.severity()
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.0.help()
+    }
+    fn url<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.0.url()
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.0.source_code()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.0.labels()
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        self.0.related()
+    }
+    fn diagnostic_source(&self) -> Option<&dyn Diagnostic> {
+        self.0.diagnostic_source()
+    }
+}

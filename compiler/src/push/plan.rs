@@ -1,0 +1,370 @@
+//! push::plan: (what the host should have, what it has, what the last push
+//! left) → `Plan`: files to write or remove, drift, and the actions to run.
+//! Pure: no I/O, no ssh; `push` feeds it what the transport read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use crate::manifest::Manifest;
+
+/// Files under this directory live on pmxcfs: mode and owner are not ours to set.
+pub const PMXCFS: &str = "/etc/pve/";
+
+/// pmxcfs refuses files larger than this.
+pub const PMXCFS_MAX: usize = 1024 * 1024;
+
+pub fn on_pmxcfs(path: &str) -> bool {
+    path.starts_with(PMXCFS)
+}
+
+/// One file as the host should have it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Want {
+    pub bytes: Vec<u8>,
+    pub blake3: String,
+    pub mode: u32,
+    pub owner: String,
+    pub action: Option<String>,
+}
+
+/// What a push should leave on the host.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    /// Bundle name (`cluster` or a host).
+    pub bundle: String,
+    /// The MANIFEST to record on the host once everything succeeded; `None`
+    /// removes lugc's record (rolling back the first push of a bundle).
+    pub manifest: Option<Manifest>,
+    /// Files to have on the host, keyed by absolute path: the manifest's
+    /// entries, plus files a rollback restores that lugc did not write.
+    pub files: BTreeMap<String, Want>,
+}
+
+/// One regular file as found on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFile {
+    pub blake3: String,
+    pub mode: u32,
+    pub owner: String,
+}
+
+/// How a file changes on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Change {
+    /// Not on the host yet.
+    Add,
+    /// Different content.
+    Modify,
+    /// Same content, different mode or owner.
+    Metadata,
+    /// On the host and in the last pushed manifest, gone from the bundle.
+    Remove,
+}
+
+impl Change {
+    fn sign(self) -> char {
+        match self {
+            Change::Add => '+',
+            Change::Modify => '~',
+            Change::Metadata => '=',
+            Change::Remove => '-',
+        }
+    }
+}
+
+/// The outcome of comparing the desired state with the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Files to write or remove, in path order.
+    pub changes: Vec<(String, Change)>,
+    /// Files whose content on the host is neither the last pushed nor the desired one.
+    pub drift: Vec<String>,
+    /// Paths whose action is due: written, removed, or not yet recorded as pushed.
+    pub due: Vec<String>,
+    /// Each distinct action once, in the path order of `due`.
+    pub actions: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.actions.is_empty()
+    }
+
+    /// Paths whose content or metadata is written (not removed).
+    pub fn writes(&self) -> impl Iterator<Item = &str> {
+        self.changes
+            .iter()
+            .filter(|(_, change)| *change != Change::Remove)
+            .map(|(path, _)| path.as_str())
+    }
+
+    /// Paths removed from the host.
+    pub fn removals(&self) -> impl Iterator<Item = &str> {
+        self.changes
+            .iter()
+            .filter(|(_, change)| *change == Change::Remove)
+            .map(|(path, _)| path.as_str())
+    }
+
+    /// The plan as shown to the user: files, then actions.
+    pub fn render(&self, desired: &Desired, drift_note: &str) -> String {
+        let mut text = String::new();
+        if self.changes.is_empty() {
+            text.push_str("  files: no change\n");
+        } else {
+            text.push_str("  files:\n");
+            for (path, change) in &self.changes {
+                let detail = match (change, desired.files.get(path)) {
+                    (Change::Remove, _) | (_, None) => String::new(),
+                    (_, Some(_)) if on_pmxcfs(path) => " (pmxcfs)".to_owned(),
+                    (_, Some(want)) => format!(" ({:04o} {})", want.mode, want.owner),
+                };
+                let drift = if self.drift.contains(path) {
+                    drift_note
+                } else {
+                    ""
+                };
+                let _ = writeln!(text, "    {} {path}{detail}{drift}", change.sign());
+            }
+        }
+        if self.actions.is_empty() {
+            text.push_str("  actions: none\n");
+        } else {
+            text.push_str("  actions:\n");
+            for action in &self.actions {
+                let _ = writeln!(text, "    {action}");
+            }
+        }
+        text
+    }
+}
+
+/// Compare. `host` holds the regular files found on the host (absent ones are
+/// missing); `last` is the manifest the last push recorded there.
+/// `set_owner` is false when the remote user cannot change owners.
+pub fn plan(
+    desired: &Desired,
+    host: &BTreeMap<String, HostFile>,
+    last: Option<&Manifest>,
+    set_owner: bool,
+) -> Plan {
+    let last_entries: BTreeMap<&str, _> = last
+        .map(|manifest| {
+            manifest
+                .entries
+                .iter()
+                .map(|entry| (entry.path.as_str(), entry))
+                .collect()
+        })
+        .unwrap_or_default();
+    let paths: BTreeSet<&str> = desired
+        .files
+        .keys()
+        .map(String::as_str)
+        .chain(last_entries.keys().copied())
+        .collect();
+    let mut plan = Plan::default();
+    let mut seen_actions = BTreeSet::new();
+    for path in paths {
+        let want = desired.files.get(path);
+        let current = host.get(path);
+        let recorded = last_entries.get(path);
+        let metadata_differs = |want: &Want, file: &HostFile| {
+            !on_pmxcfs(path) && (want.mode != file.mode || (set_owner && want.owner != file.owner))
+        };
+        let change = match (want, current) {
+            (Some(_), None) => Some(Change::Add),
+            (Some(want), Some(file)) if want.blake3 != file.blake3 => Some(Change::Modify),
+            (Some(want), Some(file)) if metadata_differs(want, file) => Some(Change::Metadata),
+            (None, Some(_)) => Some(Change::Remove),
+            _ => None,
+        };
+        if let (Some(entry), current) = (recorded, current) {
+            let on_host = current.map(|file| file.blake3.as_str());
+            let wanted = want.map(|want| want.blake3.as_str());
+            if on_host != Some(entry.blake3.as_str()) && on_host != wanted {
+                plan.drift.push(path.to_owned());
+            }
+        }
+        let recorded_as_wanted = match (recorded, want) {
+            (Some(entry), Some(want)) => {
+                entry.blake3 == want.blake3 && entry.mode == want.mode && entry.owner == want.owner
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        if change.is_some() || !recorded_as_wanted {
+            plan.due.push(path.to_owned());
+            let action = match want {
+                Some(want) => want.action.clone(),
+                None => recorded.and_then(|entry| entry.action.clone()),
+            };
+            if let Some(action) = action {
+                if seen_actions.insert(action.clone()) {
+                    plan.actions.push(action);
+                }
+            }
+        }
+        if let Some(change) = change {
+            plan.changes.push((path.to_owned(), change));
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Entry;
+
+    const CHRONY: &str = "/etc/chrony/chrony.conf";
+
+    fn want(content: &str, action: Option<&str>) -> Want {
+        Want {
+            bytes: content.as_bytes().to_vec(),
+            blake3: blake3::hash(content.as_bytes()).to_hex().to_string(),
+            mode: 0o644,
+            owner: "root:root".into(),
+            action: action.map(str::to_owned),
+        }
+    }
+
+    fn on_host(content: &str) -> HostFile {
+        HostFile {
+            blake3: blake3::hash(content.as_bytes()).to_hex().to_string(),
+            mode: 0o644,
+            owner: "root:root".into(),
+        }
+    }
+
+    fn desired(files: &[(&str, Want)]) -> Desired {
+        let files: BTreeMap<String, Want> = files
+            .iter()
+            .map(|(path, want)| ((*path).to_owned(), want.clone()))
+            .collect();
+        let entries = files
+            .iter()
+            .map(|(path, want)| Entry {
+                blake3: want.blake3.clone(),
+                mode: want.mode,
+                owner: want.owner.clone(),
+                path: path.clone(),
+                action: want.action.clone(),
+            })
+            .collect();
+        Desired {
+            bundle: "pve-5".into(),
+            manifest: Some(Manifest {
+                bundle: "pve-5".into(),
+                reaches: vec!["pve-5".into()],
+                entries,
+            }),
+            files,
+        }
+    }
+
+    fn host(files: &[(&str, HostFile)]) -> BTreeMap<String, HostFile> {
+        files
+            .iter()
+            .map(|(path, file)| ((*path).to_owned(), file.clone()))
+            .collect()
+    }
+
+    const RESTART: &str = "systemctl restart chrony.service";
+
+    #[test]
+    fn first_push_adds_and_runs_the_action() {
+        let new = desired(&[(CHRONY, want("a", Some(RESTART)))]);
+        let plan = plan(&new, &BTreeMap::new(), None, true);
+        assert_eq!(plan.changes, vec![(CHRONY.to_owned(), Change::Add)]);
+        assert_eq!(plan.actions, vec![RESTART.to_owned()]);
+        assert!(plan.drift.is_empty());
+    }
+
+    #[test]
+    fn a_pushed_bundle_plans_nothing() {
+        let new = desired(&[(CHRONY, want("a", Some(RESTART)))]);
+        let plan = plan(
+            &new,
+            &host(&[(CHRONY, on_host("a"))]),
+            new.manifest.as_ref(),
+            true,
+        );
+        assert!(plan.is_empty(), "{plan:?}");
+    }
+
+    #[test]
+    fn an_edit_on_the_host_is_drift() {
+        let old = desired(&[(CHRONY, want("a", Some(RESTART)))]);
+        let new = desired(&[(CHRONY, want("b", Some(RESTART)))]);
+        let plan = plan(
+            &new,
+            &host(&[(CHRONY, on_host("edited"))]),
+            old.manifest.as_ref(),
+            true,
+        );
+        assert_eq!(plan.drift, vec![CHRONY.to_owned()]);
+        assert_eq!(plan.changes, vec![(CHRONY.to_owned(), Change::Modify)]);
+    }
+
+    #[test]
+    fn a_half_done_push_is_not_drift_and_reruns_its_actions() {
+        let old = desired(&[(CHRONY, want("a", Some(RESTART)))]);
+        let new = desired(&[(CHRONY, want("b", Some(RESTART)))]);
+        let plan = plan(
+            &new,
+            &host(&[(CHRONY, on_host("b"))]),
+            old.manifest.as_ref(),
+            true,
+        );
+        assert!(plan.drift.is_empty());
+        assert!(plan.changes.is_empty());
+        assert_eq!(plan.actions, vec![RESTART.to_owned()]);
+    }
+
+    #[test]
+    fn a_file_dropped_from_the_bundle_is_removed_with_its_action() {
+        let old = desired(&[
+            ("/etc/a", want("a", Some("x"))),
+            ("/etc/b", want("b", None)),
+        ]);
+        let new = desired(&[("/etc/b", want("b", None))]);
+        let plan = plan(
+            &new,
+            &host(&[("/etc/a", on_host("a")), ("/etc/b", on_host("b"))]),
+            old.manifest.as_ref(),
+            true,
+        );
+        assert_eq!(plan.changes, vec![("/etc/a".to_owned(), Change::Remove)]);
+        assert_eq!(plan.actions, vec!["x".to_owned()]);
+    }
+
+    #[test]
+    fn actions_run_once_in_path_order() {
+        let new = desired(&[
+            ("/etc/a", want("a", Some("second"))),
+            ("/etc/0", want("0", Some("first"))),
+            ("/etc/b", want("b", Some("second"))),
+        ]);
+        let plan = plan(&new, &BTreeMap::new(), None, true);
+        assert_eq!(plan.actions, vec!["first".to_owned(), "second".to_owned()]);
+    }
+
+    #[test]
+    fn mode_and_owner_are_ignored_on_pmxcfs_and_owner_without_root() {
+        let path = "/etc/pve/storage.cfg";
+        let new = desired(&[(path, want("s", None)), ("/etc/x", want("x", None))]);
+        let mut pve = on_host("s");
+        pve.mode = 0o640;
+        pve.owner = "root:www-data".into();
+        let mut x = on_host("x");
+        x.owner = "nobody:nogroup".into();
+        let files = host(&[(path, pve), ("/etc/x", x)]);
+        assert!(plan(&new, &files, new.manifest.as_ref(), false).is_empty());
+        let with_owner = plan(&new, &files, new.manifest.as_ref(), true);
+        assert_eq!(
+            with_owner.changes,
+            vec![("/etc/x".to_owned(), Change::Metadata)]
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! A real OpenSSH server on a loopback port, for the push tests: a throwaway
+//! host key and client key made by ssh-keygen in a temporary directory, its
+//! own sshd_config, run in the foreground and killed when dropped.
+
+use std::fs;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use super::require_tool;
+
+pub struct Sshd {
+    child: Child,
+    dir: TempDir,
+    port: u16,
+}
+
+impl Sshd {
+    /// Start sshd on a free loopback port; panics (never skips) when OpenSSH is missing.
+    pub fn start() -> Sshd {
+        let sshd = require_tool("sshd");
+        let keygen = require_tool("ssh-keygen");
+        require_tool("ssh");
+        let dir = tempfile::Builder::new()
+            .prefix("lugc-sshd-")
+            .tempdir()
+            .expect("tempdir");
+        for key in ["host_key", "client_key"] {
+            let status = Command::new(&keygen)
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", "lugc-test", "-f"])
+                .arg(dir.path().join(key))
+                .status()
+                .expect("run ssh-keygen");
+            assert!(status.success(), "ssh-keygen failed");
+        }
+        fs::copy(
+            dir.path().join("client_key.pub"),
+            dir.path().join("authorized_keys"),
+        )
+        .expect("authorized_keys");
+        // sshd refuses to start without its privilege separation directory.
+        fs::create_dir_all("/run/sshd").expect("create /run/sshd");
+        let log = dir.path().join("sshd.log");
+        for _ in 0..5 {
+            let port = free_port();
+            let config = dir.path().join("sshd_config");
+            fs::write(&config, sshd_config(dir.path(), port)).expect("sshd_config");
+            let mut child = Command::new(&sshd)
+                .arg("-D")
+                .arg("-e")
+                .arg("-f")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(fs::File::create(&log).expect("sshd.log"))
+                .spawn()
+                .expect("start sshd");
+            if wait_until_listening(&mut child, port) {
+                return Sshd { child, dir, port };
+            }
+            // Someone may have taken the port in the meantime: try another.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!(
+            "sshd did not start: {}",
+            fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The temporary directory that holds the keys; tests may keep their files there.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn client_key(&self) -> PathBuf {
+        self.dir().join("client_key")
+    }
+
+    /// `-o` options that make the client use the throwaway key and trust the throwaway host key.
+    pub fn client_options(&self) -> Vec<String> {
+        vec![
+            format!("IdentityFile={}", self.client_key().display()),
+            "IdentitiesOnly=yes".to_owned(),
+            "StrictHostKeyChecking=no".to_owned(),
+            "UserKnownHostsFile=/dev/null".to_owned(),
+            "BatchMode=yes".to_owned(),
+            "LogLevel=ERROR".to_owned(),
+        ]
+    }
+
+    /// Whatever sshd logged so far (for assertion messages).
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir().join("sshd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_until_listening(child: &mut Child, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .expect("bind a loopback port")
+        .port()
+}
+
+fn sshd_config(dir: &Path, port: u16) -> String {
+    let dir = dir.display();
+    format!(
+        "ListenAddress 127.0.0.1\n\
+         Port {port}\n\
+         HostKey {dir}/host_key\n\
+         AuthorizedKeysFile {dir}/authorized_keys\n\
+         PidFile {dir}/sshd.pid\n\
+         StrictModes no\n\
+         UsePAM no\n\
+         PermitRootLogin yes\n\
+         PasswordAuthentication no\n\
+         KbdInteractiveAuthentication no\n"
+    )
+}
