@@ -29,3 +29,32 @@ fn lists_every_host_with_site_membership_and_bundle_id() {
     let columns: Vec<&str> = pve5.split_whitespace().collect();
     assert_eq!(columns[..3], ["pve-5", "NIC", "member"]);
 }
+
+#[test]
+fn lists_all_seven_hosts_of_the_fleet() {
+    let fixture = Fixture::new();
+    assert!(fixture.run(&["build"]).status.success());
+    let listing = fixture.run(&["hosts"]);
+    assert!(listing.status.success());
+    let text = stdout(&listing);
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|row| row.split_whitespace().collect())
+        .collect();
+    let expected = [
+        ("esxi-5", "NIC", "member"),
+        ("pve-10", "EL", "standalone"),
+        ("pve-5", "NIC", "member"),
+        ("pve-6", "EL", "member"),
+        ("pve-7", "EL", "member"),
+        ("pve-8", "EL", "standalone"),
+        ("pve-9", "EL", "standalone"),
+    ];
+    assert_eq!(rows.len(), expected.len(), "{text}");
+    for (row, (host, site, membership)) in rows.iter().zip(expected) {
+        assert_eq!(row[..3], [host, site, membership], "{text}");
+        assert_eq!(row[3].len(), 64, "bundle id of {host}: {text}");
+        assert!(row[3].bytes().all(|b| b.is_ascii_hexdigit()), "{text}");
+    }
+}
