@@ -304,6 +304,16 @@ fn an_edit_on_the_host_is_drift_that_blocks_until_forced() {
             .any(|bytes| bytes == b"server edited.by.hand iburst\n"),
         "the overwritten file is kept in the backup"
     );
+
+    // A mode changed on the host with the content intact is not drift: push restores it.
+    fs::set_permissions(&chrony, fs::Permissions::from_mode(0o600)).unwrap();
+    let shown = setup.push_ok(&["pve-5", "--yes"]);
+    assert!(
+        shown.contains(&format!("= /{CHRONY} (0644 root:root)")),
+        "{shown}"
+    );
+    let mode = fs::metadata(&chrony).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o644);
 }
 
 #[test]

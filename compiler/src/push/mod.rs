@@ -468,3 +468,52 @@ fn workdir() -> Result<tempfile::TempDir, PushError> {
 fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Entry;
+
+    /// out/<bundle>/ holding one file at `path`.
+    fn out_with(bundle: &str, path: &str, bytes: &[u8]) -> tempfile::TempDir {
+        let out = tempfile::tempdir().unwrap();
+        let manifest = Manifest {
+            bundle: bundle.into(),
+            reaches: vec!["pve-5".into()],
+            entries: vec![Entry {
+                blake3: blake3::hash(bytes).to_hex().to_string(),
+                mode: 0o640,
+                owner: "root:www-data".into(),
+                path: path.into(),
+                action: None,
+            }],
+        };
+        let root = out.path().join(bundle);
+        write_file(&root.join("MANIFEST"), manifest.render().as_bytes()).unwrap();
+        write_file(&root.join(path.trim_start_matches('/')), bytes).unwrap();
+        out
+    }
+
+    #[test]
+    fn pmxcfs_takes_at_most_one_mebibyte_per_file() {
+        let path = "/etc/pve/qemu-server/230.conf";
+        let out = out_with("cluster", path, &vec![b'x'; PMXCFS_MAX]);
+        let desired = desired_from_out(out.path(), "cluster").unwrap();
+        assert_eq!(desired.files[path].bytes.len(), PMXCFS_MAX);
+
+        let out = out_with("cluster", path, &vec![b'x'; PMXCFS_MAX + 1]);
+        let error = desired_from_out(out.path(), "cluster").unwrap_err();
+        assert!(
+            matches!(error, PushError::PmxcfsTooLarge { ref path, size } if path.ends_with("230.conf") && size == PMXCFS_MAX + 1),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_does_not_match_its_manifest_is_refused() {
+        let out = out_with("pve-5", "/etc/hostname", b"pve-5\n");
+        fs::write(out.path().join("pve-5/etc/hostname"), "edited\n").unwrap();
+        let error = desired_from_out(out.path(), "pve-5").unwrap_err();
+        assert!(matches!(error, PushError::CorruptOut { .. }), "{error}");
+    }
+}
