@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{check_all, of_kind, run, scratch, write, Kind};
+use super::{assert_rejects, check_all, of_kind, on_file, run, scratch, Kind};
 
 fn check(file: &Path) -> Result<(), String> {
     run("chronyd", &[Path::new("-p"), Path::new("-f"), file]).ok()
@@ -17,13 +17,12 @@ fn every_chrony_conf_parses_with_chronyd() {
 #[test]
 fn chronyd_rejects_a_bad_option_and_a_bad_directive() {
     let dir = scratch();
-    let good = write(dir.path(), "good.conf", "server time.ustc.edu.cn iburst\n");
-    check(&good).expect("a valid chrony.conf");
-    for (name, broken) in [
-        ("option.conf", "server time.ustc.edu.cn iburstt\n"),
-        ("directive.conf", "serverr time.ustc.edu.cn iburst\n"),
-    ] {
-        let file = write(dir.path(), name, broken);
-        assert!(check(&file).is_err(), "chronyd accepted {broken:?}");
-    }
+    assert_rejects(
+        "server time.ustc.edu.cn iburst\n",
+        &[
+            ("iburst", "iburstt", "Could not parse server directive"),
+            ("server", "serverr", "Invalid directive"),
+        ],
+        on_file(dir.path(), "chrony.conf", check),
+    );
 }

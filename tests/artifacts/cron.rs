@@ -11,7 +11,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::{
-    artifacts, check_all, of_kind, run, run_isolated, scratch, write, Artifact, Kind, Mount,
+    artifacts, assert_rejects, check_all, of_kind, on_file, run, run_isolated, scratch, write,
+    Artifact, Kind, Mount,
 };
 
 /// A user-crontab copy of a cron.d file: each job line without its user
@@ -185,23 +186,31 @@ fn crontab_rejects_bad_fields_and_a_missing_final_newline() {
     );
 
     let dir = scratch();
-    check(&write(dir.path(), "good", GOOD)).expect("a valid cron.d file");
-    for (what, from, to) in [
-        ("minute 61", "21 4", "61 4"),
-        ("bad day of week", "* * * root", "* * 9 root"),
-        ("missing final newline", "two-spaces\n", "two-spaces"),
-        ("no user field", "* root systemctl", "* systemctl"),
-        ("unknown user", "* root systemctl", "* nosuchuser systemctl"),
-        (
-            "no command",
-            "* root systemctl start rootfs-backup.service",
-            "* root",
-        ),
-        ("bad special", "@reboot", "@rebooot"),
-    ] {
-        let broken = write(dir.path(), "broken", &GOOD.replacen(from, to, 1));
-        assert!(check(&broken).is_err(), "{what}: accepted");
-    }
+    assert_rejects(
+        GOOD,
+        &[
+            ("21 4", "61 4", "bad minute"),
+            ("* * * root", "* * 9 root", "bad day-of-week"),
+            ("two-spaces\n", "two-spaces", "missing newline"),
+            (
+                "* root systemctl",
+                "* systemctl",
+                "`systemctl` is not a user",
+            ),
+            (
+                "* root systemctl",
+                "* nosuchuser systemctl",
+                "`nosuchuser` is not a user",
+            ),
+            (
+                "* root systemctl start rootfs-backup.service",
+                "* root",
+                "no user and command",
+            ),
+            ("@reboot", "@rebooot", "bad time specifier"),
+        ],
+        on_file(dir.path(), "rootfs-backup", check),
+    );
 }
 
 #[test]

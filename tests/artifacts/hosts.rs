@@ -9,7 +9,10 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use super::{artifacts, check_all, of_kind, run_isolated, scratch, write, Artifact, Kind, Mount};
+use super::{
+    artifacts, assert_rejects, check_all, of_kind, on_file, run_isolated, scratch, Artifact, Kind,
+    Mount,
+};
 
 /// The domain of every host's FQDN (FLEET.md).
 const DOMAIN: &str = "vm.ustclug.org";
@@ -132,28 +135,32 @@ const GOOD: &str = "\
 #[test]
 fn loopback_names_missing_names_and_malformed_lines_are_rejected() {
     let dir = scratch();
-    let hosts = |text: &str| write(dir.path(), "hosts", text);
-    assert!(check_lines(GOOD).is_empty());
-    check_resolution(&hosts(GOOD), "esxi-5").expect("a valid hosts file");
-
-    let debian = GOOD.replace("10.38.95.111", "127.0.1.1");
-    let error = check_resolution(&hosts(&debian), "esxi-5").unwrap_err();
-    assert!(error.contains("loopback"), "{error}");
-    let missing = GOOD.replace(" esxi-5\n", "\n");
-    assert!(check_resolution(&hosts(&missing), "esxi-5").is_err());
-    let split = GOOD.replace(" esxi-5\n", "\n10.38.95.112 esxi-5\n");
-    assert!(check_resolution(&hosts(&split), "esxi-5").is_err());
-
-    for (from, to) in [
-        ("10.38.95.111", "10.38.95.311"),
-        ("20.205.243.166 github.com", "20.205.243.166"),
-        ("github.com", "git_hub.com"),
-    ] {
-        assert!(
-            !check_lines(&GOOD.replace(from, to)).is_empty(),
-            "accepted {to}"
-        );
-    }
+    assert_rejects(
+        GOOD,
+        &[
+            ("10.38.95.111", "127.0.1.1", "a loopback address"),
+            (" esxi-5\n", "\n", "`getent hosts esxi-5` failed"),
+            (" esxi-5\n", "\n10.38.95.112 esxi-5\n", "resolve to"),
+        ],
+        on_file(dir.path(), "hosts", |file| check_resolution(file, "esxi-5")),
+    );
+    let lines = |text: &str| match check_lines(text).as_slice() {
+        [] => Ok(()),
+        problems => Err(problems.join("\n")),
+    };
+    assert_rejects(
+        GOOD,
+        &[
+            ("10.38.95.111", "10.38.95.311", "not an IP address"),
+            (
+                "20.205.243.166 github.com",
+                "20.205.243.166",
+                "no host name",
+            ),
+            ("github.com", "git_hub.com", "not a host name"),
+        ],
+        lines,
+    );
     assert_eq!(check_hostname("esxi-5\n"), Ok("esxi-5"));
     for bad in [
         "esxi-5",

@@ -175,9 +175,14 @@ pub fn of_kind(kind: Kind) -> Vec<Artifact> {
         .into_iter()
         .filter(|artifact| kind.matches(artifact))
         .collect();
+    let missing: Vec<String> = files
+        .iter()
+        .filter(|a| !a.file.is_file())
+        .map(Artifact::to_string)
+        .collect();
     assert!(
-        files.is_empty() || files.iter().all(|a| a.file.is_file()),
-        "a MANIFEST lists a file missing from out/"
+        missing.is_empty(),
+        "listed in a MANIFEST, missing: {missing:?}"
     );
     assert!(
         !files.is_empty() || !EXPECTED.contains(&kind),
@@ -316,10 +321,50 @@ fn quote(text: &str) -> String {
 /// under cargo's target directory, never under /run or /var/tmp, which the
 /// isolated runs cover with a tmpfs.
 pub fn scratch() -> tempfile::TempDir {
+    let parent = env!("CARGO_TARGET_TMPDIR");
+    assert!(
+        !["/run/", "/var/tmp/"].iter().any(|p| parent.starts_with(p)),
+        "the target directory {parent} would be hidden from isolated runs"
+    );
     tempfile::Builder::new()
         .prefix("lugc-artifacts-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .tempdir_in(parent)
         .expect("scratch directory")
+}
+
+/// Assert that `check` accepts `good` and rejects each break of it: `from`
+/// (present once in `good`) replaced by `to` must give an error containing
+/// `expect`. Every miss is reported at once.
+pub fn assert_rejects(
+    good: &str,
+    breaks: &[(&str, &str, &str)],
+    check: impl Fn(&str) -> Result<(), String>,
+) {
+    check(good).unwrap_or_else(|e| panic!("the good sample is rejected:\n{e}"));
+    let mut missed = Vec::new();
+    for (from, to, expect) in breaks {
+        assert_eq!(good.matches(from).count(), 1, "{from:?} must occur once");
+        match check(&good.replacen(from, to, 1)) {
+            Ok(()) => missed.push(format!("{from:?} -> {to:?}: accepted")),
+            Err(error) if !error.contains(expect) => {
+                missed.push(format!(
+                    "{from:?} -> {to:?}: error lacks {expect:?}:\n{error}"
+                ));
+            }
+            Err(_) => {}
+        }
+    }
+    assert!(missed.is_empty(), "{}", missed.join("\n"));
+}
+
+/// A check of a file as a check of text: the text is written to `name` in
+/// `dir` first (some tools care about the name).
+pub fn on_file<'a>(
+    dir: &'a Path,
+    name: &'a str,
+    check: impl Fn(&Path) -> Result<(), String> + 'a,
+) -> impl Fn(&str) -> Result<(), String> + 'a {
+    move |text| check(&write(dir, name, text))
 }
 
 /// Write `contents` to `name` in `dir` and return the path.

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use super::storage_cfg::{self, StorageCfg};
-use super::{check_all, of_kind, run, scratch, write, Artifact, Kind};
+use super::{assert_rejects, check_all, of_kind, on_file, run, scratch, write, Artifact, Kind};
 
 /// Directories whose files run-parts runs, so they need exec bits.
 const RUN_BY_PATH: &[&str] = &[
@@ -178,36 +178,40 @@ fn sample(dir: &Path, target: &str, mode: u32, text: &str) -> Artifact {
 #[test]
 fn shells_shellcheck_and_the_mode_check_reject_broken_scripts() {
     let dir = scratch();
-    let daily = "/etc/cron.daily/sync-cert";
-    check(&sample(dir.path(), daily, 0o755, GOOD)).expect("a valid script");
     let bash = GOOD.replace("#!/bin/sh", "#!/bin/bash");
-    check(&sample(dir.path(), daily, 0o755, &bash)).expect("a valid bash script");
-
-    let unterminated = GOOD.replace("done\n", "");
-    assert!(parse(&sample(dir.path(), daily, 0o755, &unterminated).file).is_err());
-    let array = GOOD.replace("set -eu\n", "set -eu\nfiles=(a b)\n");
-    let dash_error = parse(&sample(dir.path(), daily, 0o755, &array).file).unwrap_err();
-    assert!(dash_error.contains("dash -n"), "{dash_error}");
-    let bash_error = parse(&sample(dir.path(), daily, 0o755, &bash.replace("done\n", "")).file);
-    assert!(bash_error.unwrap_err().contains("bash -n"));
-
-    let unquoted = GOOD.replace("\"${file}\"", "$file");
-    let error = lint(&sample(dir.path(), daily, 0o755, &unquoted).file).unwrap_err();
-    assert!(error.contains("SC2086"), "{error}");
-    let no_braces = GOOD.replace("\"${file}\"", "\"$file\"");
-    let error = lint(&sample(dir.path(), daily, 0o755, &no_braces).file).unwrap_err();
-    assert!(
-        error.contains("SC2250"),
-        "an optional check is off: {error}"
+    let unterminated = ("done\n", "", "-n");
+    assert_rejects(
+        GOOD,
+        &[
+            unterminated,
+            ("set -eu\n", "set -eu\nfiles=(a b)\n", "`dash -n"),
+        ],
+        on_file(dir.path(), "script", parse),
     );
+    assert_rejects(&bash, &[unterminated], on_file(dir.path(), "script", parse));
+    assert_rejects(
+        GOOD,
+        &[
+            ("\"${file}\"", "$file", "SC2086"),
+            // Optional checks are on:
+            ("\"${file}\"", "\"$file\"", "SC2250"),
+        ],
+        on_file(dir.path(), "script", lint),
+    );
+    let path = dir.path();
+    let daily =
+        |mode| move |text: &str| check(&sample(path, "/etc/cron.daily/sync-cert", mode, text));
 
-    let no_shebang = GOOD.replace("#!/bin/sh\n", "");
-    assert!(check(&sample(dir.path(), daily, 0o755, &no_shebang)).is_err());
-    let python = GOOD.replace("#!/bin/sh", "#!/usr/bin/python3");
-    assert!(check(&sample(dir.path(), daily, 0o755, &python)).is_err());
-
-    let daily_error = check(&sample(dir.path(), daily, 0o644, GOOD)).unwrap_err();
-    assert!(daily_error.contains("executable"), "{daily_error}");
+    assert_rejects(
+        GOOD,
+        &[
+            ("#!/bin/sh\n", "", "no shebang"),
+            ("#!/bin/sh", "#!/usr/bin/python3", "only sh, dash and bash"),
+        ],
+        daily(0o755),
+    );
+    let error = daily(0o644)(GOOD).unwrap_err();
+    assert!(error.contains("must be executable"), "{error}");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::{check_all, of_kind, run_isolated, scratch, Kind};
+use super::{assert_rejects, check_all, of_kind, on_file, run_isolated, scratch, Kind};
 
 /// Units of a PVE or PBS host (or of packages only it has) that a unit in
 /// out/ may depend on; `Unit X not found.` for these is no fault of the file.
@@ -88,20 +88,29 @@ ExecStart=/usr/bin/rsync -aHAXx --delete / /mnt/vdp2/rootfs/
 #[test]
 fn systemd_analyze_rejects_broken_units() {
     let dir = scratch();
-    let unit = |text: &str| super::write(dir.path(), "rootfs-backup.service", text);
-    check(&unit(GOOD)).expect("a valid unit");
-    let pve = GOOD.replace("/usr/bin/rsync -aHAXx", "/usr/bin/pvesh get /version");
-    let pve = pve.replace("After=", "Requires=");
-    check(&unit(&pve)).expect("a unit needing what only a PVE host has");
-    for (from, to) in [
-        ("Type=oneshot", "Type=oneshott"),
-        ("RequiresMountsFor", "RequiresMountFor"),
-        ("/usr/bin/rsync", "/usr/bin/rsyncc"),
-        ("/usr/bin/rsync", "rsync-of-no-path"),
-        ("After=pve-cluster.service", "Requires=pve-clusterr.service"),
-        ("[Service]", "[Servce]"),
-    ] {
-        let broken = unit(&GOOD.replace(from, to));
-        assert!(check(&broken).is_err(), "accepted {to}");
-    }
+    let unit = on_file(dir.path(), "rootfs-backup.service", check);
+    let pve = GOOD
+        .replace("/usr/bin/rsync -aHAXx", "/usr/bin/pvesh get /version")
+        .replace("After=", "Requires=");
+    unit(&pve).expect("a unit needing what only a PVE host has");
+    assert_rejects(
+        GOOD,
+        &[
+            (
+                "Type=oneshot",
+                "Type=oneshott",
+                "Failed to parse service type",
+            ),
+            ("RequiresMountsFor", "RequiresMountFor", "Unknown key"),
+            ("/usr/bin/rsync", "/usr/bin/rsyncc", "is not executable"),
+            ("/usr/bin/rsync", "rsync-of-no-path", "is not executable"),
+            (
+                "After=pve-cluster.service",
+                "Requires=pve-clusterr.service",
+                "Unit pve-clusterr.service not found",
+            ),
+            ("[Service]", "[Servce]", "Unknown section"),
+        ],
+        unit,
+    );
 }
