@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 
 use crate::diagnostic::SourceDiagnostic;
+use crate::diff::DiffError;
 use crate::push::{BoxedPushError, PushError};
 use crate::write::WriteError;
 
@@ -19,6 +20,11 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Write(#[from] WriteError),
+
+    /// `lugc diff` could not read a revision or an out/ tree.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Diff(#[from] DiffError),
 
     /// `lugc push` could not deliver (boxed: `PushError` is large).
     #[error(transparent)]

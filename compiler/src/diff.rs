@@ -1,1 +1,0 @@
-//! diff: what changes on which host between two out/ trees (see `cmd/diff.rs`).

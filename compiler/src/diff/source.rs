@@ -1,0 +1,348 @@
+//! diff::source: one view of an out/ tree wherever it lives: a git tree at a
+//! revision ([`GitTree`]), a directory on disk ([`DirTree`]) or bundles built
+//! in memory ([`MemTree`]).
+//!
+//! Input: a location. Output, each read on demand: INDEX (bundle → id), the
+//! MANIFEST of one bundle, the bytes of one file, so that a bundle whose id
+//! did not change costs nothing. Never writes, never builds, never shells out
+//! to git: revisions are read with git2, the only user of git2 in lugc.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::bundle::{Bundle, INDEX_HEADER};
+use crate::diff::DiffError;
+use crate::manifest::Manifest;
+
+/// out/INDEX as a map: bundle name → bundle id.
+pub type Index = BTreeMap<String, String>;
+
+/// An out/ tree: its INDEX, a bundle's MANIFEST and a file's bytes.
+pub trait OutTree {
+    /// How the tree is named in output: a revision, `working tree`, `cluster.ncl`.
+    fn label(&self) -> &str;
+    fn index(&self) -> Result<Index, DiffError>;
+    fn manifest(&self, bundle: &str) -> Result<Manifest, DiffError>;
+    /// The bytes of the file at absolute target `path` in `bundle`.
+    fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError>;
+}
+
+/// Parse out/INDEX (`lugc-index 1`, then `<id> <bundle>` lines); `location` names it in errors.
+pub fn parse_index(text: &str, location: &str) -> Result<Index, DiffError> {
+    let malformed = |reason: String| DiffError::Malformed {
+        location: location.to_owned(),
+        reason,
+    };
+    let mut lines = text.lines();
+    if lines.next() != Some(INDEX_HEADER) {
+        return Err(malformed(format!("expected `{INDEX_HEADER}` on line 1")));
+    }
+    let mut index = Index::new();
+    for (number, line) in lines.enumerate() {
+        let parsed = line.split_once(' ').filter(|(id, name)| {
+            id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) && !name.is_empty()
+        });
+        let Some((id, name)) = parsed else {
+            return Err(malformed(format!(
+                "line {}: expected `<id> <bundle>`",
+                number + 2
+            )));
+        };
+        if index.insert(name.to_owned(), id.to_owned()).is_some() {
+            return Err(malformed(format!(
+                "line {}: bundle {name} twice",
+                number + 2
+            )));
+        }
+    }
+    Ok(index)
+}
+
+fn parse_manifest(bytes: &[u8], location: &str) -> Result<Manifest, DiffError> {
+    let malformed = |reason: String| DiffError::Malformed {
+        location: location.to_owned(),
+        reason,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| malformed("not UTF-8".to_owned()))?;
+    Manifest::parse(text).map_err(|error| malformed(error.to_string()))
+}
+
+/// Where a bundle's file lives inside out/: `<bundle>/<path without its leading slash>`.
+fn relative(bundle: &str, path: &str) -> PathBuf {
+    Path::new(bundle).join(path.trim_start_matches('/'))
+}
+
+/// The git repository holding cluster.ncl, and where out/ sits in it.
+pub struct Repo {
+    repo: git2::Repository,
+    /// The working tree's root, as shown in messages.
+    root: PathBuf,
+    /// out/ relative to the working tree's root.
+    out: PathBuf,
+}
+
+impl Repo {
+    /// Find the repository that contains `dir`, and out/ (`out`) inside it.
+    pub fn discover(dir: &Path, out: &Path) -> Result<Repo, DiffError> {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        let repo = git2::Repository::discover(dir).map_err(|_| DiffError::NotARepository {
+            path: canonical(dir),
+        })?;
+        let Some(workdir) = repo.workdir() else {
+            return Err(DiffError::NotARepository {
+                path: canonical(dir),
+            });
+        };
+        let root = canonical(workdir);
+        let out_abs = canonical(out);
+        let out = out_abs
+            .strip_prefix(&root)
+            .map_err(|_| DiffError::OutsideRepository {
+                out: out_abs.clone(),
+                repo: root.clone(),
+            })?
+            .to_path_buf();
+        Ok(Repo { repo, root, out })
+    }
+
+    /// out/ as committed at `rev` (anything `git rev-parse` takes: HEAD~1, a branch, an id).
+    pub fn at(&self, rev: &str) -> Result<GitTree<'_>, DiffError> {
+        let unknown = |reason: &str| DiffError::UnknownRevision {
+            rev: rev.to_owned(),
+            repo: self.root.clone(),
+            reason: reason.to_owned(),
+        };
+        let object = self
+            .repo
+            .revparse_single(rev)
+            .map_err(|error| unknown(error.message()))?;
+        let tree = object
+            .peel_to_tree()
+            .map_err(|_| unknown("it names neither a commit nor a tree"))?;
+        let no_out = || DiffError::NoOut {
+            rev: rev.to_owned(),
+            out: self.out.clone(),
+            repo: self.root.clone(),
+        };
+        let out = if self.out.as_os_str().is_empty() {
+            tree.id()
+        } else {
+            let entry = tree.get_path(&self.out).map_err(|_| no_out())?;
+            if entry.kind() != Some(git2::ObjectType::Tree) {
+                return Err(no_out());
+            }
+            entry.id()
+        };
+        Ok(GitTree {
+            repo: self,
+            rev: rev.to_owned(),
+            out,
+        })
+    }
+}
+
+/// out/ at one revision of a repository.
+pub struct GitTree<'repo> {
+    repo: &'repo Repo,
+    rev: String,
+    /// The tree object of out/ at `rev`.
+    out: git2::Oid,
+}
+
+impl GitTree<'_> {
+    fn location(&self, relative: &Path) -> String {
+        format!("{} at {}", self.repo.out.join(relative).display(), self.rev)
+    }
+
+    fn blob(&self, relative: &Path) -> Result<Vec<u8>, DiffError> {
+        let read = |message: String| DiffError::Read {
+            location: self.location(relative),
+            message,
+        };
+        let repo = &self.repo.repo;
+        let tree = repo
+            .find_tree(self.out)
+            .map_err(|error| read(error.message().to_owned()))?;
+        let entry = tree
+            .get_path(relative)
+            .map_err(|_| read("no such file".to_owned()))?;
+        let blob = repo
+            .find_blob(entry.id())
+            .map_err(|_| read("not a file".to_owned()))?;
+        Ok(blob.content().to_vec())
+    }
+}
+
+impl OutTree for GitTree<'_> {
+    fn label(&self) -> &str {
+        &self.rev
+    }
+
+    fn index(&self) -> Result<Index, DiffError> {
+        let path = Path::new("INDEX");
+        let bytes = self.blob(path)?;
+        parse_index(&String::from_utf8_lossy(&bytes), &self.location(path))
+    }
+
+    fn manifest(&self, bundle: &str) -> Result<Manifest, DiffError> {
+        let path = Path::new(bundle).join("MANIFEST");
+        parse_manifest(&self.blob(&path)?, &self.location(&path))
+    }
+
+    fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError> {
+        self.blob(&relative(bundle, path))
+    }
+}
+
+/// out/ as a directory on disk: the working tree's.
+pub struct DirTree {
+    out: PathBuf,
+}
+
+impl DirTree {
+    /// `out` must exist: a missing out/ is an error, not an empty tree.
+    pub fn open(out: &Path) -> Result<DirTree, DiffError> {
+        if !out.is_dir() {
+            return Err(DiffError::NoWorkingOut {
+                out: out.to_path_buf(),
+            });
+        }
+        Ok(DirTree {
+            out: out.to_path_buf(),
+        })
+    }
+
+    fn read(&self, relative: &Path) -> Result<Vec<u8>, DiffError> {
+        let path = self.out.join(relative);
+        fs::read(&path).map_err(|error| DiffError::Read {
+            location: path.display().to_string(),
+            message: error.to_string(),
+        })
+    }
+}
+
+impl OutTree for DirTree {
+    fn label(&self) -> &str {
+        "working tree"
+    }
+
+    fn index(&self) -> Result<Index, DiffError> {
+        let bytes = self.read(Path::new("INDEX"))?;
+        let location = self.out.join("INDEX").display().to_string();
+        parse_index(&String::from_utf8_lossy(&bytes), &location)
+    }
+
+    fn manifest(&self, bundle: &str) -> Result<Manifest, DiffError> {
+        let path = Path::new(bundle).join("MANIFEST");
+        let location = self.out.join(&path).display().to_string();
+        parse_manifest(&self.read(&path)?, &location)
+    }
+
+    fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError> {
+        self.read(&relative(bundle, path))
+    }
+}
+
+/// Bundles built in memory from the working tree's cluster.ncl (`--rebuild`).
+pub struct MemTree {
+    label: String,
+    bundles: BTreeMap<String, Bundle>,
+}
+
+impl MemTree {
+    pub fn new(label: impl Into<String>, bundles: Vec<Bundle>) -> MemTree {
+        MemTree {
+            label: label.into(),
+            bundles: bundles
+                .into_iter()
+                .map(|bundle| (bundle.name.clone(), bundle))
+                .collect(),
+        }
+    }
+
+    fn bundle(&self, name: &str) -> Result<&Bundle, DiffError> {
+        self.bundles.get(name).ok_or_else(|| DiffError::Read {
+            location: format!("bundle {name} of {}", self.label),
+            message: "no such bundle".to_owned(),
+        })
+    }
+}
+
+impl OutTree for MemTree {
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn index(&self) -> Result<Index, DiffError> {
+        Ok(self
+            .bundles
+            .values()
+            .map(|bundle| (bundle.name.clone(), bundle.id.clone()))
+            .collect())
+    }
+
+    fn manifest(&self, bundle: &str) -> Result<Manifest, DiffError> {
+        Ok(self.bundle(bundle)?.manifest.clone())
+    }
+
+    fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError> {
+        let file = self
+            .bundle(bundle)?
+            .files
+            .get(path)
+            .ok_or_else(|| DiffError::Read {
+                location: format!("{bundle}:{path} of {}", self.label),
+                message: "no such file".to_owned(),
+            })?;
+        Ok(file.bytes.clone())
+    }
+}
+
+/// `path` made absolute with symlinks resolved, as far as it exists.
+fn canonical(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Ok(resolved) = fs::canonicalize(&absolute) {
+        return resolved;
+    }
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(parent), Some(name)) => canonical(parent).join(name),
+        _ => absolute,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_round_trips_through_bundle_index() {
+        let bundles: Vec<Bundle> = ["pve-5", "cluster"]
+            .into_iter()
+            .map(|name| {
+                crate::bundle::bundle(crate::render::BundleTree {
+                    name: name.to_owned(),
+                    reaches: vec!["pve-5".to_owned()],
+                    files: BTreeMap::new(),
+                })
+            })
+            .collect();
+        let index = parse_index(&crate::bundle::index(&bundles), "INDEX").unwrap();
+        let expected: Index = bundles
+            .iter()
+            .map(|bundle| (bundle.name.clone(), bundle.id.clone()))
+            .collect();
+        assert_eq!(index, expected);
+    }
+
+    #[test]
+    fn index_rejects_a_foreign_header_and_bad_lines() {
+        assert!(parse_index("something\n", "INDEX").is_err());
+        let error = parse_index(&format!("{INDEX_HEADER}\nxyz pve-5\n"), "INDEX").unwrap_err();
+        assert!(error.to_string().contains("line 2"), "{error}");
+    }
+}
