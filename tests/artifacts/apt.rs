@@ -17,7 +17,7 @@ fn name_ok(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
 }
 
-fn check(file: &Path, name: &str) -> Result<(), String> {
+pub(super) fn check(file: &Path, name: &str) -> Result<(), String> {
     if !name_ok(name) {
         return Err(format!(
             "apt ignores `{name}`: a name is letters, digits, `_-.`, ending in .list or .sources"
@@ -57,11 +57,14 @@ fn every_apt_source_parses_with_apt() {
     });
 }
 
+pub(super) const GOOD: &str =
+    "# comment\ndeb [signed-by=/k.gpg] https://mirrors.ustc.edu.cn/debian bookworm main\n";
+
 #[test]
 fn apt_rejects_malformed_sources_and_names_it_would_skip() {
     let dir = scratch();
     assert_rejects(
-        "# comment\ndeb [signed-by=/k.gpg] https://mirrors.ustc.edu.cn/debian bookworm main\n",
+        GOOD,
         &[
             (" bookworm main", "", "Malformed entry 2"),
             ("deb ", "debb ", "Type 'debb' is not known"),

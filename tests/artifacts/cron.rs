@@ -72,7 +72,7 @@ fn split_field(line: &str, n: usize) -> Option<(&str, &str, &str)> {
 
 /// `crontab -n` on the user-less copy; isolated, since crontab writes a
 /// temporary file in /var/spool/cron/crontabs even when it only checks.
-fn check(file: &Path) -> Result<(), String> {
+pub(super) fn check(file: &Path) -> Result<(), String> {
     let text = fs::read_to_string(file).map_err(|e| e.to_string())?;
     let dir = scratch();
     let copy = write(dir.path(), "crontab", &without_user(&text)?);
@@ -164,7 +164,7 @@ fn cron_and_run_parts_take_every_file_by_its_name_and_mode() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-const GOOD: &str = "\
+pub(super) const GOOD: &str = "\
 # rootfs backup to the iSCSI array
 SHELL=/bin/sh
 PATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin
@@ -222,6 +222,7 @@ fn run_parts_rejects_dotted_names_and_non_executable_scripts() {
         target: target.to_owned(),
         file: file.clone(),
         mode,
+        action: None,
     };
     let groups = |files: Vec<Artifact>| grouped(files, &["/etc/cron.d", "/etc/cron.daily"]);
     run_parts(

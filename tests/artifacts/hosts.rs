@@ -66,7 +66,7 @@ fn check_lines(text: &str) -> Vec<String> {
 
 /// `name` and `name.DOMAIN` resolve through `hosts` to one address that is
 /// not a loopback address.
-fn check_resolution(hosts: &Path, name: &str) -> Result<(), String> {
+pub(super) fn check_resolution(hosts: &Path, name: &str) -> Result<(), String> {
     let mount = [Mount::Bind {
         source: hosts,
         target: "/etc/hosts",
@@ -123,7 +123,7 @@ fn every_hosts_file_has_a_hostname_beside_it() {
     });
 }
 
-const GOOD: &str = "\
+pub(super) const GOOD: &str = "\
 127.0.0.1 localhost.localdomain localhost
 10.38.95.111 esxi-5.vm.ustclug.org esxi-5
 

@@ -10,7 +10,7 @@ fn syntax(file: &Path) -> Outcome {
     run_isolated(&[], "iptables-restore", &[Path::new("--test"), file])
 }
 
-fn check(file: &Path) -> Result<(), String> {
+pub(super) fn check(file: &Path) -> Result<(), String> {
     syntax(file).ok()?;
     run_isolated(&[], "iptables-restore", &[file]).ok()
 }
@@ -20,7 +20,7 @@ fn every_rules_v4_restores_into_an_empty_namespace() {
     check_all(&of_kind(Kind::RulesV4), |artifact| check(&artifact.file));
 }
 
-const GOOD: &str = "\
+pub(super) const GOOD: &str = "\
 *nat
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]

@@ -13,6 +13,7 @@ mod cron;
 mod hosts;
 mod interfaces;
 mod iptables;
+mod machine;
 mod scripts;
 mod storage;
 pub mod storage_cfg;
@@ -119,6 +120,8 @@ pub struct Artifact {
     pub file: PathBuf,
     /// Mode from the MANIFEST (out/ itself does not carry it).
     pub mode: u32,
+    /// The MANIFEST's action, run on the host with `sh -c` when the file changes.
+    pub action: Option<String>,
 }
 
 impl Artifact {
@@ -161,6 +164,7 @@ pub fn artifacts() -> Vec<Artifact> {
                 file: bundle_dir.join(entry.path.trim_start_matches('/')),
                 target: entry.path,
                 mode: entry.mode,
+                action: entry.action,
             });
         }
     }

@@ -154,6 +154,41 @@ fn every_file_that_cron_runs_is_executable() {
     check_all(&run_by_path, executable);
 }
 
+/// A MANIFEST action as the script `lugc push` runs (`sh -c ACTION`).
+fn action_script(dir: &Path, action: &str) -> Result<(), String> {
+    let file = write(dir, "action", &format!("#!/bin/sh\n{action}\n"));
+    parse(&file)?;
+    lint(&file)
+}
+
+#[test]
+fn every_manifest_action_parses_with_sh_and_passes_shellcheck() {
+    let dir = scratch();
+    let actions: std::collections::BTreeSet<String> = super::artifacts()
+        .into_iter()
+        .filter_map(|a| a.action)
+        .collect();
+    assert!(!actions.is_empty(), "no MANIFEST action in out/");
+    let problems: Vec<String> = actions
+        .iter()
+        .filter_map(|action| action_script(dir.path(), action).err())
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+#[test]
+fn a_broken_action_is_rejected() {
+    let dir = scratch();
+    assert_rejects(
+        "update-alternatives --set iptables /usr/sbin/iptables-nft && systemctl restart netfilter-persistent.service",
+        &[
+            (" && systemctl", " && && systemctl", "dash -n"),
+            ("/usr/sbin/iptables-nft", "$NFT", "SC2086"),
+        ],
+        |action| action_script(dir.path(), action),
+    );
+}
+
 #[test]
 fn every_hookscript_of_a_vm_is_an_executable_script_in_a_snippets_storage() {
     hookscripts(&super::artifacts()).unwrap_or_else(|e| panic!("{e}"));
@@ -172,6 +207,7 @@ fn sample(dir: &Path, target: &str, mode: u32, text: &str) -> Artifact {
         target: target.to_owned(),
         file: write(dir, "script", text),
         mode,
+        action: None,
     }
 }
 

@@ -51,7 +51,7 @@ fn missing_on_build_machine(line: &str) -> bool {
 }
 
 /// The file's name is the unit's name, so `file` keeps the target's name.
-fn check(file: &Path) -> Result<(), String> {
+pub(super) fn check(file: &Path) -> Result<(), String> {
     let outcome = run_isolated(
         &[],
         "systemd-analyze",
@@ -74,7 +74,7 @@ fn every_unit_verifies_with_systemd_analyze() {
     check_all(&of_kind(Kind::Unit), |artifact| check(&artifact.file));
 }
 
-const GOOD: &str = "\
+pub(super) const GOOD: &str = "\
 [Unit]
 Description=Backup rootfs to vdp2
 RequiresMountsFor=/mnt/vdp2
