@@ -351,6 +351,42 @@ fn rollback_restores_the_earlier_bundle() {
 }
 
 #[test]
+fn rolling_back_a_first_push_puts_back_what_was_there() {
+    let setup = Setup::new();
+    let debian = b"pool 2.debian.pool.ntp.org iburst\n";
+    let chrony = setup.host_root("pve-5").join(CHRONY);
+    fs::create_dir_all(chrony.parent().unwrap()).unwrap();
+    fs::write(&chrony, debian).unwrap();
+    fs::set_permissions(&chrony, fs::Permissions::from_mode(0o640)).unwrap();
+
+    let shown = setup.push_ok(&["pve-5", "--yes"]);
+    assert!(shown.contains(&format!("~ /{CHRONY}")), "{shown}");
+    assert_eq!(
+        setup.host_file("pve-5", CHRONY),
+        setup.out_file("pve-5", CHRONY)
+    );
+
+    setup.push_ok(&["pve-5", "--rollback", "--yes"]);
+    assert_eq!(fs::read(&chrony).unwrap(), debian);
+    let mode = fs::metadata(&chrony).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o640);
+    assert!(!setup
+        .host_root("pve-5")
+        .join("var/lib/lugc/pve-5.MANIFEST")
+        .exists());
+    let left: Vec<PathBuf> = setup
+        .host_tree("pve-5")
+        .into_keys()
+        .filter(|path| !path.starts_with("var/lib/lugc"))
+        .collect();
+    assert_eq!(
+        left,
+        vec![PathBuf::from(CHRONY)],
+        "files the push added are removed"
+    );
+}
+
+#[test]
 fn a_stale_or_uncommitted_out_is_refused() {
     let setup = Setup::new();
     setup.edit_ntp_server();
@@ -419,6 +455,7 @@ fn an_ssh_failure_says_where_and_why() {
     assert_eq!(output.status.code(), Some(2));
     let error = stderr(&output);
     assert!(error.contains("ssh to root@127.0.0.1 failed"), "{error}");
+    assert!(error.contains("lugc::push::env::ssh"), "{error}");
     assert!(error.contains("Connection refused"), "{error}");
 }
 
@@ -492,4 +529,5 @@ fn an_unknown_host_suggests_the_closest_name() {
     let error = stderr(&output);
     assert!(error.contains("unknown host `pve-66`"), "{error}");
     assert!(error.contains("did you mean `pve-6`?"), "{error}");
+    assert!(error.contains("lugc::push::unknown_host"), "{error}");
 }

@@ -1,10 +1,11 @@
 //! push::error: everything that stops a push, as `PushError`.
 //!
 //! Variants fall in two groups that the messages keep apart: mistakes of the
-//! user (unknown host, stale or uncommitted out/, drift on the host) and
-//! trouble in the environment (rsync missing, ssh refused, no quorum). Each
-//! carries a help line saying what to do next. `BoxedPushError` keeps the
-//! top-level `Error` small.
+//! user (unknown host, stale or uncommitted out/, drift on the host), coded
+//! `lugc::push::*`, and trouble in the environment (rsync missing, ssh
+//! refused, no quorum, a failing remote command), coded `lugc::push::env::*`.
+//! Each carries a help line saying what to do next. `BoxedPushError` keeps
+//! the top-level `Error` small.
 
 use std::path::PathBuf;
 
@@ -72,7 +73,7 @@ pub enum PushError {
 
     #[error("no quorum on {target}: /etc/pve is read-only")]
     #[diagnostic(
-        code(lugc::push::no_quorum),
+        code(lugc::push::env::no_quorum),
         help("pmxcfs refuses writes while the node is not quorate; check `pvecm status`, or push through another member with --target")
     )]
     NoQuorum { target: String },
@@ -111,7 +112,7 @@ pub enum PushError {
 
     #[error("`{tool}` is not installed here: {reason}")]
     #[diagnostic(
-        code(lugc::push::tool_missing),
+        code(lugc::push::env::tool_missing),
         help("install it (Debian: apt-get install {package})")
     )]
     ToolMissing {
@@ -122,7 +123,7 @@ pub enum PushError {
 
     #[error("ssh to {target} failed: {detail}")]
     #[diagnostic(
-        code(lugc::push::ssh),
+        code(lugc::push::env::ssh),
         help(
             "check the address, --port and --ssh-option, and that `ssh {target}` works on its own"
         )
@@ -131,7 +132,7 @@ pub enum PushError {
 
     #[error("rsync to {target} failed ({status}): {detail}")]
     #[diagnostic(
-        code(lugc::push::rsync),
+        code(lugc::push::env::rsync),
         help("nothing after the transfer was run; push again once the cause is fixed")
     )]
     Rsync {
@@ -141,7 +142,7 @@ pub enum PushError {
     },
 
     #[error("`{command}` on {target} failed ({status}): {detail}")]
-    #[diagnostic(code(lugc::push::remote))]
+    #[diagnostic(code(lugc::push::env::remote))]
     Remote {
         target: String,
         command: String,
@@ -159,7 +160,7 @@ pub enum PushError {
     },
 
     #[error("cannot use {}: {source}", path.display())]
-    #[diagnostic(code(lugc::push::io))]
+    #[diagnostic(code(lugc::push::env::io))]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -97,6 +97,14 @@ impl Remote {
         if paths.is_empty() {
             return Ok(());
         }
+        // rsync deletes a missing path only quietly when its parent directory
+        // is there to send (otherwise it reports files that vanished).
+        for path in paths {
+            let local = from.join(path.trim_start_matches('/'));
+            if let (false, Some(parent)) = (local.exists(), local.parent()) {
+                std::fs::create_dir_all(parent).map_err(PushError::io(parent))?;
+            }
+        }
         let list = files_from(paths)?;
         let mut rsync = self.rsync();
         rsync
