@@ -193,11 +193,11 @@ fn unknown_scsi_controller() {
 #[test]
 fn iothread_on_pve5() {
     let failure = break_fleet(&[("discard = true }", "discard = true, iothread = true }")]);
-    let needle = "{ storage = \"local-zfs\"";
+    let needle = "iothread = true }";
     failure.assert(
         &["VM 230 (mirrorlog): scsi0: iothread = true is not allowed on pve-5"],
         needle,
-        0,
+        offset(needle, "true"),
     );
 }
 
@@ -208,7 +208,7 @@ fn zfs_disk_without_discard() {
     failure.assert(
         &["VM 230 (mirrorlog): scsi0 lives on ZFS storage local-zfs and must set discard = true"],
         needle,
-        0,
+        offset(needle, "\"local-zfs\""),
     );
 }
 
@@ -488,5 +488,47 @@ fn iscsi_portal_unreachable_from_the_hosts_nics() {
         &["iscsi vdp2: portal 192.168.11.1:3260 is not on a subnet of one of esxi-5's NICs"],
         needle,
         0,
+    );
+}
+
+#[test]
+fn a_second_tunnel_between_the_same_hosts() {
+    let failure = break_fleet(&[(
+        "    { ends = [\"pve-5\", \"esxi-5\"], bridge = \"vmbr1\", mtu = 1500 },\n",
+        "    { ends = [\"pve-5\", \"esxi-5\"], bridge = \"vmbr1\", mtu = 1500 },\n    { ends = [\"esxi-5\", \"pve-5\"], bridge = \"vmbr1\", mtu = 1500 },\n",
+    )]);
+    let needle = "{ ends = [\"esxi-5\"";
+    failure.assert(
+        &["tunnel esxi-5-pve-5: these hosts already have a tunnel (tunnel pve-5-esxi-5)"],
+        needle,
+        offset(needle, "\"esxi-5\""),
+    );
+}
+
+#[test]
+fn a_cron_job_declared_twice_on_one_host() {
+    let failure = break_fleet(&[(
+        "  cron = [\n",
+        "  cron = [\n    { host = \"esxi-5\", name = \"rootfs-backup\", schedule = \"1 1 * * *\", command = \"true\" },\n",
+    )]);
+    let needle = "name = \"rootfs-backup\", schedule = \"21 4";
+    failure.assert(
+        &["cron job rootfs-backup on esxi-5 is declared twice; both would write the same file"],
+        needle,
+        offset(needle, "\""),
+    );
+}
+
+#[test]
+fn content_a_storage_type_cannot_hold() {
+    let failure = break_fleet(&[(
+        "      sparse = true,\n      content = [\"images\", \"rootdir\"],",
+        "      sparse = true,\n      content = [\"images\", \"backup\"],",
+    )]);
+    let needle = "local-zfs = {";
+    failure.assert(
+        &["storage local-zfs (zfspool): content `backup` is not allowed on zfspool (allowed: images, rootdir)"],
+        needle,
+        offset(needle, "{"),
     );
 }
