@@ -69,6 +69,89 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
+/// Where a value found in evaluated data is written in `text`: the first
+/// `"needle"`, or else the first bare `needle` as a whole word, outside `#`
+/// comments (a comment that mentions a host is not where it is defined).
+pub fn locate(text: &str, needle: &str) -> Option<std::ops::Range<usize>> {
+    locate_quoted(text, needle).or_else(|| locate_word(text, needle))
+}
+
+/// The first `"needle"` outside comments; the range covers `needle` only.
+pub fn locate_quoted(text: &str, needle: &str) -> Option<std::ops::Range<usize>> {
+    if needle.is_empty() {
+        return None;
+    }
+    text.match_indices(&format!("\"{needle}\""))
+        .map(|(start, _)| start)
+        .find(|&start| !in_comment(text, start))
+        .map(|start| start + 1..start + 1 + needle.len())
+}
+
+/// The first bare `needle` outside comments that is not part of a longer word.
+pub fn locate_word(text: &str, needle: &str) -> Option<std::ops::Range<usize>> {
+    if needle.is_empty() {
+        return None;
+    }
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let bounded = |start: usize| {
+        let end = start + needle.len();
+        let before = start.checked_sub(1).map(|index| text.as_bytes()[index]);
+        let after = text.as_bytes().get(end).copied();
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    };
+    text.match_indices(needle)
+        .map(|(start, _)| start)
+        .find(|&start| !in_comment(text, start) && bounded(start))
+        .map(|start| start..start + needle.len())
+}
+
+/// Where in `text` a message most likely points, for an error that carries
+/// no position in `text`. Each word of `messages` is looked up as a string
+/// (`"10.38.95.115"`) or, if it looks like a value rather than prose (holds a
+/// digit, `-`, `.` or `/`), as a bare word; the longest word found wins, as
+/// the most specific, then a string over a bare word, then the earliest.
+pub fn locate_mentioned(text: &str, messages: &[&str]) -> Option<std::ops::Range<usize>> {
+    let value_like = |word: &str| {
+        word.len() >= 3 && word.contains(|c: char| c.is_ascii_digit() || "-./".contains(c))
+    };
+    messages
+        .iter()
+        .flat_map(|message| message.split_whitespace())
+        .map(|word| {
+            word.trim_matches(|c: char| "`'\"()[]{},;:".contains(c))
+                .trim_end_matches('.')
+        })
+        .filter(|word| word.len() >= 2)
+        .filter_map(|word| {
+            let quoted = locate_quoted(text, word).map(|range| (true, range));
+            quoted
+                .or_else(|| {
+                    value_like(word)
+                        .then(|| locate_word(text, word))
+                        .flatten()
+                        .map(|range| (false, range))
+                })
+                .map(|(quoted, range)| (word.len(), quoted, std::cmp::Reverse(range.start), range))
+        })
+        .max_by_key(|(len, quoted, start, _)| (*len, *quoted, *start))
+        .map(|(_, _, _, range)| range)
+}
+
+/// Whether `offset` follows a `#` that starts a comment on its line (a `#`
+/// after an even number of quotes on the line, so not inside a string).
+fn in_comment(text: &str, offset: usize) -> bool {
+    let line_start = text[..offset].rfind('\n').map_or(0, |index| index + 1);
+    let mut quotes = 0;
+    for byte in text[line_start..offset].bytes() {
+        match byte {
+            b'"' => quotes += 1,
+            b'#' if quotes % 2 == 0 => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 impl fmt::Display for SourceDiagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -122,7 +205,39 @@ impl miette::Diagnostic for SourceDiagnostic {
 
 #[cfg(test)]
 mod tests {
-    use super::line_column;
+    use super::{line_column, locate, locate_mentioned};
+
+    #[test]
+    fn problems_are_located_outside_comments() {
+        let text = "# cluster is special\n{ hosts = { cluster = { s = \"a#b\", t = \"x\" } } }\n";
+        let range = locate(text, "cluster").unwrap();
+        assert_eq!(&text[..range.start], "# cluster is special\n{ hosts = { ");
+        let range = locate(text, "x").unwrap();
+        assert_eq!(&text[range.clone()], "x");
+        assert_eq!(&text[range.start - 1..range.start], "\"");
+        assert_eq!(locate("# pve-5\npve-50 = 1\n", "pve-5"), None);
+    }
+
+    #[test]
+    fn a_message_is_located_at_the_value_it_names() {
+        let text = "{\n  pve-5 = { address = \"10.38.95.115\", roles = [\"pbs\"] },\n  Local-ZFS = {},\n}\n";
+        let at = |messages: &[&str]| locate_mentioned(text, messages).map(|range| &text[range]);
+        assert_eq!(
+            at(&["host pve-5: address 10.38.95.115 is already used by host esxi-5"]),
+            Some("10.38.95.115")
+        );
+        assert_eq!(
+            at(&["contract broken", "storage id `Local-ZFS` does not match"]),
+            Some("Local-ZFS")
+        );
+        assert_eq!(
+            at(&["host pve-5: a pbs host must be a member"]),
+            Some("pve-5"),
+            "the longest word found wins"
+        );
+        assert_eq!(at(&["a pbs host must be a member"]), Some("pbs"));
+        assert_eq!(at(&["nothing here is named"]), None);
+    }
 
     #[test]
     fn line_and_column_are_one_based() {

@@ -6,7 +6,7 @@
 //! precise location; here a problem is located by finding the offending string
 //! in the main file. Does no I/O.
 
-use crate::diagnostic::SourceDiagnostic;
+use crate::diagnostic::{locate, SourceDiagnostic};
 use crate::eval::Evaluated;
 use crate::fleet::FileSpec;
 use crate::render::{parse_mode, CLUSTER_BUNDLE};
@@ -192,7 +192,7 @@ impl Problem {
 
     fn into_diagnostic(self, evaluated: &Evaluated) -> SourceDiagnostic {
         let diagnostic = SourceDiagnostic::new(self.message).with_help(self.help);
-        match find_quoted(&evaluated.main_text, &self.needle) {
+        match locate(&evaluated.main_text, &self.needle) {
             Some(range) => diagnostic.at(
                 &evaluated.main_name,
                 &evaluated.main_text,
@@ -202,17 +202,6 @@ impl Problem {
             None => diagnostic,
         }
     }
-}
-
-/// Byte range of the first `"needle"` (or bare `needle`) in `text`.
-fn find_quoted(text: &str, needle: &str) -> Option<std::ops::Range<usize>> {
-    if needle.is_empty() {
-        return None;
-    }
-    let quoted = format!("\"{needle}\"");
-    text.find(&quoted)
-        .map(|start| start + 1..start + 1 + needle.len())
-        .or_else(|| text.find(needle).map(|start| start..start + needle.len()))
 }
 
 fn into_result(problems: Vec<Problem>, evaluated: &Evaluated) -> Result<(), SourceDiagnostic> {

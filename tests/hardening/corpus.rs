@@ -1,0 +1,244 @@
+//! The bad-input corpus: every fleet under tests/bad/ must fail the build
+//! with exit status 2, no panic, the expected words and `file:line:col`, and
+//! leave a pre-built out/ byte for byte as it was.
+//!
+//! A case is `tests/bad/<name>.ncl`, run as `cluster.ncl` beside a copy of
+//! the repository's lib/ and out/. Its expectation is in comment lines of the
+//! case, or in `<name>.expect` beside it when the case cannot hold comments:
+//!
+//! ```text
+//! # expect: words that the error message must contain
+//! # at: cluster.ncl:LINE:COL
+//! ```
+//!
+//! `expect` may repeat; `at` is the location miette prints for the error.
+//! A few cases are generated here instead (an enormous file, deep nesting).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::common::{copy_tree, lugc_in, repo_root, stderr, stdout, tree};
+
+/// One bad fleet and what its build must print.
+struct Case {
+    name: String,
+    source: Vec<u8>,
+    expect: Vec<String>,
+    at: Option<String>,
+}
+
+fn corpus_dir() -> PathBuf {
+    repo_root().join("tests/bad")
+}
+
+/// `expect:`/`at:` lines, with or without a leading `# `.
+fn parse_expectation(text: &str) -> (Vec<String>, Option<String>) {
+    let mut expect = Vec::new();
+    let mut at = None;
+    for line in text.lines() {
+        let line = line.trim_start().trim_start_matches('#').trim();
+        if let Some(words) = line.strip_prefix("expect:") {
+            expect.push(words.trim().to_owned());
+        } else if let Some(location) = line.strip_prefix("at:") {
+            at = Some(location.trim().to_owned());
+        }
+    }
+    (expect, at)
+}
+
+/// Every committed case, sorted by name.
+fn committed_cases() -> Vec<Case> {
+    let mut paths: Vec<PathBuf> = fs::read_dir(corpus_dir())
+        .expect("tests/bad/")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "ncl"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let source = fs::read(&path).unwrap();
+            let sibling = path.with_extension("expect");
+            let text = if sibling.exists() {
+                fs::read_to_string(&sibling).unwrap()
+            } else {
+                String::from_utf8_lossy(&source).into_owned()
+            };
+            let (expect, at) = parse_expectation(&text);
+            Case {
+                name: path.file_name().unwrap().to_string_lossy().into_owned(),
+                source,
+                expect,
+                at,
+            }
+        })
+        .collect()
+}
+
+/// Cases too large or too regular to commit.
+fn generated_cases() -> Vec<Case> {
+    // About 2 MB of flat fields (the real fleet is a few hundred lines),
+    // broken on its last line: parsed to the end and located there.
+    let fields = 40_000;
+    let mut enormous = String::from("let lugc = import \"lib/lugc.ncl\" in\n{\n");
+    for index in 0..fields {
+        enormous.push_str(&format!(
+            "  field_{index} = \"an enormous file of flat fields, line {index}\",\n"
+        ));
+    }
+    enormous.push_str("  broken = 1 + \"x\",\n}\n");
+    let broken_line = fields + 3;
+
+    // Literal nesting past lugc's limit: refused where the limit is crossed,
+    // instead of overflowing the evaluation stack.
+    let depth = 20_000;
+    let nested = format!(
+        "{{\n  hosts = {{}},\n  cluster = {{ files = {{}} }},\n  nested = {}1{},\n}}\n",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    vec![
+        Case {
+            name: "generated: enormous file".into(),
+            source: enormous.into_bytes(),
+            expect: vec!["this expression has type String, but Number was expected".into()],
+            at: Some(format!("cluster.ncl:{broken_line}:16")),
+        },
+        Case {
+            name: "generated: literal nesting 20000 deep".into(),
+            source: nested.into_bytes(),
+            expect: vec!["cluster.ncl nests deeper than 1000 levels".into()],
+            at: Some("cluster.ncl:4:1011".into()),
+        },
+    ]
+}
+
+/// Run one case in a fresh directory; every way it misbehaves, as text.
+fn run_case(case: &Case, lib: &Path, out: &Path) -> Vec<String> {
+    let dir = tempfile::Builder::new()
+        .prefix("lugc-bad-")
+        .tempdir()
+        .unwrap();
+    copy_tree(lib, &dir.path().join("lib"));
+    copy_tree(out, &dir.path().join("out"));
+    fs::write(dir.path().join("cluster.ncl"), &case.source).unwrap();
+    let before = tree(&dir.path().join("out"));
+    let output = lugc_in(dir.path()).arg("build").output().unwrap();
+    let text = stderr(&output);
+    let mut problems = Vec::new();
+    if output.status.code() != Some(2) {
+        problems.push(format!("exit status {} instead of 2", output.status));
+    }
+    for marker in ["panicked", "lugc bug", "RUST_BACKTRACE", "stack overflow"] {
+        if text.contains(marker) {
+            problems.push(format!("stderr shows `{marker}`"));
+        }
+    }
+    for words in &case.expect {
+        if !text.contains(words.as_str()) {
+            problems.push(format!("stderr lacks `{words}`"));
+        }
+    }
+    if let Some(at) = &case.at {
+        if !text.contains(&format!("[{at}]")) {
+            problems.push(format!("stderr lacks the location [{at}]"));
+        }
+    }
+    if tree(&dir.path().join("out")) != before {
+        problems.push("out/ changed".to_owned());
+    }
+    if fs::read_dir(dir.path()).unwrap().any(|entry| {
+        entry
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".lugc-tmp-")
+    }) {
+        problems.push("a .lugc-tmp-* directory was left behind".to_owned());
+    }
+    if !problems.is_empty() {
+        problems.push(format!(
+            "stdout:\n{}\nstderr:\n{}",
+            stdout(&output),
+            text.chars().take(4000).collect::<String>()
+        ));
+    }
+    problems
+}
+
+#[test]
+fn every_bad_fleet_fails_cleanly_with_a_located_message() {
+    let cases: Vec<Case> = committed_cases()
+        .into_iter()
+        .chain(generated_cases())
+        .collect();
+    let lib = repo_root().join("lib");
+    let out = repo_root().join("out");
+    let next = Mutex::new(cases.iter());
+    let failures = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let Some(case) = next.lock().unwrap().next() else {
+                    break;
+                };
+                let problems = run_case(case, &lib, &out);
+                if !problems.is_empty() {
+                    failures.lock().unwrap().push(format!(
+                        "== {}\n{}",
+                        case.name,
+                        problems.join("\n")
+                    ));
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad fleets misbehaved:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+    assert!(cases.len() >= 40, "the corpus has {} cases", cases.len());
+}
+
+#[test]
+fn every_bad_fleet_states_what_it_expects() {
+    let cases = committed_cases();
+    let missing: Vec<&str> = cases
+        .iter()
+        .filter(|case| case.expect.is_empty() || case.at.is_none())
+        .map(|case| case.name.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "cases without `# expect:` and `# at:` lines (or a .expect file): {missing:?}"
+    );
+    for entry in fs::read_dir(corpus_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let known = matches!(
+            path.extension().and_then(|ext| ext.to_str()),
+            Some("ncl" | "expect" | "md")
+        );
+        assert!(known, "unexpected file in tests/bad/: {}", path.display());
+        if path.extension().is_some_and(|ext| ext == "expect") {
+            assert!(
+                path.with_extension("ncl").exists(),
+                "{} has no case beside it",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_case_without_expectation_is_detected() {
+    assert_eq!(parse_expectation("let x = 1 in x\n"), (vec![], None));
+    let (expect, at) = parse_expectation("# expect: a b\n# expect: c\n# at: cluster.ncl:2:3\n");
+    assert_eq!(expect, ["a b", "c"]);
+    assert_eq!(at.as_deref(), Some("cluster.ncl:2:3"));
+}
