@@ -3,6 +3,7 @@
 //! [`compile`] is the whole pipeline on one screen; [`run`] is the CLI.
 
 pub mod bundle;
+pub mod cache;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -97,6 +97,16 @@ pub fn write(out: &Path, bundles: &[Bundle]) -> Result<(), WriteError> {
     Ok(())
 }
 
+/// Take out/'s lock and remove what killed builds left beside it, as
+/// [`write`] does first; for a build that the cache answers without writing.
+/// The lock is held until the returned guard is dropped.
+pub fn lock_and_clean(out: &Path) -> Result<fs::File, WriteError> {
+    let parent = parent_dir(out);
+    let guard = lock(&parent)?;
+    remove_leftovers(&parent)?;
+    Ok(guard)
+}
+
 /// Exchange `new` with `out` in one step; a plain rename when out/ does not exist yet.
 fn swap_into_place(new: &Path, out: &Path) -> Result<(), WriteError> {
     use rustix::fs::{renameat_with, RenameFlags, CWD};

@@ -243,3 +243,37 @@ fn concurrent_builds_are_serialised_and_both_finish() {
         assert_eq!(fleets.leftovers(), Vec::<String>::new(), "round {round}");
     }
 }
+
+/// The inode of out/: a build that writes swaps in a new directory.
+fn out_inode(fixture: &Fixture) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&fs::metadata(fixture.out()).unwrap())
+}
+
+#[test]
+fn a_build_with_nothing_changed_leaves_out_alone_unless_out_was_edited() {
+    let fixture = Fixture::new();
+    let first = fixture.run(&["build"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(fixture.path().join(".lugc-cache").is_file());
+    let tree_before = fixture.tree("out");
+    let inode = out_inode(&fixture);
+
+    let again = fixture.run(&["build"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(again.stdout, first.stdout, "the same bundle ids");
+    assert_eq!(out_inode(&fixture), inode, "out/ was not rewritten");
+
+    // A hand edit in out/ is repaired, not trusted.
+    fixture.write("out/pve-5/etc/hostname", "edited\n");
+    fixture.lugc().arg("build").assert().success();
+    assert_ne!(out_inode(&fixture), inode);
+    assert_eq!(fixture.tree("out"), tree_before);
+
+    // An input change rebuilds.
+    let inode = out_inode(&fixture);
+    let lib = fixture.read("lib/lugc.ncl");
+    fixture.write("lib/lugc.ncl", &format!("{lib}\n# a comment\n"));
+    fixture.lugc().arg("build").assert().success();
+    assert_ne!(out_inode(&fixture), inode, "lib/ is an input");
+    assert_eq!(fixture.tree("out"), tree_before);
+}

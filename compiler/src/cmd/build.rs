@@ -4,6 +4,7 @@ use std::io::Write;
 
 use clap::Args;
 
+use crate::cache;
 use crate::cli::InputArgs;
 use crate::config::Config;
 use crate::error::{Error, Outcome};
@@ -21,6 +22,22 @@ pub struct BuildArgs {
 
 pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let config = Config::from_args(&args.input)?;
+    // Nothing read since the last build changed and out/ is intact: done.
+    let key = if args.check {
+        None
+    } else {
+        cache::key(&config)
+    };
+    // Checked under out/'s lock, so that no other build swaps out/ meanwhile.
+    if let Some(key) = key.as_ref().filter(|_| config.out.is_dir()) {
+        let _lock = write::lock_and_clean(&config.out)?;
+        if let Some(index) = cache::lookup(&config, key) {
+            for line in index.lines().skip(1) {
+                writeln!(out, "{line}")?;
+            }
+            return Ok(Outcome::Clean);
+        }
+    }
     let compilation = crate::compile(&config)?;
     let shown = config.out.display();
     if args.check {
@@ -44,6 +61,9 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         return Ok(Outcome::Differs);
     }
     write::write(&config.out, &compilation.bundles)?;
+    if let Some(key) = &key {
+        cache::store(&config, key, &crate::bundle::index(&compilation.bundles));
+    }
     for bundle in &compilation.bundles {
         writeln!(out, "{} {}", bundle.id, bundle.name)?;
     }

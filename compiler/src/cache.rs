@@ -1,0 +1,340 @@
+//! cache: lets `lugc build` skip evaluation when nothing it reads has changed.
+//!
+//! The key is the blake3 of: the lugc version and the running binary's size
+//! and modification time, the names of the main file and of out/, and the
+//! relative path and bytes of every input file under the main file's
+//! directory (`.ncl`, and the data formats Nickel imports by extension),
+//! leaving out out/, `target/` and hidden directories such as `.git`.
+//! Imports from outside that directory are not seen: keep the fleet inside it.
+//!
+//! `.lugc-cache` beside out/ records the key of the last build that wrote
+//! out/ and the blake3 of the INDEX it wrote. A build trusts it only when the
+//! key matches and out/ is intact: INDEX has that hash, every MANIFEST hashes
+//! to its bundle id, every file a MANIFEST lists has its blake3 and its
+//! executable bit, and out/ holds nothing else. A hand edit in out/ is
+//! therefore rebuilt, as without the cache.
+//!
+//! Never an error: an unreadable input, cache or out/ is a miss, and a cache
+//! that cannot be written is left out. Writes only the cache file, never out/.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::bundle::INDEX_HEADER;
+use crate::config::Config;
+use crate::manifest::Manifest;
+
+/// Name of the cache file, beside out/.
+pub const CACHE_FILE: &str = ".lugc-cache";
+
+/// First line of the cache file; bump it on any change to the key or format.
+const HEADER: &str = "lugc-cache 1";
+
+/// Extensions of the files that can change a build: Nickel sources and the
+/// data formats an `import` reads by extension.
+const INPUT_EXTENSIONS: [&str; 5] = ["ncl", "json", "yaml", "yml", "toml"];
+
+/// Files hashed per thread at least; fewer run on the calling thread.
+const FILES_PER_THREAD: usize = 64;
+
+/// The blake3 of everything a build of `config` reads, as hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key(String);
+
+/// The key of a build of `config` as the inputs are now; `None` if any
+/// input cannot be read.
+pub fn key(config: &Config) -> Option<Key> {
+    // `cluster.ncl` found in the working directory has an empty parent.
+    let root = match config.root() {
+        root if root.as_os_str().is_empty() => std::env::current_dir().ok()?,
+        root => std::path::absolute(root).ok()?,
+    };
+    let out = std::path::absolute(&config.out).ok()?;
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(HEADER.as_bytes());
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    let exe = fs::metadata(std::env::current_exe().ok()?).ok()?;
+    hasher.update(&exe.len().to_le_bytes());
+    let modified = exe.modified().ok()?;
+    let since_epoch = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    hasher.update(&since_epoch.as_nanos().to_le_bytes());
+    for name in [config.file.file_name()?, out.file_name()?] {
+        hasher.update(name.as_encoded_bytes());
+        hasher.update(&[0]);
+    }
+    let inputs = input_files(&root, &out)?;
+    let hashes = hash_files(&inputs)?;
+    for (path, hash) in inputs.iter().zip(hashes) {
+        let relative = path.strip_prefix(&root).unwrap_or(path);
+        hasher.update(relative.as_os_str().as_encoded_bytes());
+        hasher.update(&[0]);
+        hasher.update(hash.as_bytes());
+    }
+    Some(Key(hasher.finalize().to_hex().to_string()))
+}
+
+/// The INDEX text of out/ when the last build that wrote it had `key` and
+/// out/ is intact; `None` otherwise.
+pub fn lookup(config: &Config, key: &Key) -> Option<String> {
+    let text = fs::read_to_string(cache_path(config)?).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != HEADER || lines.next()?.strip_prefix("key ")? != key.0 {
+        return None;
+    }
+    let index_hash = lines.next()?.strip_prefix("index ")?;
+    let index = fs::read_to_string(config.out.join("INDEX")).ok()?;
+    if blake3::hash(index.as_bytes()).to_hex().as_str() != index_hash {
+        return None;
+    }
+    out_is_intact(&config.out, &index).then_some(index)
+}
+
+/// Record that out/ now holds the build with `key` and this INDEX text.
+/// Written to a temporary file and renamed, so a reader sees all or nothing.
+pub fn store(config: &Config, key: &Key, index: &str) {
+    let Some(path) = cache_path(config) else {
+        return;
+    };
+    let text = format!(
+        "{HEADER}\nkey {}\nindex {}\n",
+        key.0,
+        blake3::hash(index.as_bytes()).to_hex()
+    );
+    let Some(dir) = path.parent() else {
+        return;
+    };
+    let written = tempfile::Builder::new()
+        .prefix(".lugc-cache-")
+        .tempfile_in(dir)
+        .and_then(|mut file| {
+            file.write_all(text.as_bytes())?;
+            file.persist(&path).map_err(|error| error.error)?;
+            Ok(())
+        });
+    // A build that cannot record its cache is still a good build.
+    let _ = written;
+}
+
+fn cache_path(config: &Config) -> Option<PathBuf> {
+    let out = std::path::absolute(&config.out).ok()?;
+    Some(out.parent()?.join(CACHE_FILE))
+}
+
+/// Every input file under `root`, sorted, leaving out `out`, `target/` and
+/// hidden directories.
+fn input_files(root: &Path, out: &Path) -> Option<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let walk = walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            let name = entry.file_name().to_string_lossy();
+            entry.depth() == 0
+                || !(entry.path() == out
+                    || (entry.file_type().is_dir() && (name == "target" || name.starts_with('.'))))
+        });
+    for entry in walk {
+        let entry = entry.ok()?;
+        let is_input = entry
+            .path()
+            .extension()
+            .and_then(|ext| ext.to_str())
+            .is_some_and(|ext| INPUT_EXTENSIONS.contains(&ext));
+        if is_input && !entry.file_type().is_dir() {
+            files.push(entry.into_path());
+        }
+    }
+    Some(files)
+}
+
+/// blake3 of each file, in order, on up to `available_parallelism` threads.
+fn hash_files(paths: &[PathBuf]) -> Option<Vec<blake3::Hash>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(paths.len().div_ceil(FILES_PER_THREAD))
+        .max(1);
+    let hash = |path: &PathBuf| fs::read(path).ok().map(|bytes| blake3::hash(&bytes));
+    if threads == 1 {
+        return paths.iter().map(hash).collect();
+    }
+    let chunk = paths.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(hash).collect::<Option<Vec<_>>>()))
+            .collect();
+        let mut hashes = Vec::with_capacity(paths.len());
+        for worker in workers {
+            hashes.extend(worker.join().ok()??);
+        }
+        Some(hashes)
+    })
+}
+
+/// Whether out/ holds exactly what `index` and the MANIFESTs it names say.
+fn out_is_intact(out: &Path, index: &str) -> bool {
+    let mut lines = index.lines();
+    if lines.next() != Some(INDEX_HEADER) {
+        return false;
+    }
+    let mut expected: BTreeSet<PathBuf> = BTreeSet::from([out.join("INDEX")]);
+    // (path, blake3 hex, executable) of every file a MANIFEST lists.
+    let mut files: Vec<(PathBuf, String, bool)> = Vec::new();
+    for line in lines {
+        let Some((id, name)) = line.split_once(' ') else {
+            return false;
+        };
+        if name.contains('/') || name.starts_with('.') {
+            return false;
+        }
+        let manifest_path = out.join(name).join("MANIFEST");
+        let Ok(text) = fs::read_to_string(&manifest_path) else {
+            return false;
+        };
+        if crate::manifest::bundle_id(text.as_bytes()) != id {
+            return false;
+        }
+        let Ok(manifest) = Manifest::parse(&text) else {
+            return false;
+        };
+        expected.insert(manifest_path);
+        for entry in manifest.entries {
+            let path = out.join(name).join(entry.path.trim_start_matches('/'));
+            expected.insert(path.clone());
+            files.push((path, entry.blake3, entry.mode & 0o111 != 0));
+        }
+    }
+    let mut found = BTreeSet::new();
+    for entry in walkdir::WalkDir::new(out) {
+        let Ok(entry) = entry else {
+            return false;
+        };
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        if !entry.file_type().is_file() {
+            return false;
+        }
+        found.insert(entry.into_path());
+    }
+    found == expected && files_match(&files)
+}
+
+/// Whether every file has its blake3 and executable bit, hashed in parallel.
+fn files_match(files: &[(PathBuf, String, bool)]) -> bool {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(files.len().div_ceil(FILES_PER_THREAD))
+        .max(1);
+    let matches = |(path, blake3, executable): &(PathBuf, String, bool)| {
+        let Ok(metadata) = fs::metadata(path) else {
+            return false;
+        };
+        (metadata.permissions().mode() & 0o111 != 0) == *executable
+            && fs::read(path).is_ok_and(|bytes| blake3::hash(&bytes).to_hex().as_str() == blake3)
+    };
+    if threads == 1 {
+        return files.iter().all(matches);
+    }
+    let chunk = files.len().div_ceil(threads);
+    let failed = Mutex::new(false);
+    std::thread::scope(|scope| {
+        for part in files.chunks(chunk) {
+            let failed = &failed;
+            scope.spawn(move || {
+                if !part.iter().all(matches) {
+                    *failed
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+                }
+            });
+        }
+    });
+    !failed
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("cluster.ncl"), "{}").unwrap();
+        fs::create_dir_all(dir.path().join("lib")).unwrap();
+        fs::write(dir.path().join("lib/a.ncl"), "1").unwrap();
+        let config = Config {
+            file: dir.path().join("cluster.ncl"),
+            out: dir.path().join("out"),
+        };
+        (dir, config)
+    }
+
+    #[test]
+    fn the_key_follows_inputs_only() {
+        let (dir, config) = fixture();
+        let first = key(&config).unwrap();
+        assert_eq!(key(&config), Some(first.clone()));
+        for ignored in ["out/x.ncl", "target/y.ncl", ".git/z.ncl", "README.md"] {
+            let path = dir.path().join(ignored);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "ignored").unwrap();
+        }
+        assert_eq!(key(&config), Some(first.clone()), "not inputs");
+        fs::write(dir.path().join("lib/a.ncl"), "2").unwrap();
+        let second = key(&config).unwrap();
+        assert_ne!(first, second);
+        fs::rename(dir.path().join("lib/a.ncl"), dir.path().join("lib/b.ncl")).unwrap();
+        assert_ne!(key(&config), Some(second), "a rename changes the key");
+        let other_out = Config {
+            out: dir.path().join("elsewhere"),
+            ..config.clone()
+        };
+        assert_ne!(key(&other_out), key(&config));
+    }
+
+    #[test]
+    fn a_lookup_needs_the_key_and_an_intact_out() {
+        let (dir, config) = fixture();
+        let out = dir.path().join("out");
+        fs::create_dir_all(out.join("h/etc")).unwrap();
+        fs::write(out.join("h/etc/f"), "x").unwrap();
+        let manifest = Manifest {
+            bundle: "h".into(),
+            reaches: vec!["h".into()],
+            entries: vec![crate::manifest::Entry {
+                blake3: blake3::hash(b"x").to_hex().to_string(),
+                mode: 0o644,
+                owner: "root:root".into(),
+                path: "/etc/f".into(),
+                action: None,
+            }],
+        };
+        fs::write(out.join("h/MANIFEST"), manifest.render()).unwrap();
+        let index = format!("{INDEX_HEADER}\n{} h\n", manifest.id());
+        fs::write(out.join("INDEX"), &index).unwrap();
+        let key_now = key(&config).unwrap();
+        assert_eq!(lookup(&config, &key_now), None, "no cache yet");
+        store(&config, &key_now, &index);
+        assert_eq!(lookup(&config, &key_now), Some(index.clone()));
+        assert_eq!(lookup(&config, &Key("other".into())), None);
+
+        fs::write(out.join("h/etc/f"), "edited").unwrap();
+        assert_eq!(lookup(&config, &key_now), None, "a hand edit");
+        fs::write(out.join("h/etc/f"), "x").unwrap();
+        fs::set_permissions(out.join("h/etc/f"), fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(lookup(&config, &key_now), None, "a mode change");
+        fs::set_permissions(out.join("h/etc/f"), fs::Permissions::from_mode(0o644)).unwrap();
+        fs::write(out.join("h/extra"), "").unwrap();
+        assert_eq!(lookup(&config, &key_now), None, "an extra file");
+        fs::remove_file(out.join("h/extra")).unwrap();
+        assert_eq!(lookup(&config, &key_now), Some(index.clone()));
+        fs::write(out.join("INDEX"), format!("{index}\n")).unwrap();
+        assert_eq!(lookup(&config, &key_now), None, "another INDEX");
+    }
+}
