@@ -540,7 +540,7 @@ fn no_password_or_private_key_anywhere_in_out() {
 
 #[test]
 fn vm_230_shares_mirrorlog_over_virtiofs_with_the_exact_args_line() {
-    let conf = out("cluster/etc/pve/qemu-server/230.conf");
+    let conf = out("cluster/etc/pve/nodes/pve-5/qemu-server/230.conf");
     assert_line(&conf, "args: -chardev socket,id=virtfs0,path=/run/virtiofsd-230.sock -device vhost-user-fs-pci,queue-size=1024,chardev=virtfs0,tag=mirrorlog -object memory-backend-file,id=mem,size=8192M,mem-path=/dev/shm,share=on -numa node,memdev=mem");
     assert_line(&conf, "hookscript: local:snippets/virtiofsd.sh");
     assert_line(&conf, "memory: 8192");
@@ -548,7 +548,7 @@ fn vm_230_shares_mirrorlog_over_virtiofs_with_the_exact_args_line() {
         &conf,
         "#Guest /etc/fstab line for virtiofs: mirrorlog /mnt/mirrorlog virtiofs defaults 0 0",
     );
-    let (mode, owner, _) = manifest_entry("cluster", "/etc/pve/qemu-server/230.conf");
+    let (mode, owner, _) = manifest_entry("cluster", "/etc/pve/nodes/pve-5/qemu-server/230.conf");
     assert_eq!((mode.as_str(), owner.as_str()), ("0640", "root:www-data"));
 
     let hook = out("pve-5/var/lib/vz/snippets/virtiofsd.sh");
@@ -572,7 +572,7 @@ fn vm_230_shares_mirrorlog_over_virtiofs_with_the_exact_args_line() {
 
 #[test]
 fn vms_on_pve5_use_virtio_scsi_pci_without_iothread_and_discard_on_zfs() {
-    let conf = out("cluster/etc/pve/qemu-server/230.conf");
+    let conf = out("cluster/etc/pve/nodes/pve-5/qemu-server/230.conf");
     assert_line(&conf, "scsihw: virtio-scsi-pci");
     assert_line(&conf, "scsi0: local-zfs:vm-230-disk-0,discard=on,size=32G");
     assert!(!conf.contains("iothread"));
