@@ -292,7 +292,180 @@ pub fn content_change(old: Option<&[u8]>, new: Option<&[u8]>) -> Content {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+
     use super::*;
+    use crate::bundle::bundle;
+    use crate::diff::source::{Index, MemTree};
+    use crate::render::{BundleTree, TargetFile};
+
+    fn tree(name: &str, reaches: &[&str], files: &[(&str, &str, u32, Option<&str>)]) -> BundleTree {
+        BundleTree {
+            name: name.to_owned(),
+            reaches: reaches.iter().map(|host| (*host).to_owned()).collect(),
+            files: files
+                .iter()
+                .map(|(path, text, mode, action)| {
+                    let file = TargetFile {
+                        bytes: text.as_bytes().to_vec(),
+                        mode: *mode,
+                        owner: "root:root".to_owned(),
+                        action: action.map(str::to_owned),
+                    };
+                    ((*path).to_owned(), file)
+                })
+                .collect(),
+        }
+    }
+
+    fn mem(label: &str, trees: Vec<BundleTree>) -> MemTree {
+        MemTree::new(label, trees.into_iter().map(bundle).collect())
+    }
+
+    /// Records which bundles had their MANIFEST or files read.
+    struct Counting<'a> {
+        inner: &'a MemTree,
+        read: RefCell<BTreeSet<String>>,
+    }
+
+    impl OutTree for Counting<'_> {
+        fn label(&self) -> &str {
+            self.inner.label()
+        }
+        fn index(&self) -> Result<Index, DiffError> {
+            self.inner.index()
+        }
+        fn manifest(&self, bundle: &str) -> Result<Manifest, DiffError> {
+            self.read.borrow_mut().insert(bundle.to_owned());
+            self.inner.manifest(bundle)
+        }
+        fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError> {
+            self.read.borrow_mut().insert(format!("{bundle}{path}"));
+            self.inner.file(bundle, path)
+        }
+    }
+
+    const RESTART: Option<&str> = Some("systemctl restart chrony.service");
+
+    fn old_fleet() -> MemTree {
+        mem(
+            "old",
+            vec![
+                tree(
+                    "cluster",
+                    &["a", "b"],
+                    &[("/etc/pve/storage.cfg", "dir: local\n", 0o640, None)],
+                ),
+                tree(
+                    "a",
+                    &["a"],
+                    &[
+                        ("/etc/chrony/chrony.conf", "server x\n", 0o644, RESTART),
+                        ("/etc/hostname", "a\n", 0o644, None),
+                    ],
+                ),
+                tree(
+                    "b",
+                    &["b"],
+                    &[
+                        ("/etc/chrony/chrony.conf", "server x\n", 0o644, RESTART),
+                        ("/etc/hostname", "b\n", 0o644, None),
+                    ],
+                ),
+                tree(
+                    "gone",
+                    &["gone"],
+                    &[("/etc/hostname", "gone\n", 0o644, None)],
+                ),
+            ],
+        )
+    }
+
+    fn new_fleet() -> MemTree {
+        mem(
+            "new",
+            vec![
+                tree(
+                    "cluster",
+                    &["a", "b", "c"],
+                    &[("/etc/pve/storage.cfg", "dir: local\n", 0o640, None)],
+                ),
+                tree(
+                    "a",
+                    &["a"],
+                    &[
+                        ("/etc/chrony/chrony.conf", "server y\n", 0o644, RESTART),
+                        ("/etc/hostname", "a\n", 0o600, RESTART),
+                    ],
+                ),
+                tree(
+                    "b",
+                    &["b"],
+                    &[
+                        ("/etc/chrony/chrony.conf", "server x\n", 0o644, RESTART),
+                        ("/etc/hostname", "b\n", 0o644, None),
+                    ],
+                ),
+                tree("c", &["c"], &[("/etc/hostname", "c\n", 0o644, None)]),
+            ],
+        )
+    }
+
+    #[test]
+    fn unchanged_bundles_are_never_read() {
+        let (old, new) = (old_fleet(), new_fleet());
+        let old = Counting {
+            inner: &old,
+            read: RefCell::default(),
+        };
+        let new = Counting {
+            inner: &new,
+            read: RefCell::default(),
+        };
+        let report = compare(&old, &new, &[]).unwrap();
+        let names: Vec<&str> = report.bundles.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["a", "c", "cluster", "gone"]);
+        for read in [&old.read, &new.read] {
+            assert!(
+                !read.borrow().iter().any(|name| name.starts_with('b')),
+                "{read:?}"
+            );
+        }
+        assert!(
+            !old.read.borrow().contains("a/etc/hostname"),
+            "same blake3: bytes not read"
+        );
+    }
+
+    #[test]
+    fn bundles_and_files_are_added_removed_and_modified() {
+        let report = compare(&old_fleet(), &new_fleet(), &[]).unwrap();
+        let bundle = |name: &str| report.bundles.iter().find(|b| b.name == name).unwrap();
+        assert_eq!(bundle("c").status(), Status::Added);
+        assert_eq!(bundle("gone").status(), Status::Removed);
+        assert_eq!(bundle("gone").files[0].status, Status::Removed);
+        let cluster = bundle("cluster");
+        assert_eq!(cluster.reaches, ["a", "b", "c"]);
+        assert!(cluster.files.is_empty(), "only `reaches` changed");
+        let a = bundle("a");
+        assert_eq!(a.files.len(), 2);
+        assert_eq!(a.files[1].path, "/etc/hostname");
+        assert_eq!(a.files[1].content, Content::Same);
+        assert_eq!(
+            a.actions,
+            ["systemctl restart chrony.service"],
+            "each action once"
+        );
+    }
+
+    #[test]
+    fn a_host_filter_keeps_bundles_that_reach_the_host() {
+        let report = compare(&old_fleet(), &new_fleet(), &["c".to_owned()]).unwrap();
+        let names: Vec<&str> = report.bundles.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["c", "cluster"]);
+        let error = compare(&old_fleet(), &new_fleet(), &["z".to_owned()]).unwrap_err();
+        assert!(matches!(error, DiffError::UnknownHost { .. }), "{error}");
+    }
 
     #[test]
     fn text_changes_count_lines_and_keep_hunks() {
