@@ -60,10 +60,11 @@ pub fn run() -> ExitCode {
             };
         }
     };
-    install_report_hook(config::use_color(cli.color));
+    let color = config::use_color(cli.color);
+    install_report_hook(color);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let result = cmd::run(cli.command, &mut out).and_then(|outcome| {
+    let result = cmd::run(cli.command, color, &mut out).and_then(|outcome| {
         out.flush()?;
         Ok(outcome)
     });

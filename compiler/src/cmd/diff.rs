@@ -8,8 +8,8 @@ use std::io::Write;
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::{Color, InputArgs};
-use crate::config::{use_color, Config};
+use crate::cli::InputArgs;
+use crate::config::Config;
 use crate::diff::{self, DirTree, MemTree, Repo};
 use crate::error::{Error, Outcome};
 
@@ -45,10 +45,6 @@ pub struct DiffArgs {
     /// Only the bundles of HOST: its own, and the cluster bundle when it reaches HOST. Repeatable.
     #[arg(long = "host", value_name = "HOST")]
     pub hosts: Vec<String>,
-
-    /// When to colour output (NO_COLOR and a non-terminal output mean never under auto).
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    pub color: Color,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,7 +57,8 @@ pub enum Format {
     Json,
 }
 
-pub fn run(args: &DiffArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+/// `color`: whether the unified diff is coloured (the global `--color`, resolved).
+pub fn run(args: &DiffArgs, color: bool, out: &mut dyn Write) -> Result<Outcome, Error> {
     if args.rebuild && args.revisions.len() == 2 {
         return Err(Error::usage(
             "--rebuild compares one revision with cluster.ncl built in memory",
@@ -81,7 +78,6 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
         (None, false) => diff::compare(&old, &DirTree::open(&config.out)?, &args.hosts)?,
     };
-    let color = use_color(args.color);
     match (args.json, args.format) {
         (true, _) | (false, Format::Json) => diff::json::write(&report, out)?,
         (false, Format::Markdown) => diff::output::markdown(&report, out)?,

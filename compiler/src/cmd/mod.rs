@@ -11,11 +11,11 @@ use std::io::Write;
 use crate::cli::Command;
 use crate::error::{Error, Outcome};
 
-/// Dispatch a parsed subcommand; normal output goes to `out`.
-pub fn run(command: Command, out: &mut dyn Write) -> Result<Outcome, Error> {
+/// Dispatch a parsed subcommand; normal output goes to `out`, coloured when `color`.
+pub fn run(command: Command, color: bool, out: &mut dyn Write) -> Result<Outcome, Error> {
     match command {
         Command::Build(args) => build::run(&args, out),
-        Command::Diff(args) => diff::run(&args, out),
+        Command::Diff(args) => diff::run(&args, color, out),
         Command::Push(args) => push::run(&args, out),
         Command::Hosts(args) => hosts::run(&args, out),
         Command::Completions(args) => completions::run(&args, out),
