@@ -57,3 +57,38 @@ pub fn index(bundles: &[Bundle]) -> String {
 
 /// First line of out/INDEX.
 pub const INDEX_HEADER: &str = "lugc-index 1";
+
+/// out/INDEX as a map: bundle name → bundle id.
+pub type Index = BTreeMap<String, String>;
+
+/// Why a text is not an out/INDEX.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct IndexError(pub String);
+
+/// Parse out/INDEX as [`index`] writes it: the header, then unique `<id> <bundle>` lines.
+pub fn parse_index(text: &str) -> Result<Index, IndexError> {
+    let mut lines = text.lines();
+    if lines.next() != Some(INDEX_HEADER) {
+        return Err(IndexError(format!("expected `{INDEX_HEADER}` on line 1")));
+    }
+    let mut parsed = Index::new();
+    for (number, line) in lines.enumerate() {
+        let entry = line.split_once(' ').filter(|(id, name)| {
+            id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) && !name.is_empty()
+        });
+        let Some((id, name)) = entry else {
+            return Err(IndexError(format!(
+                "line {}: expected `<id> <bundle>`",
+                number + 2
+            )));
+        };
+        if parsed.insert(name.to_owned(), id.to_owned()).is_some() {
+            return Err(IndexError(format!(
+                "line {}: bundle {name} twice",
+                number + 2
+            )));
+        }
+    }
+    Ok(parsed)
+}

@@ -24,7 +24,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::bundle::INDEX_HEADER;
 use crate::config::Config;
 use crate::manifest::Manifest;
 
@@ -177,17 +176,13 @@ fn hash_files(paths: &[PathBuf]) -> Option<Vec<blake3::Hash>> {
 
 /// Whether out/ holds exactly what `index` and the MANIFESTs it names say.
 fn out_is_intact(out: &Path, index: &str) -> bool {
-    let mut lines = index.lines();
-    if lines.next() != Some(INDEX_HEADER) {
+    let Ok(index) = crate::bundle::parse_index(index) else {
         return false;
-    }
+    };
     let mut expected: BTreeSet<PathBuf> = BTreeSet::from([out.join("INDEX")]);
     // (path, blake3 hex, executable) of every file a MANIFEST lists.
     let mut files: Vec<(PathBuf, String, bool)> = Vec::new();
-    for line in lines {
-        let Some((id, name)) = line.split_once(' ') else {
-            return false;
-        };
+    for (name, id) in &index {
         if name.contains('/') || name.starts_with('.') {
             return false;
         }
@@ -195,7 +190,7 @@ fn out_is_intact(out: &Path, index: &str) -> bool {
         let Ok(text) = fs::read_to_string(&manifest_path) else {
             return false;
         };
-        if crate::manifest::bundle_id(text.as_bytes()) != id {
+        if crate::manifest::bundle_id(text.as_bytes()) != *id {
             return false;
         }
         let Ok(manifest) = Manifest::parse(&text) else {
@@ -262,6 +257,7 @@ fn files_match(files: &[(PathBuf, String, bool)]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::INDEX_HEADER;
 
     fn fixture() -> (tempfile::TempDir, Config) {
         let dir = tempfile::tempdir().unwrap();

@@ -11,12 +11,11 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::bundle::{Bundle, INDEX_HEADER};
+use crate::bundle::Bundle;
 use crate::diff::DiffError;
 use crate::manifest::Manifest;
 
-/// out/INDEX as a map: bundle name → bundle id.
-pub type Index = BTreeMap<String, String>;
+pub use crate::bundle::Index;
 
 /// An out/ tree: its INDEX, a bundle's MANIFEST and a file's bytes.
 pub trait OutTree {
@@ -28,35 +27,12 @@ pub trait OutTree {
     fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError>;
 }
 
-/// Parse out/INDEX (`lugc-index 1`, then `<id> <bundle>` lines); `location` names it in errors.
+/// Parse out/INDEX with [`crate::bundle::parse_index`]; `location` names it in errors.
 pub fn parse_index(text: &str, location: &str) -> Result<Index, DiffError> {
-    let malformed = |reason: String| DiffError::Malformed {
+    crate::bundle::parse_index(text).map_err(|error| DiffError::Malformed {
         location: location.to_owned(),
-        reason,
-    };
-    let mut lines = text.lines();
-    if lines.next() != Some(INDEX_HEADER) {
-        return Err(malformed(format!("expected `{INDEX_HEADER}` on line 1")));
-    }
-    let mut index = Index::new();
-    for (number, line) in lines.enumerate() {
-        let parsed = line.split_once(' ').filter(|(id, name)| {
-            id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) && !name.is_empty()
-        });
-        let Some((id, name)) = parsed else {
-            return Err(malformed(format!(
-                "line {}: expected `<id> <bundle>`",
-                number + 2
-            )));
-        };
-        if index.insert(name.to_owned(), id.to_owned()).is_some() {
-            return Err(malformed(format!(
-                "line {}: bundle {name} twice",
-                number + 2
-            )));
-        }
-    }
-    Ok(index)
+        reason: error.0,
+    })
 }
 
 fn parse_manifest(bytes: &[u8], location: &str) -> Result<Manifest, DiffError> {
@@ -318,6 +294,7 @@ fn canonical(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::INDEX_HEADER;
 
     #[test]
     fn index_round_trips_through_bundle_index() {
