@@ -5,14 +5,23 @@
 //! relative path and bytes of every input file under the main file's
 //! directory (`.ncl`, and the data formats Nickel imports by extension),
 //! leaving out out/, `target/` and hidden directories such as `.git`.
-//! Imports from outside that directory are not seen: keep the fleet inside it.
+//! Symbolic links there are followed, as Nickel's imports follow them: a file
+//! reached through a link (`lib -> ../shared/lib`) counts under the link's
+//! path with its target's bytes, so changing the target or the link changes
+//! the key. Nickel resolves `..` in an import against the importing file's
+//! path as written, so `lib/a.ncl` importing `../b.ncl` reads `b.ncl` beside
+//! the link, which is hashed. A link that leads nowhere or back to a
+//! directory being walked adds nothing; an input that is not a regular file
+//! (a FIFO) is a miss. Imports from outside that directory are not seen:
+//! keep the fleet inside it.
 //!
 //! `.lugc-cache` beside out/ records the key of the last build that wrote
 //! out/ and the blake3 of the INDEX it wrote. A build trusts it only when the
 //! key matches and out/ is intact: INDEX has that hash, every MANIFEST hashes
 //! to its bundle id, every file a MANIFEST lists has its blake3 and its
-//! executable bit, and out/ holds nothing else. A hand edit in out/ is
-//! therefore rebuilt, as without the cache.
+//! executable bit, and out/ holds nothing else: no symbolic link either, and
+//! nothing in out/ is read through one. A hand edit in out/ is therefore
+//! rebuilt, as without the cache.
 //!
 //! Never an error: an unreadable input, cache or out/ is a miss, and a cache
 //! that cannot be written is left out. Writes only the cache file, never out/.
@@ -85,7 +94,7 @@ pub fn lookup(config: &Config, key: &Key) -> Option<String> {
         return None;
     }
     let index_hash = lines.next()?.strip_prefix("index ")?;
-    let index = fs::read_to_string(config.out.join("INDEX")).ok()?;
+    let index = read_text(&config.out, Path::new("INDEX"))?;
     if blake3::hash(index.as_bytes()).to_hex().as_str() != index_hash {
         return None;
     }
@@ -124,10 +133,12 @@ fn cache_path(config: &Config) -> Option<PathBuf> {
 }
 
 /// Every input file under `root`, sorted, leaving out `out`, `target/` and
-/// hidden directories.
+/// hidden directories; links are followed. `None` for an input that is not
+/// a regular file, or a directory that cannot be read.
 fn input_files(root: &Path, out: &Path) -> Option<Vec<PathBuf>> {
     let mut files = Vec::new();
     let walk = walkdir::WalkDir::new(root)
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|entry| {
@@ -137,17 +148,33 @@ fn input_files(root: &Path, out: &Path) -> Option<Vec<PathBuf>> {
                     || (entry.file_type().is_dir() && (name == "target" || name.starts_with('.'))))
         });
     for entry in walk {
-        let entry = entry.ok()?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            // Its directory is walked already, under another path.
+            Err(error) if error.loop_ancestor().is_some() => continue,
+            // Nothing can be imported through it.
+            Err(error) if error.path().is_some_and(is_dangling) => continue,
+            Err(_) => return None,
+        };
         let is_input = entry
             .path()
             .extension()
             .and_then(|ext| ext.to_str())
             .is_some_and(|ext| INPUT_EXTENSIONS.contains(&ext));
         if is_input && !entry.file_type().is_dir() {
+            if !entry.file_type().is_file() {
+                return None;
+            }
             files.push(entry.into_path());
         }
     }
     Some(files)
+}
+
+/// Whether `path` is a symbolic link whose target does not exist.
+fn is_dangling(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink())
+        && fs::metadata(path).is_err()
 }
 
 /// blake3 of each file, in order, on up to `available_parallelism` threads.
@@ -179,15 +206,15 @@ fn out_is_intact(out: &Path, index: &str) -> bool {
     let Ok(index) = crate::bundle::parse_index(index) else {
         return false;
     };
-    let mut expected: BTreeSet<PathBuf> = BTreeSet::from([out.join("INDEX")]);
-    // (path, blake3 hex, executable) of every file a MANIFEST lists.
+    let mut expected: BTreeSet<PathBuf> = BTreeSet::from([PathBuf::from("INDEX")]);
+    // (path relative to out/, blake3 hex, executable) of every file a MANIFEST lists.
     let mut files: Vec<(PathBuf, String, bool)> = Vec::new();
     for (name, id) in &index {
         if name.contains('/') || name.starts_with('.') {
             return false;
         }
-        let manifest_path = out.join(name).join("MANIFEST");
-        let Ok(text) = fs::read_to_string(&manifest_path) else {
+        let manifest_path = Path::new(name).join("MANIFEST");
+        let Some(text) = read_text(out, &manifest_path) else {
             return false;
         };
         if crate::manifest::bundle_id(text.as_bytes()) != *id {
@@ -198,12 +225,13 @@ fn out_is_intact(out: &Path, index: &str) -> bool {
         };
         expected.insert(manifest_path);
         for entry in manifest.entries {
-            let path = out.join(name).join(entry.path.trim_start_matches('/'));
+            let path = Path::new(name).join(entry.path.trim_start_matches('/'));
             expected.insert(path.clone());
             files.push((path, entry.blake3, entry.mode & 0o111 != 0));
         }
     }
     let mut found = BTreeSet::new();
+    // Links are not followed: one anywhere in out/ is a miss.
     for entry in walkdir::WalkDir::new(out) {
         let Ok(entry) = entry else {
             return false;
@@ -214,23 +242,32 @@ fn out_is_intact(out: &Path, index: &str) -> bool {
         if !entry.file_type().is_file() {
             return false;
         }
-        found.insert(entry.into_path());
+        let Ok(relative) = entry.path().strip_prefix(out) else {
+            return false;
+        };
+        found.insert(relative.to_path_buf());
     }
-    found == expected && files_match(&files)
+    found == expected && files_match(out, &files)
 }
 
-/// Whether every file has its blake3 and executable bit, hashed in parallel.
-fn files_match(files: &[(PathBuf, String, bool)]) -> bool {
+/// out/`relative` as UTF-8 text, read with [`crate::write::read_below`].
+fn read_text(out: &Path, relative: &Path) -> Option<String> {
+    let (bytes, _) = crate::write::read_below(out, relative).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// Whether every file has its blake3 and executable bit, hashed in parallel;
+/// the walk of out/ found each of them as a regular file.
+fn files_match(out: &Path, files: &[(PathBuf, String, bool)]) -> bool {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(files.len().div_ceil(FILES_PER_THREAD))
         .max(1);
     let matches = |(path, blake3, executable): &(PathBuf, String, bool)| {
-        let Ok(metadata) = fs::metadata(path) else {
-            return false;
-        };
-        (metadata.permissions().mode() & 0o111 != 0) == *executable
-            && fs::read(path).is_ok_and(|bytes| blake3::hash(&bytes).to_hex().as_str() == blake3)
+        crate::write::read_walked(&out.join(path)).is_ok_and(|(bytes, metadata)| {
+            (metadata.permissions().mode() & 0o111 != 0) == *executable
+                && blake3::hash(&bytes).to_hex().as_str() == blake3
+        })
     };
     if threads == 1 {
         return files.iter().all(matches);
@@ -240,6 +277,7 @@ fn files_match(files: &[(PathBuf, String, bool)]) -> bool {
     std::thread::scope(|scope| {
         for part in files.chunks(chunk) {
             let failed = &failed;
+            let matches = &matches;
             scope.spawn(move || {
                 if !part.iter().all(matches) {
                     *failed

@@ -4,12 +4,17 @@
 //! with one atomic `renameat2(RENAME_EXCHANGE)`, so a failed or killed build
 //! leaves either the old out/ or the new one. Concurrent builds serialise on a
 //! lock of out/'s parent directory. `check` compares instead of writing.
+//! Files in out/ are read with [`read_below`], or [`read_walked`] after a walk
+//! that follows no link: out/ holds only directories and regular files, so
+//! no reader follows a symbolic link found there or opens anything else.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io;
+use std::io::{self, Read as _};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{openat, Mode, OFlags, CWD};
 
 use crate::bundle::{index, Bundle};
 
@@ -145,6 +150,82 @@ fn parent_dir(out: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("/"), Path::to_path_buf)
 }
 
+/// The bytes and metadata of the regular file at `relative` below `out`.
+///
+/// No symbolic link below `out` is followed (`out` itself may be reached
+/// through one): a link, a FIFO, a device or a directory at `relative`, or a
+/// link in place of one of its directories, is an error, so that out/ never
+/// leads a reader outside itself and never blocks it.
+pub fn read_below(out: &Path, relative: &Path) -> io::Result<(Vec<u8>, fs::Metadata)> {
+    let names: Vec<&std::ffi::OsStr> = relative
+        .components()
+        .map(|component| match component {
+            Component::Normal(name) => Ok(name),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a plain relative path", relative.display()),
+            )),
+        })
+        .collect::<Result<_, _>>()?;
+    let Some((last, dirs)) = names.split_last() else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "an empty path"));
+    };
+    let below = |depth: usize| out.join(names[..=depth].iter().collect::<PathBuf>());
+    let mut dir = openat(
+        CWD,
+        out,
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::DIRECTORY,
+        Mode::empty(),
+    )?;
+    for (depth, name) in dirs.iter().enumerate() {
+        dir = openat(&dir, *name, NO_LINK | OFlags::DIRECTORY, Mode::empty())
+            .map_err(|error| open_error(&below(depth), error))?;
+    }
+    let file = openat(&dir, *last, NO_LINK | OFlags::NONBLOCK, Mode::empty())
+        .map_err(|error| open_error(&below(dirs.len()), error))?;
+    read_regular(file.into())
+}
+
+/// [`read_below`] for a file found by walking out/ without following links,
+/// so that only `path`'s last component is left to check.
+pub fn read_walked(path: &Path) -> io::Result<(Vec<u8>, fs::Metadata)> {
+    let file = openat(CWD, path, NO_LINK | OFlags::NONBLOCK, Mode::empty())
+        .map_err(|error| open_error(path, error))?;
+    read_regular(file.into())
+}
+
+/// Flags of every open below out/. O_NONBLOCK is added for the file itself,
+/// so that opening a FIFO does not wait for a writer.
+const NO_LINK: OFlags = OFlags::RDONLY
+    .union(OFlags::CLOEXEC)
+    .union(OFlags::NOFOLLOW);
+
+fn refused(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{what}, which lugc never writes into out/"),
+    )
+}
+
+/// With O_NOFOLLOW a link fails as ELOOP (ENOTDIR with O_DIRECTORY): say so.
+fn open_error(path: &Path, error: rustix::io::Errno) -> io::Error {
+    if fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        refused("a symbolic link")
+    } else {
+        error.into()
+    }
+}
+
+fn read_regular(mut file: fs::File) -> io::Result<(Vec<u8>, fs::Metadata)> {
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(refused("not a regular file"));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes)?;
+    Ok((bytes, metadata))
+}
+
 /// How a file of out/ differs from what the build produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Staleness {
@@ -160,6 +241,7 @@ pub fn check(out: &Path, bundles: &[Bundle]) -> Result<Vec<(PathBuf, Staleness)>
     let mut stale = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     if out.exists() {
+        // Links are not followed: each is an entry of its own, never a file of the build.
         for entry in walkdir::WalkDir::new(out).sort_by_file_name() {
             let entry = entry.map_err(|error| at(out)(error.into()))?;
             if entry.file_type().is_dir() {
@@ -172,7 +254,7 @@ pub fn check(out: &Path, bundles: &[Bundle]) -> Result<Vec<(PathBuf, Staleness)>
                 .to_path_buf();
             match expected.get(&relative) {
                 Some(file) if entry.file_type().is_file() => {
-                    let bytes = fs::read(entry.path()).map_err(at(entry.path()))?;
+                    let (bytes, _) = read_walked(entry.path()).map_err(at(entry.path()))?;
                     if bytes != file.bytes {
                         stale.push((relative.clone(), Staleness::Modified));
                     }

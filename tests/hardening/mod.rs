@@ -4,3 +4,4 @@ mod corpus;
 mod faults;
 mod props;
 mod storage_cfg_props;
+mod symlinks;

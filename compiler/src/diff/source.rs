@@ -147,6 +147,12 @@ impl GitTree<'_> {
         let entry = tree
             .get_path(relative)
             .map_err(|_| read("no such file".to_owned()))?;
+        // lugc never writes a link into out/; its blob would be the link's target path.
+        if entry.filemode() == 0o120_000 {
+            return Err(read(
+                "a symbolic link, which lugc never writes into out/".to_owned(),
+            ));
+        }
         let blob = repo
             .find_blob(entry.id())
             .map_err(|_| read("not a file".to_owned()))?;
@@ -175,7 +181,8 @@ impl OutTree for GitTree<'_> {
     }
 }
 
-/// out/ as a directory on disk: the working tree's.
+/// out/ as a directory on disk: the working tree's. A symbolic link in it
+/// (which lugc never writes) is an error, never read through.
 pub struct DirTree {
     out: PathBuf,
 }
@@ -193,12 +200,14 @@ impl DirTree {
         })
     }
 
+    /// Read without following a symbolic link inside out/.
     fn read(&self, relative: &Path) -> Result<Vec<u8>, DiffError> {
-        let path = self.out.join(relative);
-        fs::read(&path).map_err(|error| DiffError::Read {
-            location: path.display().to_string(),
-            message: error.to_string(),
-        })
+        crate::write::read_below(&self.out, relative)
+            .map(|(bytes, _)| bytes)
+            .map_err(|error| DiffError::Read {
+                location: self.out.join(relative).display().to_string(),
+                message: error.to_string(),
+            })
     }
 }
 
