@@ -13,6 +13,8 @@ use crate::common::{require_tool, stderr, stdout, tree, Fixture};
 
 const CHRONY: &str = "etc/chrony/chrony.conf";
 const RESTART_CHRONY: &str = "systemctl restart chrony.service";
+const FSTAB: &str = "var/lib/vz/snippets/virtiofs-230.fstab";
+const VIRTIOFSD: &str = "var/lib/vz/snippets/virtiofsd.sh";
 
 /// A fleet in a git repository with out/ built and committed, and a "host":
 /// sshd on loopback, a root directory, and an action runner that logs.
@@ -183,6 +185,138 @@ impl Setup {
 
     fn host_tree(&self, host: &str) -> BTreeMap<PathBuf, Vec<u8>> {
         tree(&self.host_root(host))
+    }
+
+    /// The host's files outside lugc's own records.
+    fn host_files(&self, host: &str) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut files = self.host_tree(host);
+        files.retain(|path, _| !path.starts_with("var/lib/lugc"));
+        files
+    }
+
+    /// The files of a bundle in out/, without its MANIFEST.
+    fn bundle_files(&self, bundle: &str) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut files = self.fixture.tree(&format!("out/{bundle}"));
+        files.remove(&PathBuf::from("MANIFEST"));
+        files
+    }
+
+    fn host_record(&self, host: &str, name: &str) -> Option<String> {
+        fs::read_to_string(self.host_root(host).join("var/lib/lugc").join(name)).ok()
+    }
+
+    /// From now on sshd drops the whole connection (kills this session's sshd
+    /// processes) when a push starts its file batch number `batches + 1`;
+    /// lugc sends one rsync per mode and owner, and rsync renames each file
+    /// into place whole, so this is the mix any cut leaves. Other commands go
+    /// through.
+    fn drop_connection_after(&self, batches: u32) {
+        let dir = self.sshd.dir();
+        let wrapper = dir.join("cut.sh");
+        fs::write(
+            &wrapper,
+            format!(
+                r#"#!/bin/sh
+case $SSH_ORIGINAL_COMMAND in
+  "rsync --server "*"--backup-dir "*)
+    count=$(( $(cat {count} 2>/dev/null || echo 0) + 1 ))
+    echo "$count" > {count}
+    if [ "$count" -gt {batches} ]; then
+      listener=$(cat {pidfile}) pids= pid=$PPID
+      while [ "$pid" -gt 1 ] && [ "$pid" != "$listener" ]; do
+        pids="$pids $pid"
+        pid=$(sed -n 's/^PPid:[[:space:]]*//p' /proc/$pid/status)
+      done
+      [ "$pid" = "$listener" ] || {{ echo "cut.sh: not under the test sshd" >&2; exit 1; }}
+      kill -KILL $pids
+      exit 1
+    fi ;;
+esac
+exec "${{SHELL:-/bin/sh}}" -c "$SSH_ORIGINAL_COMMAND"
+"#,
+                count = dir.join("batches").display(),
+                pidfile = dir.join("sshd.pid").display(),
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+        let key = fs::read_to_string(dir.join("client_key.pub")).unwrap();
+        fs::write(
+            dir.join("authorized_keys"),
+            format!("command=\"{}\" {key}", wrapper.display()),
+        )
+        .unwrap();
+    }
+
+    /// sshd runs every command again.
+    fn restore_connection(&self) {
+        let dir = self.sshd.dir();
+        fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
+    }
+
+    /// pve-5 holds bundle A; out/ is rebuilt and committed as B, which changes
+    /// chrony.conf and the virtiofs fstab line (mode 0644, the first batch)
+    /// and virtiofsd.sh (0755, the second); `push --yes` of B loses its
+    /// connection as the second batch starts. Returns A's files and MANIFEST.
+    fn cut_push(&self) -> (BTreeMap<PathBuf, Vec<u8>>, String) {
+        self.push_ok(&["pve-5", "--yes"]);
+        let old = self.host_files("pve-5");
+        assert_eq!(old, self.bundle_files("pve-5"));
+        let old_manifest = self.manifest("pve-5");
+        self.edit_ntp_server();
+        self.fixture
+            .edit("cluster.ncl", "\"/srv/mirrorlog\"", "\"/srv/mirrorlog-2\"");
+        self.build();
+        self.commit("ntp and virtiofs");
+        let new = self.bundle_files("pve-5");
+        let changed: Vec<&PathBuf> = new.keys().filter(|path| old[*path] != new[*path]).collect();
+        assert_eq!(
+            changed,
+            [CHRONY, FSTAB, VIRTIOFSD]
+                .map(PathBuf::from)
+                .iter()
+                .collect::<Vec<_>>()
+        );
+        let ran = self.actions();
+
+        self.drop_connection_after(1);
+        let output = self.push(&["pve-5", "--yes"]);
+        self.restore_connection();
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "the cut push should fail\nstdout:\n{}\nstderr:\n{}",
+            stdout(&output),
+            stderr(&output)
+        );
+        let error = stderr(&output);
+        // rsync reports the drop as its own failure or as ssh's, whichever it sees first.
+        assert!(
+            error.contains("connection unexpectedly closed")
+                || error.contains("closed by remote host"),
+            "{error}"
+        );
+        let host = self.host_files("pve-5");
+        for path in [CHRONY, FSTAB] {
+            assert_eq!(
+                host[&PathBuf::from(path)],
+                new[&PathBuf::from(path)],
+                "{path} is new"
+            );
+        }
+        assert_eq!(
+            host[&PathBuf::from(VIRTIOFSD)],
+            old[&PathBuf::from(VIRTIOFSD)],
+            "{VIRTIOFSD} is old"
+        );
+        assert_eq!(
+            self.host_record("pve-5", "pve-5.MANIFEST").as_deref(),
+            Some(old_manifest.as_str()),
+            "the cut push recorded no MANIFEST"
+        );
+        assert!(self.host_record("pve-5", "pve-5.PENDING").is_some());
+        assert_eq!(self.actions(), ran, "the cut push ran actions");
+        (old, old_manifest)
     }
 }
 
@@ -384,6 +518,76 @@ fn rolling_back_a_first_push_puts_back_what_was_there() {
         vec![PathBuf::from(CHRONY)],
         "files the push added are removed"
     );
+}
+
+#[test]
+fn a_push_cut_mid_transfer_is_completed_by_the_next_push() {
+    let setup = Setup::new();
+    let (old, _) = setup.cut_push();
+    let ran = setup.actions().len();
+
+    let shown = setup.push_ok(&["pve-5", "--yes"]);
+    assert!(shown.contains("cut short"), "{shown}");
+    assert_eq!(setup.host_files("pve-5"), setup.bundle_files("pve-5"));
+    assert_eq!(setup.actions()[ran..], [RESTART_CHRONY]);
+    assert_eq!(
+        setup.host_record("pve-5", "pve-5.MANIFEST"),
+        Some(setup.manifest("pve-5"))
+    );
+    assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
+    assert!(setup.push_ok(&["pve-5", "--yes"]).contains("up to date"));
+
+    // The backup holds the old version of every file the cut push replaced.
+    setup.push_ok(&["pve-5", "--rollback", "--yes"]);
+    assert_eq!(setup.host_files("pve-5"), old);
+}
+
+#[test]
+fn a_newer_bundle_completes_a_push_cut_mid_transfer() {
+    let setup = Setup::new();
+    let (old, _) = setup.cut_push();
+    setup
+        .fixture
+        .edit("cluster.ncl", "ntp.lugc.invalid", "ntp-2.lugc.invalid");
+    setup.build();
+    setup.commit("ntp again");
+    let ran = setup.actions().len();
+
+    let shown = setup.push_ok(&["pve-5", "--yes"]);
+    assert!(shown.contains("cut short"), "{shown}");
+    assert!(!shown.contains("[drift"), "{shown}");
+    assert_eq!(setup.host_files("pve-5"), setup.bundle_files("pve-5"));
+    assert_eq!(setup.actions()[ran..], [RESTART_CHRONY]);
+    assert_eq!(
+        setup.host_record("pve-5", "pve-5.MANIFEST"),
+        Some(setup.manifest("pve-5"))
+    );
+    assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
+
+    setup.push_ok(&["pve-5", "--rollback", "--yes"]);
+    assert_eq!(setup.host_files("pve-5"), old);
+}
+
+#[test]
+fn rollback_after_a_push_cut_mid_transfer_restores_the_last_complete_bundle() {
+    let setup = Setup::new();
+    let (old, old_manifest) = setup.cut_push();
+    let previous = setup.host_record("pve-5", "pve-5.PREVIOUS");
+    let ran = setup.actions().len();
+
+    let shown = setup.push_ok(&["pve-5", "--rollback", "--yes"]);
+    assert!(shown.contains("cut short"), "{shown}");
+    assert_eq!(setup.host_files("pve-5"), old);
+    assert_eq!(setup.actions()[ran..], [RESTART_CHRONY]);
+    assert_eq!(
+        setup.host_record("pve-5", "pve-5.MANIFEST"),
+        Some(old_manifest)
+    );
+    assert_eq!(setup.host_record("pve-5", "pve-5.PREVIOUS"), previous);
+    assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
+
+    setup.push_ok(&["pve-5", "--yes"]);
+    assert_eq!(setup.host_files("pve-5"), setup.bundle_files("pve-5"));
 }
 
 #[test]

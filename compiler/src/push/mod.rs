@@ -5,10 +5,11 @@
 //! from the host's backups by `rollback`) and a `Remote`. Steps: `state::probe`
 //! reads lugc's records and the files' metadata on the host, `Remote::fetch`
 //! brings their contents, `plan::plan` compares (drift blocks unless
-//! `force`), and with `apply` the files go over with rsync (replaced ones kept
-//! under the backup key), the due actions run (`actions`), and the new
-//! MANIFEST is written last. Only `transport` spawns ssh or rsync; `guard`
-//! holds the checks on out/ that come before any of this.
+//! `force`), and with `apply` the push is recorded as pending, the files go
+//! over with rsync (replaced ones kept under the backup key), the due actions
+//! run (`actions`), and the new MANIFEST is written last (see `state` for how
+//! a push cut short is completed). Only `transport` spawns ssh or rsync;
+//! `guard` holds the checks on out/ that come before any of this.
 
 pub mod actions;
 pub mod error;
@@ -93,8 +94,14 @@ pub fn push(
     let probe = state::probe(remote, host, &desired.bundle, &paths)?;
     refuse_irregular(host, &probe)?;
     let mut wanted: BTreeSet<String> = paths.into_iter().collect();
-    if let Some(last) = &probe.last {
-        wanted.extend(last.manifest.entries.iter().map(|entry| entry.path.clone()));
+    for recorded in probe.last.iter().chain(&probe.pending) {
+        wanted.extend(
+            recorded
+                .manifest
+                .entries
+                .iter()
+                .map(|entry| entry.path.clone()),
+        );
     }
     let work = workdir()?;
     let fetched = work.path().join("host");
@@ -106,7 +113,8 @@ pub fn push(
 
 /// Restore the bundle that the last push to `host` replaced, as recorded in
 /// its backup: each file from the host if it still has the recorded content,
-/// else from the backup; files that push added are removed.
+/// else from the backup; files that push added are removed. When pushes were
+/// cut short since the last complete one, that one is restored instead.
 pub fn rollback(
     remote: &Remote,
     host: &str,
@@ -119,35 +127,47 @@ pub fn rollback(
         reason: reason.to_owned(),
     };
     let first = state::probe(remote, host, bundle, &[])?;
-    let last = first
-        .last
-        .as_ref()
-        .ok_or_else(|| nothing(&format!("no push of bundle `{bundle}` is recorded there")))?;
-    let key = first
-        .previous
-        .clone()
-        .ok_or_else(|| nothing("the last push recorded no previous bundle"))?;
-    let previous = if key.starts_with(state::INITIAL) {
-        None
+    // Undo the pushes cut short if there are any, else the last complete one.
+    let cut_short = !first.pending.is_empty();
+    let (key, previous, undone) = if cut_short {
+        let last = first.last.as_ref();
+        let undone: Vec<&Manifest> = first.pending.iter().map(|r| &r.manifest).collect();
+        (
+            state::backup_key(bundle, last),
+            last.map(|recorded| recorded.manifest.clone()),
+            undone,
+        )
     } else {
-        let recorded = first
-            .previous_manifest
+        let last = first
+            .last
+            .as_ref()
+            .ok_or_else(|| nothing(&format!("no push of bundle `{bundle}` is recorded there")))?;
+        let key = first
+            .previous
             .clone()
-            .filter(|recorded| recorded.id == key)
-            .ok_or_else(|| PushError::RemoteState {
-                host: host.to_owned(),
-                reason: format!(
-                    "{} is missing or damaged",
-                    state::backup_manifest_path(&key)
-                ),
-            })?;
-        Some(recorded.manifest)
+            .ok_or_else(|| nothing("the last push recorded no previous bundle"))?;
+        let previous = if key.starts_with(state::INITIAL) {
+            None
+        } else {
+            let recorded = first
+                .previous_manifest
+                .clone()
+                .filter(|recorded| recorded.id == key)
+                .ok_or_else(|| PushError::RemoteState {
+                    host: host.to_owned(),
+                    reason: format!(
+                        "{} is missing or damaged",
+                        state::backup_manifest_path(&key)
+                    ),
+                })?;
+            Some(recorded.manifest)
+        };
+        (key, previous, vec![&last.manifest])
     };
     let backup = state::backup_files(&key);
-    let mut paths: BTreeSet<String> = last
-        .manifest
-        .entries
+    let mut paths: BTreeSet<String> = undone
         .iter()
+        .flat_map(|manifest| &manifest.entries)
         .map(|entry| entry.path.clone())
         .collect();
     if let Some(previous) = &previous {
@@ -196,9 +216,15 @@ pub fn rollback(
         files.insert(entry.path.clone(), want);
     }
     // Files the rolled-back push replaced without lugc having written them
-    // before: put back what was there.
-    for entry in &last.manifest.entries {
+    // before: put back what was there (for a push cut short, only where it landed).
+    for entry in undone.iter().flat_map(|manifest| &manifest.entries) {
         let backed_up = format!("{backup}{}", entry.path);
+        let landed = copies
+            .get(&entry.path)
+            .is_some_and(|file| file.blake3 == entry.blake3);
+        if cut_short && !landed {
+            continue;
+        }
         if let (false, Some(copy)) = (files.contains_key(&entry.path), copies.get(&backed_up)) {
             let want = Want {
                 bytes: read(&backed_up)?,
@@ -233,10 +259,12 @@ fn deliver(
     out: &mut dyn Write,
 ) -> Result<(), PushError> {
     let last = probe.last.as_ref();
+    let pending: Vec<&Manifest> = probe.pending.iter().map(|r| &r.manifest).collect();
     let plan = plan::plan(
         desired,
         host_files,
         last.map(|recorded| &recorded.manifest),
+        &pending,
         probe.root_user,
     );
     let new_text = desired.manifest.as_ref().map(Manifest::render);
@@ -269,7 +297,19 @@ fn deliver(
             short(&new_id)
         ),
     )?;
-    let up_to_date = plan.is_empty() && last.map(|recorded| &recorded.text) == new_text.as_ref();
+    if !probe.pending.is_empty() {
+        let ids: Vec<&str> = probe.pending.iter().map(|r| short(&r.id)).collect();
+        show(
+            out,
+            &format!(
+                "  cut short: a push of bundle {} did not finish; the files it wrote are not drift\n",
+                ids.join(", ")
+            ),
+        )?;
+    }
+    let up_to_date = plan.is_empty()
+        && last.map(|recorded| &recorded.text) == new_text.as_ref()
+        && !probe.pending_record;
     if up_to_date {
         return show(out, "  up to date: nothing to transfer, no action to run\n");
     }
@@ -327,16 +367,27 @@ fn apply(
     let owner_of = |want: &Want| probe.root_user.then(|| want.owner.clone());
     let work = workdir()?;
     let stage = work.path().join("stage");
+    let last_text = last.map(|recorded| recorded.text.as_str());
+    // Before any file moves: the backup's MANIFEST, and this push as pending.
     let mut state_files: Vec<(String, Option<String>)> = Vec::new();
-    if let Some(recorded) = last {
-        state_files.push((
-            state::backup_manifest_path(&key),
-            Some(recorded.text.clone()),
-        ));
+    if let Some(text) = last_text {
+        state_files.push((state::backup_manifest_path(&key), Some(text.to_owned())));
+    }
+    let this = desired.pending_manifest().render();
+    let mut pending: Vec<&str> = probe.pending.iter().map(|r| r.text.as_str()).collect();
+    if Some(this.as_str()) != last_text && !pending.contains(&this.as_str()) {
+        pending.push(&this);
+    }
+    if !pending.is_empty() {
+        let record = state::pending_record(&pending);
+        state_files.push((state::pending_path(&desired.bundle), Some(record)));
     }
     put_state(remote, &stage, &state_files, probe.root_user)?;
 
-    let mut groups: BTreeMap<Metadata, Vec<&str>> = BTreeMap::new();
+    // A file a pending push wrote goes without a backup copy, so that the
+    // copy of the last complete bundle's file stays.
+    let mut groups: BTreeMap<(Metadata, bool), Vec<&str>> = BTreeMap::new();
+    let backed_up = |path: &str| !plan.pending.iter().any(|pending| pending == path);
     for path in plan.writes() {
         let want = &desired.files[path];
         let file = stage.join(path.trim_start_matches('/'));
@@ -349,18 +400,21 @@ fn apply(
                 owner: owner_of(want),
             }
         };
-        groups.entry(metadata).or_default().push(path);
-    }
-    let removals: Vec<&str> = plan.removals().collect();
-    if !removals.is_empty() {
         groups
-            .entry(Metadata::ContentOnly)
+            .entry((metadata, backed_up(path)))
             .or_default()
-            .extend(removals);
+            .push(path);
+    }
+    for path in plan.removals() {
+        groups
+            .entry((Metadata::ContentOnly, backed_up(path)))
+            .or_default()
+            .push(path);
     }
     let backup = state::backup_files(&key);
-    for (metadata, paths) in &groups {
-        remote.put(&stage, paths, metadata, Some(&backup))?;
+    for ((metadata, backed_up), paths) in &groups {
+        let backup_dir = backed_up.then_some(backup.as_str());
+        remote.put(&stage, paths, metadata, backup_dir)?;
     }
     let written = plan.writes().count();
     let removed = plan.removals().count();
@@ -377,18 +431,31 @@ fn apply(
 
     actions::run(remote, &options.runner, host, &plan.actions, out)?;
 
-    let stage = work.path().join("state");
-    let records = vec![
-        (
-            state::previous_path(&desired.bundle),
-            Some(format!("{key}\n")),
-        ),
-        (
-            state::manifest_path(&desired.bundle),
-            new_text.map(str::to_owned),
-        ),
-    ];
-    put_state(remote, &stage, &records, probe.root_user)
+    // PREVIOUS changes with MANIFEST only: completing a push cut short or
+    // undoing it keeps the record of the bundle before the last one.
+    if new_text != last_text {
+        let records = vec![
+            (
+                state::previous_path(&desired.bundle),
+                Some(format!("{key}\n")),
+            ),
+            (
+                state::manifest_path(&desired.bundle),
+                new_text.map(str::to_owned),
+            ),
+        ];
+        put_state(
+            remote,
+            &work.path().join("state"),
+            &records,
+            probe.root_user,
+        )?;
+    }
+    if probe.pending_record || !pending.is_empty() {
+        let clear = [(state::pending_path(&desired.bundle), None)];
+        put_state(remote, &work.path().join("clear"), &clear, probe.root_user)?;
+    }
+    Ok(())
 }
 
 /// Write lugc's own records (a `None` content removes the file).

@@ -1,11 +1,12 @@
 //! push::plan: (what the host should have, what it has, what the last push
-//! left) → `Plan`: files to write or remove, drift, and the actions to run.
-//! Pure: no I/O, no ssh; `push` feeds it what the transport read.
+//! and the pushes cut short since left) → `Plan`: files to write or remove,
+//! drift, and the actions to run. Pure: no I/O, no ssh; `push` feeds it what
+//! the transport read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::manifest::Manifest;
+use crate::manifest::{Entry, Manifest};
 
 /// Files under this directory live on pmxcfs: mode and owner are not ours to set.
 pub const PMXCFS: &str = "/etc/pve/";
@@ -38,6 +39,32 @@ pub struct Desired {
     /// Files to have on the host, keyed by absolute path: the manifest's
     /// entries, plus files a rollback restores that lugc did not write.
     pub files: BTreeMap<String, Want>,
+}
+
+impl Desired {
+    /// The files as MANIFEST lines: what a PENDING record keeps of this push.
+    pub fn pending_manifest(&self) -> Manifest {
+        let entries = self
+            .files
+            .iter()
+            .map(|(path, want)| Entry {
+                blake3: want.blake3.clone(),
+                mode: want.mode,
+                owner: want.owner.clone(),
+                path: path.clone(),
+                action: want.action.clone(),
+            })
+            .collect();
+        Manifest {
+            bundle: self.bundle.clone(),
+            reaches: self
+                .manifest
+                .as_ref()
+                .map(|manifest| manifest.reaches.clone())
+                .unwrap_or_default(),
+            entries,
+        }
+    }
 }
 
 /// One regular file as found on the host.
@@ -79,6 +106,9 @@ pub struct Plan {
     pub changes: Vec<(String, Change)>,
     /// Files whose content on the host is neither the last pushed nor the desired one.
     pub drift: Vec<String>,
+    /// Changed files whose content on the host a pending push wrote: they
+    /// are replaced without a backup copy, which keeps the last pushed one.
+    pub pending: Vec<String>,
     /// Paths whose action is due: written, removed, or not yet recorded as pushed.
     pub due: Vec<String>,
     /// Each distinct action once, in the path order of `due`.
@@ -140,28 +170,35 @@ impl Plan {
 }
 
 /// Compare. `host` holds the regular files found on the host (absent ones are
-/// missing); `last` is the manifest the last push recorded there.
-/// `set_owner` is false when the remote user cannot change owners.
+/// missing); `last` is the manifest the last push recorded there, `pending`
+/// those of the pushes begun since and cut short. `set_owner` is false when
+/// the remote user cannot change owners.
 pub fn plan(
     desired: &Desired,
     host: &BTreeMap<String, HostFile>,
     last: Option<&Manifest>,
+    pending: &[&Manifest],
     set_owner: bool,
 ) -> Plan {
-    let last_entries: BTreeMap<&str, _> = last
-        .map(|manifest| {
-            manifest
-                .entries
-                .iter()
-                .map(|entry| (entry.path.as_str(), entry))
-                .collect()
-        })
-        .unwrap_or_default();
+    fn by_path(manifest: &Manifest) -> BTreeMap<&str, &Entry> {
+        manifest
+            .entries
+            .iter()
+            .map(|entry| (entry.path.as_str(), entry))
+            .collect()
+    }
+    let last_entries = last.map(by_path).unwrap_or_default();
+    let pending_entries: Vec<_> = pending.iter().map(|manifest| by_path(manifest)).collect();
     let paths: BTreeSet<&str> = desired
         .files
         .keys()
         .map(String::as_str)
         .chain(last_entries.keys().copied())
+        .chain(
+            pending_entries
+                .iter()
+                .flat_map(|entries| entries.keys().copied()),
+        )
         .collect();
     let mut plan = Plan::default();
     let mut seen_actions = BTreeSet::new();
@@ -169,6 +206,17 @@ pub fn plan(
         let want = desired.files.get(path);
         let current = host.get(path);
         let recorded = last_entries.get(path);
+        let on_host = current.map(|file| file.blake3.as_str());
+        // A pending push that would leave the host's file (or its absence) as it is.
+        let pending_match = pending_entries
+            .iter()
+            .find(|entries| entries.get(path).map(|entry| entry.blake3.as_str()) == on_host)
+            .map(|entries| entries.get(path).copied());
+        let landed = pending_match.flatten();
+        // A path that only pending pushes name is lugc's only where one of them landed.
+        if want.is_none() && recorded.is_none() && landed.is_none() {
+            continue;
+        }
         let metadata_differs = |want: &Want, file: &HostFile| {
             !on_pmxcfs(path) && (want.mode != file.mode || (set_owner && want.owner != file.owner))
         };
@@ -179,12 +227,18 @@ pub fn plan(
             (None, Some(_)) => Some(Change::Remove),
             _ => None,
         };
-        if let (Some(entry), current) = (recorded, current) {
-            let on_host = current.map(|file| file.blake3.as_str());
+        if let Some(entry) = recorded {
             let wanted = want.map(|want| want.blake3.as_str());
-            if on_host != Some(entry.blake3.as_str()) && on_host != wanted {
+            if on_host != Some(entry.blake3.as_str())
+                && on_host != wanted
+                && pending_match.is_none()
+            {
                 plan.drift.push(path.to_owned());
             }
+        }
+        let last_content = recorded.map(|entry| entry.blake3.as_str());
+        if change.is_some() && landed.is_some() && on_host != last_content {
+            plan.pending.push(path.to_owned());
         }
         let recorded_as_wanted = match (recorded, want) {
             (Some(entry), Some(want)) => {
@@ -195,9 +249,10 @@ pub fn plan(
         };
         if change.is_some() || !recorded_as_wanted {
             plan.due.push(path.to_owned());
-            let action = match want {
-                Some(want) => want.action.clone(),
-                None => recorded.and_then(|entry| entry.action.clone()),
+            let action = match (want, recorded) {
+                (Some(want), _) => want.action.clone(),
+                (None, Some(entry)) => entry.action.clone(),
+                (None, None) => landed.and_then(|entry| entry.action.clone()),
             };
             if let Some(action) = action {
                 if seen_actions.insert(action.clone()) {
@@ -215,7 +270,6 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Entry;
 
     const CHRONY: &str = "/etc/chrony/chrony.conf";
 
@@ -275,7 +329,7 @@ mod tests {
     #[test]
     fn first_push_adds_and_runs_the_action() {
         let new = desired(&[(CHRONY, want("a", Some(RESTART)))]);
-        let plan = plan(&new, &BTreeMap::new(), None, true);
+        let plan = plan(&new, &BTreeMap::new(), None, &[], true);
         assert_eq!(plan.changes, vec![(CHRONY.to_owned(), Change::Add)]);
         assert_eq!(plan.actions, vec![RESTART.to_owned()]);
         assert!(plan.drift.is_empty());
@@ -288,6 +342,7 @@ mod tests {
             &new,
             &host(&[(CHRONY, on_host("a"))]),
             new.manifest.as_ref(),
+            &[],
             true,
         );
         assert!(plan.is_empty(), "{plan:?}");
@@ -301,6 +356,7 @@ mod tests {
             &new,
             &host(&[(CHRONY, on_host("edited"))]),
             old.manifest.as_ref(),
+            &[],
             true,
         );
         assert_eq!(plan.drift, vec![CHRONY.to_owned()]);
@@ -315,11 +371,64 @@ mod tests {
             &new,
             &host(&[(CHRONY, on_host("b"))]),
             old.manifest.as_ref(),
+            &[],
             true,
         );
         assert!(plan.drift.is_empty());
         assert!(plan.changes.is_empty());
         assert_eq!(plan.actions, vec![RESTART.to_owned()]);
+    }
+
+    #[test]
+    fn what_a_cut_short_push_wrote_is_not_drift_and_keeps_no_backup() {
+        let old = desired(&[
+            (CHRONY, want("a", Some(RESTART))),
+            ("/etc/gone", want("g", None)),
+        ]);
+        let cut = desired(&[(CHRONY, want("b", Some(RESTART)))]);
+        let new = desired(&[
+            (CHRONY, want("c", Some(RESTART))),
+            ("/etc/gone", want("g2", None)),
+        ]);
+        let cut_manifest = cut.manifest.as_ref().unwrap();
+        let files = host(&[(CHRONY, on_host("b"))]);
+        let plan = plan(&new, &files, old.manifest.as_ref(), &[cut_manifest], true);
+        assert!(plan.drift.is_empty(), "{plan:?}");
+        assert_eq!(
+            plan.changes,
+            vec![
+                (CHRONY.to_owned(), Change::Modify),
+                ("/etc/gone".to_owned(), Change::Add)
+            ]
+        );
+        assert_eq!(plan.pending, vec![CHRONY.to_owned()]);
+        assert_eq!(plan.actions, vec![RESTART.to_owned()]);
+
+        let without = super::plan(&new, &files, old.manifest.as_ref(), &[], true);
+        assert_eq!(
+            without.drift,
+            vec![CHRONY.to_owned(), "/etc/gone".to_owned()]
+        );
+    }
+
+    #[test]
+    fn a_file_only_a_cut_short_push_named_is_removed_where_it_landed() {
+        let cut = desired(&[
+            ("/etc/x", want("x", Some("reload x"))),
+            ("/etc/y", want("y", Some("reload y"))),
+        ]);
+        let files = host(&[("/etc/x", on_host("x")), ("/etc/y", on_host("theirs"))]);
+        let plan = plan(
+            &desired(&[]),
+            &files,
+            None,
+            &[cut.manifest.as_ref().unwrap()],
+            true,
+        );
+        assert_eq!(plan.changes, vec![("/etc/x".to_owned(), Change::Remove)]);
+        assert_eq!(plan.actions, vec!["reload x".to_owned()]);
+        assert_eq!(plan.pending, vec!["/etc/x".to_owned()]);
+        assert!(plan.drift.is_empty());
     }
 
     #[test]
@@ -333,6 +442,7 @@ mod tests {
             &new,
             &host(&[("/etc/a", on_host("a")), ("/etc/b", on_host("b"))]),
             old.manifest.as_ref(),
+            &[],
             true,
         );
         assert_eq!(plan.changes, vec![("/etc/a".to_owned(), Change::Remove)]);
@@ -346,7 +456,7 @@ mod tests {
             ("/etc/0", want("0", Some("first"))),
             ("/etc/b", want("b", Some("second"))),
         ]);
-        let plan = plan(&new, &BTreeMap::new(), None, true);
+        let plan = plan(&new, &BTreeMap::new(), None, &[], true);
         assert_eq!(plan.actions, vec!["first".to_owned(), "second".to_owned()]);
     }
 
@@ -360,8 +470,8 @@ mod tests {
         let mut x = on_host("x");
         x.owner = "nobody:nogroup".into();
         let files = host(&[(path, pve), ("/etc/x", x)]);
-        assert!(plan(&new, &files, new.manifest.as_ref(), false).is_empty());
-        let with_owner = plan(&new, &files, new.manifest.as_ref(), true);
+        assert!(plan(&new, &files, new.manifest.as_ref(), &[], false).is_empty());
+        let with_owner = plan(&new, &files, new.manifest.as_ref(), &[], true);
         assert_eq!(
             with_owner.changes,
             vec![("/etc/x".to_owned(), Change::Metadata)]

@@ -3,6 +3,7 @@
 //! ```text
 //! <root>/var/lib/lugc/<bundle>.MANIFEST          MANIFEST of the last complete push of <bundle>
 //! <root>/var/lib/lugc/<bundle>.PREVIOUS          backup key of the bundle that push replaced
+//! <root>/var/lib/lugc/<bundle>.PENDING           files of each push begun since, as MANIFESTs
 //! <root>/var/lib/lugc/backup/<key>/MANIFEST      that replaced bundle's MANIFEST
 //! <root>/var/lib/lugc/backup/<key>/files/<path>  every file a push replaced or removed
 //! ```
@@ -11,6 +12,18 @@
 //! none (the files lugc found before its first push). `probe` reads all of it
 //! plus the mode and owner of the given paths in one ssh round trip; the
 //! contents of files come with rsync (`Remote::fetch`).
+//!
+//! A push cut short (ssh dropped mid-transfer, a failed action) leaves each
+//! file old or new, since rsync renames every file into place whole. So a
+//! push appends what it is about to write to PENDING before the first file
+//! moves, and writes MANIFEST and PREVIOUS, then removes PENDING, only once
+//! its actions ran. The next push takes a host file that a pending push
+//! wrote for lugc's own, not drift, and removes such files that no bundle
+//! wants any more; it runs the actions of every path that differs from the
+//! last MANIFEST. Replacing such a file keeps no backup copy, so
+//! `backup/<key>` still holds the last complete bundle; a rollback while a
+//! push is pending goes back to that bundle and leaves MANIFEST and PREVIOUS
+//! as they are.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +40,29 @@ pub fn manifest_path(bundle: &str) -> String {
 
 pub fn previous_path(bundle: &str) -> String {
     format!("{STATE_DIR}/{bundle}.PREVIOUS")
+}
+
+pub fn pending_path(bundle: &str) -> String {
+    format!("{STATE_DIR}/{bundle}.PENDING")
+}
+
+/// The PENDING record: the MANIFEST texts one after another.
+pub fn pending_record(manifests: &[&str]) -> String {
+    manifests.concat()
+}
+
+/// Split a PENDING record at each MANIFEST header line.
+fn split_pending(text: &str) -> Vec<String> {
+    let mut manifests: Vec<String> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        match manifests.last_mut() {
+            Some(manifest) if line.trim_end_matches('\n') != crate::manifest::HEADER => {
+                manifest.push_str(line);
+            }
+            _ => manifests.push(line.to_owned()),
+        }
+    }
+    manifests
 }
 
 pub fn backup_manifest_path(key: &str) -> String {
@@ -85,6 +121,10 @@ pub struct Probe {
     pub root_user: bool,
     /// The last complete push of this bundle.
     pub last: Option<Recorded>,
+    /// What each push begun since wrote, oldest first (none equal to `last`).
+    pub pending: Vec<Recorded>,
+    /// The host has a PENDING record (even one that only repeats `last`).
+    pub pending_record: bool,
     /// Backup key of the bundle the last push replaced.
     pub previous: Option<String>,
     /// MANIFEST kept under that backup key (absent for `initial-…`).
@@ -106,6 +146,7 @@ emit() {
   fi
 }
 emit MANIFEST "$state/$bundle.MANIFEST"
+emit PENDING "$state/$bundle.PENDING"
 if [ -f "$state/$bundle.PREVIOUS" ]; then
   previous=$(cat "$state/$bundle.PREVIOUS")
   printf 'previous %s\n' "$previous"
@@ -192,6 +233,8 @@ fn parse(mut bytes: &[u8], host: &str) -> Result<Probe, PushError> {
     let mut probe = Probe {
         root_user: false,
         last: None,
+        pending: Vec::new(),
+        pending_record: false,
         previous: None,
         previous_manifest: None,
         files: BTreeMap::new(),
@@ -241,6 +284,14 @@ fn parse(mut bytes: &[u8], host: &str) -> Result<Probe, PushError> {
                     "MANIFEST" => {
                         probe.last = Some(Recorded::parse(text, host, "recorded MANIFEST")?);
                     }
+                    "PENDING" => {
+                        probe.pending_record = true;
+                        for text in split_pending(&text) {
+                            probe
+                                .pending
+                                .push(Recorded::parse(text, host, "pending MANIFEST")?);
+                        }
+                    }
                     _ => {
                         probe.previous_manifest =
                             Some(Recorded::parse(text, host, "backed-up MANIFEST")?);
@@ -251,6 +302,12 @@ fn parse(mut bytes: &[u8], host: &str) -> Result<Probe, PushError> {
             _ => return Err(bad(format!("probe line `{line}`"))),
         }
     }
+    // What the last complete push wrote is known already (a push that
+    // recorded its MANIFEST was cut short before it removed PENDING).
+    let last = probe.last.as_ref().map(|recorded| recorded.text.as_str());
+    probe
+        .pending
+        .retain(|pending| Some(pending.text.as_str()) != last);
     Ok(probe)
 }
 
@@ -277,6 +334,27 @@ mod tests {
             }
         );
         assert_eq!(probe.irregular, vec!["/etc/c".to_owned()]);
+    }
+
+    #[test]
+    fn a_pending_record_holds_one_manifest_per_push_begun() {
+        let manifest = |bundle: &str| format!("lugc-manifest 1\nbundle {bundle}\nreaches pve-5\n");
+        let pending = pending_record(&[&manifest("a"), &manifest("b"), &manifest("c")]);
+        let last = manifest("c");
+        let output = format!(
+            "uid 0\nfile MANIFEST {}\n{last}file PENDING {}\n{pending}",
+            last.len(),
+            pending.len()
+        );
+        let probe = parse(output.as_bytes(), "pve-5").unwrap();
+        assert!(probe.pending_record);
+        let bundles: Vec<&str> = probe
+            .pending
+            .iter()
+            .map(|pending| pending.manifest.bundle.as_str())
+            .collect();
+        assert_eq!(bundles, ["a", "b"], "the one equal to MANIFEST is dropped");
+        assert_eq!(probe.pending[1].text, manifest("b"));
     }
 
     #[test]
