@@ -26,12 +26,11 @@
 //! Never an error: an unreadable input, cache or out/ is a miss, and a cache
 //! that cannot be written is left out. Writes only the cache file, never out/.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use crate::config::Config;
 use crate::manifest::Manifest;
@@ -45,9 +44,6 @@ const HEADER: &str = "lugc-cache 1";
 /// Extensions of the files that can change a build: Nickel sources and the
 /// data formats an `import` reads by extension.
 const INPUT_EXTENSIONS: [&str; 5] = ["ncl", "json", "yaml", "yml", "toml"];
-
-/// Files hashed per thread at least; fewer run on the calling thread.
-const FILES_PER_THREAD: usize = 64;
 
 /// The blake3 of everything a build of `config` reads, as hex.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,13 +70,11 @@ pub fn key(config: &Config) -> Option<Key> {
         hasher.update(name.as_encoded_bytes());
         hasher.update(&[0]);
     }
-    let inputs = input_files(&root, &out)?;
-    let hashes = hash_files(&inputs)?;
-    for (path, hash) in inputs.iter().zip(hashes) {
-        let relative = path.strip_prefix(&root).unwrap_or(path);
+    for path in input_files(&root, &out)? {
+        let relative = path.strip_prefix(&root).unwrap_or(&path);
         hasher.update(relative.as_os_str().as_encoded_bytes());
         hasher.update(&[0]);
-        hasher.update(hash.as_bytes());
+        hasher.update(blake3::hash(&fs::read(&path).ok()?).as_bytes());
     }
     Some(Key(hasher.finalize().to_hex().to_string()))
 }
@@ -177,38 +171,18 @@ fn is_dangling(path: &Path) -> bool {
         && fs::metadata(path).is_err()
 }
 
-/// blake3 of each file, in order, on up to `available_parallelism` threads.
-fn hash_files(paths: &[PathBuf]) -> Option<Vec<blake3::Hash>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(paths.len().div_ceil(FILES_PER_THREAD))
-        .max(1);
-    let hash = |path: &PathBuf| fs::read(path).ok().map(|bytes| blake3::hash(&bytes));
-    if threads == 1 {
-        return paths.iter().map(hash).collect();
-    }
-    let chunk = paths.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(hash).collect::<Option<Vec<_>>>()))
-            .collect();
-        let mut hashes = Vec::with_capacity(paths.len());
-        for worker in workers {
-            hashes.extend(worker.join().ok()??);
-        }
-        Some(hashes)
-    })
-}
-
-/// Whether out/ holds exactly what `index` and the MANIFESTs it names say.
+/// Whether out/ holds exactly what `index` and the MANIFESTs it names say,
+/// each listed file with its blake3 and executable bit. On one thread: most
+/// of the time goes to walking and opening files, not to blake3, and a
+/// second thread did not make it faster (bench/README.md).
 fn out_is_intact(out: &Path, index: &str) -> bool {
     let Ok(index) = crate::bundle::parse_index(index) else {
         return false;
     };
-    let mut expected: BTreeSet<PathBuf> = BTreeSet::from([PathBuf::from("INDEX")]);
-    // (path relative to out/, blake3 hex, executable) of every file a MANIFEST lists.
-    let mut files: Vec<(PathBuf, String, bool)> = Vec::new();
+    // Path relative to out/ → blake3 hex and executable bit of a listed file;
+    // `None` for INDEX and the MANIFESTs, which are checked as they are read.
+    let mut expected: HashMap<PathBuf, Option<(String, bool)>> =
+        HashMap::from([(PathBuf::from("INDEX"), None)]);
     for (name, id) in &index {
         if name.contains('/') || name.starts_with('.') {
             return false;
@@ -223,14 +197,12 @@ fn out_is_intact(out: &Path, index: &str) -> bool {
         let Ok(manifest) = Manifest::parse(&text) else {
             return false;
         };
-        expected.insert(manifest_path);
+        expected.insert(manifest_path, None);
         for entry in manifest.entries {
             let path = Path::new(name).join(entry.path.trim_start_matches('/'));
-            expected.insert(path.clone());
-            files.push((path, entry.blake3, entry.mode & 0o111 != 0));
+            expected.insert(path, Some((entry.blake3, entry.mode & 0o111 != 0)));
         }
     }
-    let mut found = BTreeSet::new();
     // Links are not followed: one anywhere in out/ is a miss.
     for entry in walkdir::WalkDir::new(out) {
         let Ok(entry) = entry else {
@@ -239,57 +211,31 @@ fn out_is_intact(out: &Path, index: &str) -> bool {
         if entry.file_type().is_dir() {
             continue;
         }
-        if !entry.file_type().is_file() {
-            return false;
-        }
-        let Ok(relative) = entry.path().strip_prefix(out) else {
+        let listed = entry
+            .path()
+            .strip_prefix(out)
+            .ok()
+            .and_then(|relative| expected.remove(relative));
+        let Some(listed) = listed.filter(|_| entry.file_type().is_file()) else {
             return false;
         };
-        found.insert(relative.to_path_buf());
+        if let Some((blake3, executable)) = listed {
+            let intact = crate::write::read_walked(entry.path()).is_ok_and(|(bytes, metadata)| {
+                (metadata.permissions().mode() & 0o111 != 0) == executable
+                    && blake3::hash(&bytes).to_hex().as_str() == blake3
+            });
+            if !intact {
+                return false;
+            }
+        }
     }
-    found == expected && files_match(out, &files)
+    expected.is_empty()
 }
 
 /// out/`relative` as UTF-8 text, read with [`crate::write::read_below`].
 fn read_text(out: &Path, relative: &Path) -> Option<String> {
     let (bytes, _) = crate::write::read_below(out, relative).ok()?;
     String::from_utf8(bytes).ok()
-}
-
-/// Whether every file has its blake3 and executable bit, hashed in parallel;
-/// the walk of out/ found each of them as a regular file.
-fn files_match(out: &Path, files: &[(PathBuf, String, bool)]) -> bool {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(files.len().div_ceil(FILES_PER_THREAD))
-        .max(1);
-    let matches = |(path, blake3, executable): &(PathBuf, String, bool)| {
-        crate::write::read_walked(&out.join(path)).is_ok_and(|(bytes, metadata)| {
-            (metadata.permissions().mode() & 0o111 != 0) == *executable
-                && blake3::hash(&bytes).to_hex().as_str() == blake3
-        })
-    };
-    if threads == 1 {
-        return files.iter().all(matches);
-    }
-    let chunk = files.len().div_ceil(threads);
-    let failed = Mutex::new(false);
-    std::thread::scope(|scope| {
-        for part in files.chunks(chunk) {
-            let failed = &failed;
-            let matches = &matches;
-            scope.spawn(move || {
-                if !part.iter().all(matches) {
-                    *failed
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
-                }
-            });
-        }
-    });
-    !failed
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
