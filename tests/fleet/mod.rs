@@ -4,10 +4,12 @@
 //! cluster.ncl compiles to) and asserts the exact lines each fact produces.
 //! `contracts` breaks one value of a copy of cluster.ncl per test and asserts
 //! the error: exit 2, the field and the value named, the `[cluster.ncl:LINE:COL]`
-//! of the value, and out/ untouched.
+//! of the value, and out/ untouched. `lib_std` holds lib/std.ncl to the
+//! results of Nickel's std.
 
 mod contracts;
 mod facts;
+mod lib_std;
 
 use std::fs;
 
