@@ -7,11 +7,11 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use lugc::manifest::Manifest;
 
-use crate::common::{stderr, stdout, Fixture};
+use crate::common::{git, stderr, stdout, Fixture};
 
 const OLD_NTP: &str = "server time.ustc.edu.cn iburst";
 const NEW_NTP: &str = "server ntp.example.org iburst";
@@ -44,23 +44,7 @@ impl Repo {
     }
 
     fn git(&self, args: &[&str]) {
-        let output = Command::new("git")
-            .args(args)
-            .current_dir(self.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.path())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Fleet Admin")
-            .env("GIT_AUTHOR_EMAIL", "admin@example.org")
-            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-            .env("GIT_COMMITTER_NAME", "Fleet Admin")
-            .env("GIT_COMMITTER_EMAIL", "admin@example.org")
-            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-            .output()
-            .expect("run git");
-        assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
+        git(self.path(), args);
     }
 
     fn commit(&self, message: &str) {

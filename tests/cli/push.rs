@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::common::sshd::{free_port, Sshd};
-use crate::common::{require_tool, stderr, stdout, tree, Fixture};
+use crate::common::{git, require_tool, stderr, stdout, tree, Fixture};
 
 const CHRONY: &str = "etc/chrony/chrony.conf";
 const RESTART_CHRONY: &str = "systemctl restart chrony.service";
@@ -68,23 +68,7 @@ impl Setup {
     }
 
     fn git(&self, args: &[&str]) {
-        let status = Command::new("git")
-            .args(args)
-            .current_dir(self.fixture.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.fixture.path())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "lugc test")
-            .env("GIT_AUTHOR_EMAIL", "test@lugc.invalid")
-            .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-            .env("GIT_COMMITTER_NAME", "lugc test")
-            .env("GIT_COMMITTER_EMAIL", "test@lugc.invalid")
-            .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-            .status()
-            .expect("run git");
-        assert!(status.success(), "git {args:?}");
+        git(self.fixture.path(), args);
     }
 
     fn commit(&self, message: &str) {

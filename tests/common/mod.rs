@@ -7,7 +7,7 @@ pub mod sshd;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
@@ -105,6 +105,28 @@ pub fn lugc_in(dir: &Path) -> assert_cmd::Command {
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .current_dir(dir);
     command
+}
+
+/// Run `git ARGS` in `dir` with a hermetic environment, a fixed author and
+/// date; panics when git fails.
+pub fn git(dir: &Path, args: &[&str]) {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "lugc test")
+        .env("GIT_AUTHOR_EMAIL", "test@lugc.invalid")
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_NAME", "lugc test")
+        .env("GIT_COMMITTER_EMAIL", "test@lugc.invalid")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .output()
+        .expect("run git");
+    assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
 }
 
 /// Every regular file under `root` (relative path → bytes); empty if `root` is missing.

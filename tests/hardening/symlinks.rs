@@ -14,14 +14,14 @@
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use lugc::manifest::Manifest;
 use tempfile::TempDir;
 
 use crate::common::sshd::Sshd;
-use crate::common::{lugc_in, require_tool, stderr, stdout, tree, Fixture};
+use crate::common::{git, lugc_in, require_tool, stderr, stdout, tree, Fixture};
 
 /// A file every host bundle has, inside a directory of its own.
 const HOSTNAME: &str = "pve-5/etc/hostname";
@@ -152,15 +152,7 @@ fn a_link_in_out_to_a_fifo_is_neither_opened_nor_trusted() {
     let fixture = built();
     let before = fixture.tree("out");
     let elsewhere = outside();
-    let fifo = elsewhere.path().join("fifo");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o644),
-        0,
-    )
-    .unwrap();
+    let fifo = make_fifo(elsewhere.path());
     for relative in ["INDEX", "pve-5/MANIFEST", HOSTNAME] {
         let original = fixture.out().join(relative);
         fs::remove_file(&original).unwrap();
@@ -194,27 +186,6 @@ fn a_leftover_link_beside_out_is_removed_not_followed() {
         fs::read_to_string(elsewhere.path().join("kept")).unwrap(),
         "kept\n"
     );
-}
-
-/// Run git in `dir` with a fixed identity and no user or system config.
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "lugc test")
-        .env("GIT_AUTHOR_EMAIL", "test@lugc.invalid")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_NAME", "lugc test")
-        .env("GIT_COMMITTER_EMAIL", "test@lugc.invalid")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .output()
-        .expect("run git");
-    assert!(output.status.success(), "git {args:?}: {}", stderr(&output));
 }
 
 /// Make pve-5's MANIFEST and out/INDEX say that /etc/hostname holds `bytes`,
@@ -442,15 +413,7 @@ fn links_that_loop_dangle_or_reach_a_fifo_neither_break_nor_fool_the_build() {
 
     // An input name that leads to a FIFO is not read (it would block): no cache, a full build.
     let elsewhere = outside();
-    let fifo = elsewhere.path().join("fifo");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o644),
-        0,
-    )
-    .unwrap();
+    let fifo = make_fifo(elsewhere.path());
     symlink(&fifo, source.path().join("unused.ncl")).unwrap();
     let (content, inode) = source.build();
     assert_eq!(content, "two\n");
@@ -459,4 +422,18 @@ fn links_that_loop_dangle_or_reach_a_fifo_neither_break_nor_fool_the_build() {
         inode,
         "a build with a FIFO input is never cached"
     );
+}
+
+/// A FIFO named `fifo` in `dir`: opening it for reading waits for a writer.
+fn make_fifo(dir: &Path) -> PathBuf {
+    let fifo = dir.join("fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+    fifo
 }

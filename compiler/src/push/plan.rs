@@ -28,6 +28,19 @@ pub struct Want {
     pub action: Option<String>,
 }
 
+impl Want {
+    /// This file's MANIFEST line at `path`.
+    pub fn entry(&self, path: &str) -> Entry {
+        Entry {
+            blake3: self.blake3.clone(),
+            mode: self.mode,
+            owner: self.owner.clone(),
+            path: path.to_owned(),
+            action: self.action.clone(),
+        }
+    }
+}
+
 /// What a push should leave on the host.
 #[derive(Debug, Clone)]
 pub struct Desired {
@@ -47,13 +60,7 @@ impl Desired {
         let entries = self
             .files
             .iter()
-            .map(|(path, want)| Entry {
-                blake3: want.blake3.clone(),
-                mode: want.mode,
-                owner: want.owner.clone(),
-                path: path.clone(),
-                action: want.action.clone(),
-            })
+            .map(|(path, want)| want.entry(path))
             .collect();
         Manifest {
             bundle: self.bundle.clone(),
@@ -296,16 +303,7 @@ mod tests {
             .iter()
             .map(|(path, want)| ((*path).to_owned(), want.clone()))
             .collect();
-        let entries = files
-            .iter()
-            .map(|(path, want)| Entry {
-                blake3: want.blake3.clone(),
-                mode: want.mode,
-                owner: want.owner.clone(),
-                path: path.clone(),
-                action: want.action.clone(),
-            })
-            .collect();
+        let entries = files.iter().map(|(path, want)| want.entry(path)).collect();
         Desired {
             bundle: "pve-5".into(),
             manifest: Some(Manifest {
