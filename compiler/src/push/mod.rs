@@ -45,18 +45,22 @@ pub struct Options {
 /// The bundle `name` as out/ holds it, checked against its MANIFEST and pmxcfs' size limit.
 /// (Which bundles may write under /etc/pve is `validate`'s business.)
 pub fn desired_from_out(out: &Path, name: &str) -> Result<Desired, PushError> {
-    let root = out.join(name);
-    let manifest_file = root.join("MANIFEST");
-    let text = fs::read_to_string(&manifest_file).map_err(PushError::io(&manifest_file))?;
+    // Never through a symbolic link, even one swapped in after the guard.
+    let read = |relative: &Path| {
+        crate::write::read_below(out, relative)
+            .map(|(bytes, _)| bytes)
+            .map_err(PushError::io(&out.join(relative)))
+    };
     let corrupt = |path: &str| PushError::CorruptOut {
         out: out.to_path_buf(),
         path: path.to_owned(),
     };
+    let root = Path::new(name);
+    let text = String::from_utf8(read(&root.join("MANIFEST"))?).map_err(|_| corrupt("MANIFEST"))?;
     let manifest = Manifest::parse(&text).map_err(|_| corrupt("MANIFEST"))?;
     let mut files = BTreeMap::new();
     for entry in &manifest.entries {
-        let file = root.join(entry.path.trim_start_matches('/'));
-        let bytes = fs::read(&file).map_err(PushError::io(&file))?;
+        let bytes = read(&root.join(entry.path.trim_start_matches('/')))?;
         if blake3::hash(&bytes).to_hex().as_str() != entry.blake3 {
             return Err(corrupt(&entry.path));
         }
@@ -582,5 +586,18 @@ mod tests {
         fs::write(out.path().join("pve-5/etc/hostname"), "edited\n").unwrap();
         let error = desired_from_out(out.path(), "pve-5").unwrap_err();
         assert!(matches!(error, PushError::CorruptOut { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_file_reached_through_a_link_is_refused_even_with_the_right_bytes() {
+        let out = out_with("pve-5", "/etc/hostname", b"pve-5\n");
+        let elsewhere = out.path().join("elsewhere");
+        fs::write(&elsewhere, "pve-5\n").unwrap();
+        let hostname = out.path().join("pve-5/etc/hostname");
+        fs::remove_file(&hostname).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &hostname).unwrap();
+        let error = desired_from_out(out.path(), "pve-5").unwrap_err();
+        assert!(error.to_string().contains("hostname"), "{error}");
+        assert!(format!("{error:?}").contains("symbolic link"), "{error:?}");
     }
 }
