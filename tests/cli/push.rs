@@ -302,6 +302,19 @@ exec "${{SHELL:-/bin/sh}}" -c "$SSH_ORIGINAL_COMMAND"
         assert_eq!(self.actions(), ran, "the cut push ran actions");
         (old, old_manifest)
     }
+
+    /// After a push that completed a cut one: pve-5 holds the bundle in out/,
+    /// chrony restarted once since the first `ran` actions, its MANIFEST is
+    /// recorded and PENDING is gone.
+    fn assert_completed(&self, ran: usize) {
+        assert_eq!(self.host_files("pve-5"), self.bundle_files("pve-5"));
+        assert_eq!(self.actions()[ran..], [RESTART_CHRONY]);
+        assert_eq!(
+            self.host_record("pve-5", "pve-5.MANIFEST"),
+            Some(self.manifest("pve-5"))
+        );
+        assert_eq!(self.host_record("pve-5", "pve-5.PENDING"), None);
+    }
 }
 
 /// `(path, mode, owner)` of each file line of a MANIFEST.
@@ -512,13 +525,7 @@ fn a_push_cut_mid_transfer_is_completed_by_the_next_push() {
 
     let shown = setup.push_ok(&["pve-5", "--yes"]);
     assert!(shown.contains("cut short"), "{shown}");
-    assert_eq!(setup.host_files("pve-5"), setup.bundle_files("pve-5"));
-    assert_eq!(setup.actions()[ran..], [RESTART_CHRONY]);
-    assert_eq!(
-        setup.host_record("pve-5", "pve-5.MANIFEST"),
-        Some(setup.manifest("pve-5"))
-    );
-    assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
+    setup.assert_completed(ran);
     assert!(setup.push_ok(&["pve-5", "--yes"]).contains("up to date"));
 
     // The backup holds the old version of every file the cut push replaced.
@@ -540,13 +547,7 @@ fn a_newer_bundle_completes_a_push_cut_mid_transfer() {
     let shown = setup.push_ok(&["pve-5", "--yes"]);
     assert!(shown.contains("cut short"), "{shown}");
     assert!(!shown.contains("[drift"), "{shown}");
-    assert_eq!(setup.host_files("pve-5"), setup.bundle_files("pve-5"));
-    assert_eq!(setup.actions()[ran..], [RESTART_CHRONY]);
-    assert_eq!(
-        setup.host_record("pve-5", "pve-5.MANIFEST"),
-        Some(setup.manifest("pve-5"))
-    );
-    assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
+    setup.assert_completed(ran);
 
     setup.push_ok(&["pve-5", "--rollback", "--yes"]);
     assert_eq!(setup.host_files("pve-5"), old);
