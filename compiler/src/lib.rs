@@ -15,6 +15,7 @@ pub mod fleet;
 pub mod manifest;
 pub mod push;
 pub mod render;
+pub mod storage_cfg;
 pub mod validate;
 pub mod write;
 

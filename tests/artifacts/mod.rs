@@ -16,7 +16,6 @@ mod iptables;
 mod machine;
 mod scripts;
 mod storage;
-pub mod storage_cfg;
 mod systemd;
 
 use std::ffi::{OsStr, OsString};

@@ -8,7 +8,8 @@
 
 use std::path::Path;
 
-use super::storage_cfg::{self, StorageCfg};
+use lugc::storage_cfg::{self, StorageCfg};
+
 use super::{assert_rejects, check_all, of_kind, on_file, run, scratch, write, Artifact, Kind};
 
 /// Directories whose files run-parts runs, so they need exec bits.

@@ -24,7 +24,10 @@ fn manifest_entry(bundle: &str, path: &str) -> (String, String, String) {
 /// Sections of storage.cfg: `type: id` → property lines (without the TAB).
 fn storage_sections() -> BTreeMap<String, Vec<String>> {
     let text = out("cluster/etc/pve/storage.cfg");
-    assert!(text.ends_with('\n') && !text.ends_with("\n\n"), "{text:?}");
+    assert!(
+        text.ends_with("\n\n") && !text.ends_with("\n\n\n"),
+        "{text:?}"
+    );
     let mut sections = BTreeMap::new();
     for block in text.trim_end().split("\n\n") {
         let mut lines = block.lines();
@@ -497,7 +500,7 @@ fn storage_cfg_scopes_local_zfs_to_pve5_and_shares_the_pbs_storages() {
     assert!(out("cluster/etc/pve/storage.cfg").contains("\tnodes pve-5\n"));
     assert_eq!(
         sections["dir: local"][..],
-        ["content iso,vztmpl,backup,snippets", "path /var/lib/vz"]
+        ["path /var/lib/vz", "content iso,vztmpl,backup,snippets"]
     );
     for (id, datastore) in [("esxi-5-data", "data"), ("esxi-5-vdp2", "vdp2")] {
         let pbs = &sections[&format!("pbs: {id}")];

@@ -1,5 +1,5 @@
-//! storage.cfg as lib/ renders it, read back by the test suite's PVE grammar
-//! (tests/artifacts/storage_cfg.rs): every generated table survives.
+//! storage.cfg as lib/ renders it, read back strictly by `lugc::storage_cfg`:
+//! every generated table survives.
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 
-use crate::artifacts::storage_cfg;
+use lugc::storage_cfg;
+
 use crate::common::{copy_tree, repo_root};
 
 /// One generated section: its type and properties as storage.cfg shows them.

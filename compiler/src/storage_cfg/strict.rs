@@ -1,49 +1,21 @@
-//! A reader for /etc/pve/storage.cfg that follows PVE's SectionConfig grammar
-//! (PVE::SectionConfig::parse_config and the storage plugins' properties), and
-//! turns everything PVE would only warn about, or silently get wrong, into an
-//! error:
-//!
-//! ```text
-//! # comment
-//! dir: local
-//! <TAB>path /var/lib/vz
-//! <TAB>content iso,vztmpl,backup
-//!
-//! zfspool: local-zfs
-//! <TAB>pool rpool/data
-//! <TAB>nodes pve-5
-//! <TAB>sparse
-//! ```
-//!
-//! - A header is `^(\S+):\s*(\S+)\s*$`: a known type and a storage id matching
-//!   `[a-z][a-z0-9\-_.]*[a-z0-9]`; an id appears once. (PVE skips the whole
-//!   section on a bad id or a missing required key.)
-//! - A property line is a TAB, the key, and for non-booleans one space and the
-//!   value: what PVE writes. A key appears once per section and must be a
-//!   property of the type; values are checked where PVE has a format (booleans
-//!   0/1 with a bare key meaning 1, node lists, content types, fingerprints,
-//!   absolute paths, ports). (PVE drops such lines with a warning only.)
-//! - A section ends only at an empty line. A whitespace-only line or a CR
-//!   would merge the next section into this one (PVE ignores the line and
-//!   keeps reading properties), so both are errors, as is any other line PVE
-//!   would ignore. `#` lines are comments anywhere.
-//! - No `password`: PVE keeps secrets under /etc/pve/priv/.
-//! - `local`, if present, is `dir: local` with `path /var/lib/vz` and no
-//!   `nodes` (PVE replaces anything else and drops `nodes` on it).
-//! - The file ends with a newline.
+//! storage.cfg read strictly: [`parse`].
 
 use std::fmt;
 
-/// A parsed storage.cfg.
+use super::schema::{
+    is_node_name, is_storage_id, spec, split_header, AbsolutePath, Boolean, Content, Fingerprint,
+    Format, Integer, Nodes, Plain, Port, TypeSpec,
+};
+
+/// storage.cfg read strictly: sections in file order with their lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorageCfg {
     pub sections: Vec<Section>,
 }
 
-/// One `type: id` section.
+/// One `type: id` section as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Section {
-    /// `dir`, `lvm`, `lvmthin`, `zfspool`, `nfs`, `iscsi` or `pbs`.
     pub storage_type: String,
     pub id: String,
     /// 1-based line of the header.
@@ -103,141 +75,15 @@ impl Section {
     }
 }
 
-/// How PVE checks a property's value.
-#[derive(Clone, Copy)]
-enum Format {
-    Text,
-    Boolean,
-    Nodes,
-    Content,
-    AbsolutePath,
-    Port,
-    Fingerprint,
-    Integer,
-}
-
-/// Properties shared by every storage type.
-const COMMON: &[(&str, Format)] = &[
-    ("nodes", Format::Nodes),
-    ("disable", Format::Boolean),
-    ("content", Format::Content),
-    ("bwlimit", Format::Text),
-];
-
-/// Per type: required keys, further properties, allowed content types.
-struct TypeSpec {
-    name: &'static str,
-    required: &'static [&'static str],
-    /// Properties beyond [`COMMON`], in groups.
-    properties: &'static [&'static [(&'static str, Format)]],
-    content: &'static [&'static str],
-}
-
-const FILE_CONTENT: &[&str] = &[
-    "images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import", "none",
-];
-const DIR_LIKE: &[(&str, Format)] = &[
-    ("path", Format::AbsolutePath),
-    ("shared", Format::Boolean),
-    ("maxfiles", Format::Integer),
-    ("prune-backups", Format::Text),
-    ("max-protected-backups", Format::Integer),
-    ("format", Format::Text),
-    ("mkdir", Format::Boolean),
-    ("create-base-path", Format::Boolean),
-    ("create-subdirs", Format::Boolean),
-    ("preallocation", Format::Text),
-    ("content-dirs", Format::Text),
-    ("snapshot-as-volume-chain", Format::Boolean),
-];
-
-const TYPES: &[TypeSpec] = &[
-    TypeSpec {
-        name: "dir",
-        required: &["path"],
-        properties: &[DIR_LIKE, &[("is_mountpoint", Format::Text)]],
-        content: FILE_CONTENT,
-    },
-    TypeSpec {
-        name: "lvm",
-        required: &["vgname"],
-        properties: &[&[
-            ("vgname", Format::Text),
-            ("base", Format::Text),
-            ("shared", Format::Boolean),
-            ("saferemove", Format::Boolean),
-            ("saferemove_throughput", Format::Text),
-            ("tagged_only", Format::Boolean),
-            ("snapshot-as-volume-chain", Format::Boolean),
-        ]],
-        content: &["images", "rootdir", "none"],
-    },
-    TypeSpec {
-        name: "lvmthin",
-        required: &["vgname", "thinpool"],
-        properties: &[&[("vgname", Format::Text), ("thinpool", Format::Text)]],
-        content: &["images", "rootdir"],
-    },
-    TypeSpec {
-        name: "zfspool",
-        required: &["pool"],
-        properties: &[&[
-            ("pool", Format::Text),
-            ("blocksize", Format::Text),
-            ("sparse", Format::Boolean),
-            ("mountpoint", Format::AbsolutePath),
-        ]],
-        content: &["images", "rootdir"],
-    },
-    TypeSpec {
-        name: "nfs",
-        required: &["server", "export", "path"],
-        properties: &[
-            DIR_LIKE,
-            &[
-                ("server", Format::Text),
-                ("export", Format::AbsolutePath),
-                ("options", Format::Text),
-            ],
-        ],
-        content: FILE_CONTENT,
-    },
-    TypeSpec {
-        name: "iscsi",
-        required: &["portal", "target"],
-        properties: &[&[("portal", Format::Text), ("target", Format::Text)]],
-        content: &["images", "none"],
-    },
-    TypeSpec {
-        name: "pbs",
-        required: &["server", "datastore", "fingerprint", "username"],
-        properties: &[&[
-            ("server", Format::Text),
-            ("datastore", Format::Text),
-            ("port", Format::Port),
-            ("username", Format::Text),
-            ("fingerprint", Format::Fingerprint),
-            ("encryption-key", Format::Text),
-            ("master-pubkey", Format::Text),
-            ("namespace", Format::Text),
-            ("prune-backups", Format::Text),
-            ("max-protected-backups", Format::Integer),
-        ]],
-        content: &["backup"],
-    },
-];
-
-impl TypeSpec {
-    fn format(&self, key: &str) -> Option<Format> {
-        std::iter::once(COMMON)
-            .chain(self.properties.iter().copied())
-            .flatten()
-            .find(|(k, _)| *k == key)
-            .map(|(_, format)| *format)
-    }
-}
-
-/// Parse storage.cfg; every problem is reported, not only the first.
+/// Read storage.cfg strictly, reporting every problem, not only the first.
+/// Beyond what [`read`] warns about, it rejects what PVE accepts but would
+/// misread or never write: a property line that is not one TAB, the key and
+/// one space before the value; trailing whitespace; a whitespace-only line or
+/// a CR (PVE keeps reading the section past it, merging the next one in); a
+/// header not written `type: id`; values failing their format (paths, ports,
+/// fingerprints, content types of the type); a repeated id; a `password`
+/// (PVE keeps secrets under /etc/pve/priv/); `local` other than
+/// `dir: local` at /var/lib/vz without `nodes`; a missing final newline.
 pub fn parse(text: &str) -> Result<StorageCfg, Vec<ParseError>> {
     let mut parser = Parser::default();
     if !text.is_empty() && !text.ends_with('\n') {
@@ -308,7 +154,7 @@ impl Parser {
         if spec(storage_type).is_none() {
             self.fail(number, format!("unknown storage type `{storage_type}`"));
         }
-        if !is_storage_id(id) {
+        if !is_storage_id(id) || id.bytes().any(|b| b.is_ascii_uppercase()) {
             self.fail(
                 number,
                 format!("storage id `{id}` does not match [a-z][a-z0-9\\-_.]*[a-z0-9]"),
@@ -343,7 +189,10 @@ impl Parser {
 
     fn finish(mut self) -> Result<StorageCfg, Vec<ParseError>> {
         for section in &self.sections {
-            for key in spec(&section.storage_type).map_or(&[][..], |spec| spec.required) {
+            let required = spec(&section.storage_type)
+                .into_iter()
+                .flat_map(TypeSpec::required);
+            for key in required {
                 if section.get(key).is_none() {
                     self.errors.push(ParseError {
                         line: section.line,
@@ -381,8 +230,8 @@ impl Parser {
     }
 }
 
-/// One property line of `section`, checked as PVE would; the error says why
-/// PVE would drop or misread the line.
+/// One property line of `section`, checked strictly; the error says why PVE
+/// would drop or misread the line.
 fn read_property(section: &Section, line: &str) -> Result<(String, String), String> {
     let Some(body) = line
         .strip_prefix('\t')
@@ -405,7 +254,7 @@ fn read_property(section: &Section, line: &str) -> Result<(String, String), Stri
             "a password never lives in storage.cfg (PVE keeps it under /etc/pve/priv/)".to_owned(),
         );
     }
-    let Some(format) = spec(storage_type).and_then(|spec| spec.format(key)) else {
+    let Some((format, _)) = spec(storage_type).and_then(|spec| spec.property(key)) else {
         return Err(format!(
             "`{key}` is not a property of {storage_type} storage"
         ));
@@ -414,7 +263,7 @@ fn read_property(section: &Section, line: &str) -> Result<(String, String), Stri
         return Err(format!("duplicate key `{key}`"));
     }
     let value = match (format, value) {
-        (Format::Boolean, None) => "1",
+        (Boolean, None) => "1",
         (_, Some(value)) if !value.is_empty() && !value.starts_with(' ') => value,
         _ => return Err(format!("`{key}` needs one space and a value")),
     };
@@ -423,46 +272,12 @@ fn read_property(section: &Section, line: &str) -> Result<(String, String), Stri
     Ok((key.to_owned(), value.to_owned()))
 }
 
-fn spec(storage_type: &str) -> Option<&'static TypeSpec> {
-    TYPES.iter().find(|spec| spec.name == storage_type)
-}
-
-/// `^(\S+):\s*(\S+)\s*$`
-fn split_header(line: &str) -> Option<(&str, &str)> {
-    let (storage_type, rest) = line.split_once(':')?;
-    let id = rest.trim();
-    let valid = !storage_type.is_empty()
-        && !storage_type.contains(char::is_whitespace)
-        && !id.is_empty()
-        && !id.contains(char::is_whitespace);
-    valid.then_some((storage_type, id))
-}
-
-/// `[a-z][a-z0-9\-_.]*[a-z0-9]`
-fn is_storage_id(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    bytes.len() >= 2
-        && bytes[0].is_ascii_lowercase()
-        && bytes[bytes.len() - 1].is_ascii_lowercase() | bytes[bytes.len() - 1].is_ascii_digit()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(b))
-}
-
-/// PVE's node name: `[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?`
-fn is_node_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-}
-
 fn check_value(format: Format, storage_type: &str, value: &str) -> Result<(), String> {
     let ok = match format {
-        Format::Text => true,
-        Format::Boolean => value == "0" || value == "1",
-        Format::Nodes => value.split(',').all(is_node_name),
-        Format::Content => {
+        Plain => true,
+        Boolean => value == "0" || value == "1",
+        Nodes => value.split(',').all(is_node_name),
+        Content => {
             let allowed = spec(storage_type).map_or(&[][..], |spec| spec.content);
             let unknown: Vec<&str> = value.split(',').filter(|c| !allowed.contains(c)).collect();
             if !unknown.is_empty() {
@@ -474,10 +289,10 @@ fn check_value(format: Format, storage_type: &str, value: &str) -> Result<(), St
             }
             true
         }
-        Format::AbsolutePath => value.starts_with('/'),
-        Format::Port => value.parse::<u16>().is_ok_and(|port| port > 0),
-        Format::Integer => value.parse::<u64>().is_ok(),
-        Format::Fingerprint => {
+        AbsolutePath => value.starts_with('/'),
+        Port => value.parse::<u16>().is_ok_and(|port| port > 0),
+        Integer => value.parse::<u64>().is_ok(),
+        Fingerprint => {
             let groups: Vec<&str> = value.split(':').collect();
             groups.len() == 32
                 && groups
@@ -486,16 +301,16 @@ fn check_value(format: Format, storage_type: &str, value: &str) -> Result<(), St
         }
     };
     if ok {
-        Ok(())
-    } else {
-        Err(match format {
-            Format::Boolean => "a boolean is 0 or 1".to_owned(),
-            Format::Nodes => "nodes is a comma-separated list of node names".to_owned(),
-            Format::AbsolutePath => "must be an absolute path".to_owned(),
-            Format::Port => "must be a port number".to_owned(),
-            Format::Integer => "must be a non-negative integer".to_owned(),
-            Format::Fingerprint => "a fingerprint is 32 hex pairs separated by `:`".to_owned(),
-            Format::Text | Format::Content => "invalid value".to_owned(),
-        })
+        return Ok(());
     }
+    Err(match format {
+        Boolean => "a boolean is 0 or 1",
+        Nodes => "nodes is a comma-separated list of node names",
+        AbsolutePath => "must be an absolute path",
+        Port => "must be a port number",
+        Integer => "must be a non-negative integer",
+        Fingerprint => "a fingerprint is 32 hex pairs separated by `:`",
+        Plain | Content => "invalid value",
+    }
+    .to_owned())
 }

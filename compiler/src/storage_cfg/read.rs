@@ -1,0 +1,483 @@
+//! storage.cfg as PVE reads and writes it: [`read`], [`same`], [`write`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use super::schema::{
+    integer, is_false, is_node_name, is_storage_id, spec, split_header, split_list, split_property,
+    Boolean, Content, Format, Integer, Need, Nodes, Plain, Port, TypeSpec, O,
+};
+
+/// A property's value as PVE holds it after reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Text(String),
+    /// Booleans and integers (`check_value` adds 0 to them).
+    Number(i64),
+    /// `content` and `nodes`.
+    Set(BTreeSet<String>),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Text(text) => f.write_str(text),
+            Value::Number(number) => write!(f, "{number}"),
+            Value::Set(items) => f.write_str(
+                &items
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        }
+    }
+}
+
+/// One section as PVE holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Storage {
+    pub storage_type: String,
+    pub values: BTreeMap<String, Value>,
+}
+
+/// A storage.cfg as PVE holds it: sections by id, and the order PVE writes them in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    pub storages: BTreeMap<String, Storage>,
+    pub order: Vec<String>,
+}
+
+/// A line PVE warns about while reading, and what it does with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// 1-based line.
+    pub line: usize,
+    pub message: String,
+}
+
+/// What PVE makes of a storage.cfg.
+#[derive(Debug, Clone, Default)]
+pub struct Reading {
+    pub config: Config,
+    pub warnings: Vec<Warning>,
+}
+
+/// Read storage.cfg as PVE does (`PVE::Storage::Plugin->parse_config`):
+/// never fails; what PVE would drop is dropped and named in `warnings`.
+pub fn read(text: &str) -> Reading {
+    let mut reading = Reading::default();
+    let mut lines = Lines::new(text);
+    while let Some((number, line)) = lines.next_line() {
+        if is_false(line) {
+            continue;
+        }
+        let Some((storage_type, id)) = split_header(line) else {
+            reading.warn(number, format!("ignore config line: {line}"));
+            continue;
+        };
+        let storage_type = storage_type.to_ascii_lowercase();
+        let type_spec = spec(&storage_type);
+        let skip = if !is_storage_id(id) {
+            Some(format!("storage ID '{id}' contains illegal characters"))
+        } else if type_spec.is_none() {
+            Some(format!("unsupported type '{storage_type}'"))
+        } else {
+            None
+        };
+        if let Some(reason) = &skip {
+            reading.warn(number, format!("skip section '{id}': {reason}"));
+        }
+        let mut raw: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut last = number;
+        while let Some((number, line)) = lines.next_line() {
+            if is_false(line) {
+                break;
+            }
+            last = number;
+            let Some(spec) = type_spec.filter(|_| skip.is_none()) else {
+                continue;
+            };
+            match split_property(line) {
+                Some((key, value)) => {
+                    if let Err(problem) = accept(spec, &raw, key, value) {
+                        reading.warn(
+                            number,
+                            format!("section '{id}' - unable to parse value of '{key}': {problem}"),
+                        );
+                    } else {
+                        raw.insert(key.to_owned(), value.map(str::to_owned));
+                    }
+                }
+                None => reading.warn(
+                    number,
+                    format!("section '{id}' - ignore config line: {line}"),
+                ),
+            }
+        }
+        if let (Some(spec), None) = (type_spec, skip) {
+            match checked(spec, raw) {
+                Ok(values) => reading.config.insert(id, storage_type, values),
+                Err(problem) => reading.warn(last, format!("skip section '{id}': {problem}")),
+            }
+        }
+    }
+    reading.config.settle_local();
+    reading
+}
+
+/// Whether PVE reads the two texts as the same storages: same ids, types,
+/// properties and values; sets compared as sets, numbers as numbers;
+/// comments, section order and whatever PVE drops do not count.
+pub fn same(a: &str, b: &str) -> bool {
+    read(a).config.storages == read(b).config.storages
+}
+
+/// What PVE's `write_config` writes for `config`; sets are written sorted
+/// where PVE uses Perl's hash order.
+pub fn write(config: &Config) -> String {
+    let mut out = String::new();
+    for id in &config.order {
+        let storage = &config.storages[id];
+        out += &format!("{}: {id}\n", storage.storage_type);
+        let values = &storage.values;
+        if values
+            .get("disable")
+            .is_some_and(|v| *v != Value::Number(0))
+        {
+            out += "\tdisable\n";
+        }
+        let Some(spec) = spec(&storage.storage_type) else {
+            continue;
+        };
+        let mut keys: Vec<(&str, Format, Need)> = spec.properties.to_vec();
+        keys.sort_by_key(|&(key, _, need)| (need == O, key));
+        for (key, format, _) in keys {
+            let Some(value) = values.get(key).filter(|_| key != "disable") else {
+                continue;
+            };
+            let shown = match (format, value) {
+                (Boolean, Value::Number(n)) => i64::from(*n != 0).to_string(),
+                // `content_hash_to_string($value) || 'none'`
+                (Content, Value::Set(items)) if items.is_empty() => "none".to_owned(),
+                (_, value) => value.to_string(),
+            };
+            if !shown.is_empty() {
+                out += &format!("\t{key} {shown}\n");
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+impl Reading {
+    fn warn(&mut self, line: usize, message: String) {
+        self.warnings.push(Warning { line, message });
+    }
+}
+
+impl Config {
+    fn insert(&mut self, id: &str, storage_type: String, values: BTreeMap<String, Value>) {
+        if self
+            .storages
+            .insert(
+                id.to_owned(),
+                Storage {
+                    storage_type,
+                    values,
+                },
+            )
+            .is_none()
+        {
+            self.order.push(id.to_owned());
+        }
+    }
+
+    /// `local` is `dir` at /var/lib/vz on every node, whatever the file says.
+    fn settle_local(&mut self) {
+        let usable = self.storages.get("local").is_some_and(|local| {
+            local.storage_type == "dir"
+                && local
+                    .values
+                    .get("path")
+                    .is_none_or(|path| *path == Value::Text("/var/lib/vz".to_owned()))
+        });
+        if !usable {
+            let values = [
+                ("path", Value::Text("/var/lib/vz".to_owned())),
+                ("prune-backups", Value::Text("keep-all=1".to_owned())),
+                (
+                    "content",
+                    set(&["backup", "images", "iso", "rootdir", "snippets", "vztmpl"]),
+                ),
+            ];
+            self.storages.remove("local");
+            self.order.retain(|id| id != "local");
+            self.insert(
+                "local",
+                "dir".to_owned(),
+                values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            );
+        }
+        if let Some(local) = self.storages.get_mut("local") {
+            local.values.remove("nodes");
+            local
+                .values
+                .entry("path".to_owned())
+                .or_insert_with(|| Value::Text("/var/lib/vz".to_owned()));
+        }
+    }
+}
+
+fn set(items: &[&str]) -> Value {
+    Value::Set(items.iter().map(|&item| item.to_owned()).collect())
+}
+
+/// A property line PVE keeps, checked as `check_value` does: a property of
+/// the type, not yet set, and of its type (booleans 0 or 1, integers).
+fn accept(
+    spec: &TypeSpec,
+    raw: &BTreeMap<String, Option<String>>,
+    key: &str,
+    value: Option<&str>,
+) -> Result<(), String> {
+    let Some((format, _)) = spec.property(key) else {
+        return Err(format!("unexpected property '{key}'"));
+    };
+    if raw.contains_key(key) {
+        return Err("duplicate attribute".to_owned());
+    }
+    match (format, value) {
+        (Boolean, None | Some("0" | "1")) => Ok(()),
+        (Boolean, Some(value)) => Err(format!("type check ('boolean') failed - got '{value}'")),
+        (_, None) => Err("got undefined value".to_owned()),
+        (Integer | Port, Some(value)) if integer(value).is_none() => {
+            Err(format!("type check ('integer') failed - got '{value}'"))
+        }
+        (Nodes, Some(value)) if !split_list(value).all(is_node_name) => {
+            Err("value does not look like a valid node name".to_owned())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `check_config` with the required keys checked, then `decode_value`.
+fn checked(
+    spec: &TypeSpec,
+    raw: BTreeMap<String, Option<String>>,
+) -> Result<BTreeMap<String, Value>, String> {
+    if let Some(key) = spec.required().find(|key| !raw.contains_key(*key)) {
+        return Err(format!("missing value for required option '{key}'"));
+    }
+    let mut values = BTreeMap::new();
+    for (key, value) in raw {
+        let format = spec.property(&key).map_or(Plain, |(format, _)| format);
+        let text = value.unwrap_or_else(|| "1".to_owned());
+        let value = match format {
+            Boolean | Integer | Port => Value::Number(integer(&text).unwrap_or_default()),
+            Nodes => Value::Set(split_list(&text).map(str::to_owned).collect()),
+            Content => {
+                let content: BTreeSet<String> = split_list(&text)
+                    .filter(|c| spec.content.contains(c))
+                    .map(str::to_owned)
+                    .collect();
+                if content.contains("none") && content.len() > 1 {
+                    return Err("unable to combine 'none' with other content types".to_owned());
+                }
+                if content.is_empty() && !spec.content.contains(&"none") {
+                    return Err("storage does not support content type 'none'".to_owned());
+                }
+                Value::Set(content)
+            }
+            _ => Value::Text(text),
+        };
+        values.insert(key, value);
+    }
+    values
+        .entry("content".to_owned())
+        .or_insert_with(|| set(spec.default_content));
+    Ok(values)
+}
+
+/// Lines with their 1-based numbers, comment lines (`^\s*#`) skipped, as
+/// SectionConfig's `$nextline` gives them.
+struct Lines<'a> {
+    lines: std::iter::Enumerate<std::str::Split<'a, char>>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            lines: text.split('\n').enumerate(),
+        }
+    }
+
+    fn next_line(&mut self) -> Option<(usize, &'a str)> {
+        self.lines
+            .by_ref()
+            .map(|(index, line)| (index + 1, line))
+            .find(|(_, line)| !line.trim_start().starts_with('#'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As `pvesm add`/`pvesm set` write it.
+    const WRITTEN: &str = "\
+dir: local
+\tpath /var/lib/vz
+\tcontent iso,vztmpl,backup,snippets
+
+lvmthin: local-lvm
+\tthinpool data
+\tvgname pve
+\tcontent images,rootdir
+\tnodes pve-5,pve-6,pve-7
+
+zfspool: local-zfs
+\tdisable
+\tpool rpool/data
+\tcontent rootdir,images
+\tnodes pve-5
+\tsparse 1
+
+pbs: esxi-5-data
+\tdatastore data
+\tserver esxi-5.vm.ustclug.org
+\tcontent backup
+\tport 8007
+\tusername root@pam
+
+";
+
+    fn edited(from: &str, to: &str) -> String {
+        assert_eq!(WRITTEN.matches(from).count(), 1, "{from:?}");
+        WRITTEN.replacen(from, to, 1)
+    }
+
+    #[test]
+    fn pves_writer_gives_back_what_it_wrote() {
+        let reading = read(WRITTEN);
+        assert_eq!(reading.warnings, []);
+        assert_eq!(
+            reading.config.order,
+            ["local", "local-lvm", "local-zfs", "esxi-5-data"]
+        );
+        assert_eq!(
+            write(&reading.config),
+            WRITTEN
+                .replace("iso,vztmpl,backup,snippets", "backup,iso,snippets,vztmpl")
+                .replace("rootdir,images", "images,rootdir")
+        );
+    }
+
+    #[test]
+    fn what_pve_reads_the_same_is_the_same() {
+        for (from, to) in [
+            // Hash order inside sets, on another run of PVE's writer.
+            ("nodes pve-5,pve-6,pve-7", "nodes pve-7,pve-5,pve-6"),
+            ("content rootdir,images", "content images,rootdir"),
+            // Another layout of the same values.
+            ("\tsparse 1\n", "\tsparse\n"),
+            ("\tport 8007\n", "    port   +8007  \n"),
+            ("\tnodes pve-5\n", "\tnodes pve-5\n# a comment PVE drops\n"),
+            // Lines and values PVE drops with a warning.
+            ("\tsparse 1\n", "\tsparse 1\n\tsparse 0\n"),
+            ("\tsparse 1\n", "\tsparse 1\n\tthin 1\n"),
+            ("\tcontent rootdir,images", "\tcontent rootdir,images,iso"),
+            // What PVE fills in: `local` never scoped, a type's default content.
+            (
+                "\tpath /var/lib/vz\n",
+                "\tpath /var/lib/vz\n\tnodes pve-5\n",
+            ),
+            ("\tcontent rootdir,images\n", ""),
+        ] {
+            assert!(same(WRITTEN, &edited(from, to)), "{from:?} -> {to:?}");
+        }
+        let reordered = WRITTEN.split("\n\n").collect::<Vec<_>>();
+        let reordered = [reordered[2], reordered[0], reordered[3], reordered[1], ""].join("\n\n");
+        assert!(same(WRITTEN, &reordered), "{reordered}");
+    }
+
+    #[test]
+    fn a_real_edit_is_not_the_same() {
+        for (from, to) in [
+            ("nodes pve-5,pve-6,pve-7", "nodes pve-5,pve-6"),
+            ("\tnodes pve-5\n", ""),
+            ("\tdisable\n", ""),
+            ("\tsparse 1\n", "\tsparse 0\n"),
+            ("\tport 8007\n", "\tport 8008\n"),
+            ("\tusername root@pam\n", "\tusername backup@pbs\n"),
+            ("pbs: esxi-5-data", "pbs: esxi-5-vdp2"),
+            ("\tpool rpool/data\n", "\tpool tank/data\n"),
+            // PVE skips a section without a required key.
+            ("\tthinpool data\n", ""),
+            // A whitespace-only line does not end a section: PVE ignores the
+            // next header and the storage below it is gone.
+            (
+                "rootdir\n\tnodes pve-5,pve-6,pve-7\n\n",
+                "rootdir\n\tnodes pve-5,pve-6,pve-7\n \n",
+            ),
+            ("\tsparse 1\n\n", "\tsparse 1\r\n\r\n"),
+        ] {
+            assert!(!same(WRITTEN, &edited(from, to)), "{from:?} -> {to:?}");
+        }
+    }
+
+    #[test]
+    fn warnings_name_the_line_and_what_pve_drops() {
+        let text = edited("\tsparse 1\n", "\tsparse yes\n\tthin 1\n");
+        let reading = read(&text);
+        let lines: Vec<(usize, &str)> = reading
+            .warnings
+            .iter()
+            .map(|w| (w.line, w.message.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (16, "section 'local-zfs' - unable to parse value of 'sparse': type check ('boolean') failed - got 'yes'"),
+                (17, "section 'local-zfs' - unable to parse value of 'thin': unexpected property 'thin'"),
+            ]
+        );
+        let skipped = read("cifs: share\n\tserver nas\n\nzfspool: Z\n\tpool tank\n");
+        assert_eq!(skipped.config.order, ["local"], "{skipped:?}");
+        assert!(skipped.warnings[0]
+            .message
+            .contains("unsupported type 'cifs'"));
+    }
+
+    #[test]
+    fn local_is_always_the_dir_at_var_lib_vz() {
+        let reading = read("lvm: local\n\tvgname pve\n");
+        let local = &reading.config.storages["local"];
+        assert_eq!(local.storage_type, "dir");
+        assert_eq!(local.values["path"], Value::Text("/var/lib/vz".to_owned()));
+        assert!(same("", "dir: local\n\tpath /var/lib/vz\n\tprune-backups keep-all=1\n\tcontent images,rootdir,iso,vztmpl,backup,snippets\n"));
+    }
+
+    #[test]
+    fn headers_and_properties_follow_pves_regexes() {
+        assert_eq!(split_header("nfs: vdp"), Some(("nfs", "vdp")));
+        assert_eq!(split_header("nfs:vdp \r"), Some(("nfs", "vdp")));
+        assert_eq!(split_header("a:b: c"), Some(("a:b", "c")));
+        assert_eq!(split_header("a:b:c"), Some(("a:b", "c")));
+        assert_eq!(split_header("nfs :vdp"), None);
+        assert_eq!(split_header("nfs: a b"), None);
+        assert_eq!(split_header("\tpool: x"), None);
+        assert_eq!(
+            split_property("\tpool rpool/data\r"),
+            Some(("pool", Some("rpool/data")))
+        );
+        assert_eq!(split_property(" \t sparse "), Some(("sparse", None)));
+        assert_eq!(
+            split_property("\toptions vers=4 ,soft"),
+            Some(("options", Some("vers=4 ,soft")))
+        );
+        assert_eq!(split_property("pool x"), None);
+        assert_eq!(split_property(" \r"), None);
+    }
+}
