@@ -17,6 +17,7 @@ mod machine;
 mod scripts;
 mod storage;
 mod systemd;
+mod virtiofsd;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;

@@ -562,15 +562,8 @@ fn vm_230_shares_mirrorlog_over_virtiofs_with_the_exact_args_line() {
 
     let hook = out("pve-5/var/lib/vz/snippets/virtiofsd.sh");
     assert_line(&hook, "  230) shared_dir=\"/srv/mirrorlog\" ;;");
-    assert_line(&hook, "if [[ \"${phase}\" == \"pre-start\" ]]; then");
-    assert_line(
-        &hook,
-        "  systemd-run --collect --unit=\"virtiofsd-${vmid}\" \\",
-    );
-    assert_line(
-        &hook,
-        "    --socket-path=\"/run/virtiofsd-${vmid}.sock\" \\",
-    );
+    assert_line(&hook, "    systemd-run --collect --unit=\"${unit}\" \\");
+    assert_line(&hook, "socket=\"/run/${unit}.sock\"");
     let (mode, _, _) = manifest_entry("pve-5", "/var/lib/vz/snippets/virtiofsd.sh");
     assert_eq!(mode, "0755");
     assert_line(
