@@ -15,6 +15,9 @@
 //!   the patched module lands on the machine;
 //! - an empty tmpfs over /etc/network/interfaces.d, so that a `source` line
 //!   reads nothing of the build machine.
+//!
+//! Every file must also keep the PVE installer's last line,
+//! `source /etc/network/interfaces.d/*`, which PVE's SDN relies on.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -26,6 +29,9 @@ use serde_json::Value;
 use super::{
     assert_rejects, check_all, of_kind, on_file, run_isolated, scratch, write, Kind, Mount, Outcome,
 };
+
+/// The line that reads /etc/network/interfaces.d, where PVE's SDN writes.
+const SOURCE_D: &str = "source /etc/network/interfaces.d/*";
 
 const CONF: &str = "/etc/network/ifupdown2/ifupdown2.conf";
 const NLCACHE: &str = "/usr/share/ifupdown2/lib/nlcache.py";
@@ -141,6 +147,12 @@ impl Ifupdown2 {
     }
 
     pub(super) fn check(&self, file: &Path) -> Result<(), String> {
+        let text = fs::read_to_string(file).map_err(|e| e.to_string())?;
+        if !text.lines().any(|line| line == SOURCE_D) {
+            return Err(format!(
+                "no `{SOURCE_D}` (PVE's installer writes it; SDN needs it)"
+            ));
+        }
         self.validate(file)?;
         let problems = own_checks(&self.query(file)?);
         if problems.is_empty() {
@@ -259,6 +271,8 @@ iface vmbr4 inet manual
 \tbridge-ports none
 \tbridge-stp off
 \tbridge-fd 0
+
+source /etc/network/interfaces.d/*
 ";
 
 #[test]
@@ -275,8 +289,8 @@ fn ifupdown2_and_the_own_checks_reject_broken_files() {
             ),
             ("\tmtu 1500", "\tmtu fifteen", "invalid mtu fifteen"),
             (
-                "\tbridge-stp off\n\tbridge-fd 0\n\n",
-                "\tbridge-stp maybe\n\tbridge-fd 0\n\n",
+                "\tbridge-ports none\n\tbridge-stp off\n",
+                "\tbridge-ports none\n\tbridge-stp maybe\n",
                 "bridge-stp: invalid value \"maybe\"",
             ),
             (
@@ -303,6 +317,11 @@ fn ifupdown2_and_the_own_checks_reject_broken_files() {
             ("dev vmbr1\n", "dev vmbr3\n", "undeclared device `vmbr3`"),
             ("10.254.0.240/21", "10.254.0.240/33", "prefix length beyond"),
             ("10.254.0.240/21", "10.254.0.240", "no prefix length"),
+            (
+                "\nsource /etc/network/interfaces.d/*\n",
+                "",
+                "no `source /etc/network/interfaces.d/*`",
+            ),
         ],
         on_file(dir.path(), "interfaces", |file| ifupdown2.check(file)),
     );

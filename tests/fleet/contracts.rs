@@ -532,3 +532,14 @@ fn content_a_storage_type_cannot_hold() {
         offset(needle, "{"),
     );
 }
+
+#[test]
+fn a_host_on_a_debian_release_lugc_does_not_render() {
+    let failure = break_fleet(&[("debian = \"bullseye\",", "debian = \"buster\",")]);
+    let needle = "debian = \"buster\"";
+    failure.assert(
+        &["Debian release `buster` is not one of bullseye, bookworm"],
+        needle,
+        offset(needle, "\"buster\""),
+    );
+}

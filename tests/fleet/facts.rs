@@ -350,23 +350,40 @@ fn chrony_uses_campus_ntp_instead_of_the_debian_pool() {
     }
 }
 
+/// The Debian release of each host: esxi-5 was installed as PVE 7.1 (bullseye).
+fn release(host: &str) -> &'static str {
+    if host == "esxi-5" {
+        "bullseye"
+    } else {
+        "bookworm"
+    }
+}
+
 #[test]
 fn apt_uses_mirrors_ustc_edu_cn_for_debian_and_proxmox() {
     for host in HOSTS {
+        let release = release(host);
+        let components = if release == "bullseye" {
+            "main contrib non-free"
+        } else {
+            "main contrib non-free non-free-firmware"
+        };
         let sources = out(&format!("{host}/etc/apt/sources.list"));
         assert_block(
             &sources,
             &[
-                "deb https://mirrors.ustc.edu.cn/debian bookworm main contrib non-free non-free-firmware",
-                "deb https://mirrors.ustc.edu.cn/debian bookworm-updates main contrib non-free non-free-firmware",
-                "deb https://mirrors.ustc.edu.cn/debian-security bookworm-security main contrib non-free non-free-firmware",
+                &format!("deb https://mirrors.ustc.edu.cn/debian {release} {components}"),
+                &format!("deb https://mirrors.ustc.edu.cn/debian {release}-updates {components}"),
+                &format!("deb https://mirrors.ustc.edu.cn/debian-security {release}-security {components}"),
             ],
         );
         assert_line(
             &out(&format!(
                 "{host}/etc/apt/sources.list.d/pve-no-subscription.list"
             )),
-            "deb https://mirrors.ustc.edu.cn/proxmox/debian/pve bookworm pve-no-subscription",
+            &format!(
+                "deb https://mirrors.ustc.edu.cn/proxmox/debian/pve {release} pve-no-subscription"
+            ),
         );
         for disabled in ["pve-enterprise.list", "ceph.list"] {
             let text = out(&format!("{host}/etc/apt/sources.list.d/{disabled}"));
@@ -377,7 +394,7 @@ fn apt_uses_mirrors_ustc_edu_cn_for_debian_and_proxmox() {
         }
         for (path, bytes) in tree(&repo_root().join("out").join(host).join("etc/apt")) {
             for line in String::from_utf8_lossy(&bytes).lines() {
-                if line.starts_with("deb ") && !line.contains("downloads.linux.hpe.com") {
+                if line.starts_with("deb ") {
                     assert!(
                         line.contains("https://mirrors.ustc.edu.cn/"),
                         "{}: {line}",
@@ -389,20 +406,11 @@ fn apt_uses_mirrors_ustc_edu_cn_for_debian_and_proxmox() {
     }
     assert_line(
         &out("esxi-5/etc/apt/sources.list.d/pbs-no-subscription.list"),
-        "deb https://mirrors.ustc.edu.cn/proxmox/debian/pbs bookworm pbs-no-subscription",
+        "deb https://mirrors.ustc.edu.cn/proxmox/debian/pbs bullseye pbs-no-subscription",
     );
     assert!(!out_exists(
         "pve-5/etc/apt/sources.list.d/pbs-no-subscription.list"
     ));
-    assert_line(
-        &out("pve-6/etc/apt/sources.list.d/hpe-mcp.list"),
-        "deb [signed-by=/etc/apt/keyrings/hpe-mcp.gpg] http://downloads.linux.hpe.com/SDR/repo/mcp/debian bookworm/current non-free",
-    );
-    for host in HOSTS.iter().filter(|host| **host != "pve-6") {
-        assert!(!out_exists(&format!(
-            "{host}/etc/apt/sources.list.d/hpe-mcp.list"
-        )));
-    }
 }
 
 #[test]
