@@ -92,15 +92,62 @@ fn offset(needle: &str, part: &str) -> usize {
 }
 
 #[test]
-fn zfspool_without_nodes() {
-    let failure = break_fleet(&[("      nodes = [\"pve-5\"],\n", "")]);
+fn zfspool_that_no_node_lists() {
+    let failure = break_fleet(&[(
+        "vm_storage = [\"local-lvm\", \"local-zfs\"],",
+        "vm_storage = [\"local-lvm\"],",
+    )]);
+    let needle = "type = \"zfspool\"";
     failure.assert(
         &[
-            "storage local-zfs (zfspool): a zfspool storage exists on some nodes only and must name them in `nodes`",
+            "storage local-zfs (zfspool): a zfspool storage exists on some nodes only: list it in the vm_storage of the hosts that have it, or name them in `nodes`",
             "cannot open 'rpool': no such pool",
         ],
-        "local-zfs = {",
-        offset("local-zfs = {", "{"),
+        needle,
+        offset(needle, "\"zfspool\""),
+    );
+}
+
+#[test]
+fn member_without_storage_for_vm_disks() {
+    let failure = break_fleet(&[(
+        "vm_storage = [\"local-lvm\"], # assumed: the installer's LVM on the SAS disks",
+        "vm_storage = [],",
+    )]);
+    // An empty list has no position of its own: the error points at `cluster = true`.
+    let needle = "cluster = true,\n      uplink = \"eno1\", # assumed: one of the three ports";
+    failure.assert(
+        &["host pve-6: a cluster member may run VMs, but no storage for VM disks is available on it"],
+        needle,
+        offset(needle, "true"),
+    );
+}
+
+#[test]
+fn vm_storage_that_holds_no_vm_disks() {
+    let failure = break_fleet(&[(
+        "vm_storage = [\"local-lvm\"], # assumed: the installer's LVM on the SAS disks",
+        "vm_storage = [\"vdp\"],",
+    )]);
+    let needle = "[\"vdp\"]";
+    failure.assert(
+        &["host pve-6: vm_storage: storage `vdp` holds no VM disks (its content lacks images)"],
+        needle,
+        offset(needle, "\"vdp\""),
+    );
+}
+
+#[test]
+fn a_listed_storage_naming_its_nodes_too() {
+    let failure = break_fleet(&[(
+        "      thinpool = \"data\",\n",
+        "      thinpool = \"data\",\n      nodes = [\"pve-5\"],\n",
+    )]);
+    let needle = "nodes = [\"pve-5\"]";
+    failure.assert(
+        &["storage local-lvm: its nodes are the hosts that list it in vm_storage (esxi-5, pve-5, pve-6, pve-7); remove `nodes` here"],
+        needle,
+        offset(needle, "\"pve-5\""),
     );
 }
 
@@ -214,10 +261,10 @@ fn zfs_disk_without_discard() {
 
 #[test]
 fn unknown_node_in_storage_nodes() {
-    let failure = break_fleet(&[("nodes = [\"pve-5\"],", "nodes = [\"pve-55\"],")]);
+    let failure = break_fleet(&[("nodes = [\"pve-6\"],", "nodes = [\"pve-55\"],")]);
     let needle = "nodes = [\"pve-55\"],";
     failure.assert(
-        &["storage local-zfs: nodes: `pve-55` is not a cluster member (members: esxi-5, pve-5, pve-6, pve-7)"],
+        &["storage vdp: nodes: `pve-55` is not a cluster member (members: esxi-5, pve-5, pve-6, pve-7)"],
         needle,
         offset(needle, "\"pve-55\""),
     );
@@ -225,10 +272,10 @@ fn unknown_node_in_storage_nodes() {
 
 #[test]
 fn standalone_host_in_storage_nodes() {
-    let failure = break_fleet(&[("nodes = [\"pve-5\"],", "nodes = [\"pve-5\", \"pve-8\"],")]);
-    let needle = "nodes = [\"pve-5\", \"pve-8\"],";
+    let failure = break_fleet(&[("nodes = [\"pve-6\"],", "nodes = [\"pve-6\", \"pve-8\"],")]);
+    let needle = "nodes = [\"pve-6\", \"pve-8\"],";
     failure.assert(
-        &["storage local-zfs: nodes: `pve-8` is not a cluster member"],
+        &["storage vdp: nodes: `pve-8` is not a cluster member"],
         needle,
         offset(needle, "\"pve-8\""),
     );

@@ -546,6 +546,28 @@ fn storage_cfg_scopes_local_zfs_to_pve5_and_shares_the_pbs_storages() {
     assert_eq!((mode.as_str(), owner.as_str()), ("0640", "root:www-data"));
 }
 
+/// pve-6 and pve-7 run VMs too: every member has a storage.cfg storage that
+/// holds VM disks (`images`) and is not scoped away from it, so pushing
+/// storage.cfg never hides a node's disk storage.
+#[test]
+fn every_member_has_storage_for_vm_disks() {
+    let cfg = lugc::storage_cfg::parse(&out("cluster/etc/pve/storage.cfg")).expect("storage.cfg");
+    for member in MEMBERS {
+        let storages: Vec<&str> = cfg
+            .sections
+            .iter()
+            .filter(|s| s.content().contains(&"images"))
+            .filter(|s| s.nodes().is_empty() || s.nodes().contains(&member))
+            .map(|s| s.id.as_str())
+            .collect();
+        assert!(!storages.is_empty(), "{member}: no storage for VM disks");
+    }
+    let lvm = cfg.section("local-lvm").expect("local-lvm");
+    let mut nodes = lvm.nodes();
+    nodes.sort_unstable();
+    assert_eq!(nodes, ["esxi-5", "pve-5", "pve-6", "pve-7"]);
+}
+
 #[test]
 fn no_password_or_private_key_anywhere_in_out() {
     for (path, bytes) in tree(&repo_root().join("out")) {
