@@ -14,6 +14,7 @@ mod hosts;
 mod interfaces;
 mod iptables;
 mod machine;
+mod packages;
 mod scripts;
 mod storage;
 mod systemd;
@@ -369,6 +370,16 @@ pub fn on_file<'a>(
     check: impl Fn(&Path) -> Result<(), String> + 'a,
 ) -> impl Fn(&str) -> Result<(), String> + 'a {
     move |text| check(&write(dir, name, text))
+}
+
+/// An executable `#!/bin/sh` script `name` in `dir` with `body`: a stand-in
+/// for a host's command, found first on a test's PATH.
+pub fn stand_in(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let path = write(dir, name, &format!("#!/bin/sh\n{body}"));
+    let mut permissions = fs::metadata(&path).expect("stand-in").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    fs::set_permissions(&path, permissions).expect("chmod stand-in");
+    path
 }
 
 /// Write `contents` to `name` in `dir` and return the path.

@@ -13,24 +13,20 @@
 use std::fs;
 use std::path::Path;
 
-use super::{check_all, of_kind, run_isolated, scratch, write, Kind, Mount, Outcome};
+use super::{check_all, of_kind, run_isolated, scratch, stand_in, write, Kind, Mount, Outcome};
 
 /// A stand-in that appends its name and arguments to `$STANDIN_LOG`, notes
 /// whether the VM's socket is still there, and exits with `$<NAME>_EXIT`.
-fn stand_in(bin: &Path, name: &str, exit_var: &str) {
-    let path = write(
+fn recorder(bin: &Path, name: &str, exit_var: &str) {
+    stand_in(
         bin,
         name,
         &format!(
-            "#!/bin/sh\n\
-             printf '%s\\n' \"{name} $*\" >>\"$STANDIN_LOG\"\n\
+            "printf '%s\\n' \"{name} $*\" >>\"$STANDIN_LOG\"\n\
              if [ -e \"$SOCKET\" ]; then echo 'socket still there' >>\"$STANDIN_LOG\"; fi\n\
              exit \"${{{exit_var}:-0}}\"\n"
         ),
     );
-    let mut permissions = fs::metadata(&path).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    fs::set_permissions(&path, permissions).unwrap();
 }
 
 /// One VM's share as the hookscript names it: `  VMID) shared_dir="DIR" ;;`.
@@ -67,8 +63,8 @@ fn run_hook(hook: &Path, vmid: &str, dir: &str, setup: &Setup) -> (Outcome, Vec<
     let scratch = scratch();
     let bin = scratch.path().join("bin");
     fs::create_dir(&bin).unwrap();
-    stand_in(&bin, "systemctl", "SYSTEMCTL_EXIT");
-    stand_in(&bin, "systemd-run", "SYSTEMD_RUN_EXIT");
+    recorder(&bin, "systemctl", "SYSTEMCTL_EXIT");
+    recorder(&bin, "systemd-run", "SYSTEMD_RUN_EXIT");
     let log = scratch.path().join("log");
     let socket = format!("/run/virtiofsd-{vmid}.sock");
     let top = format!(

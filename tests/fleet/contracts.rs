@@ -590,3 +590,17 @@ fn a_host_on_a_debian_release_lugc_does_not_render() {
         offset(needle, "\"buster\""),
     );
 }
+
+#[test]
+fn virtiofs_on_a_release_without_virtiofsd() {
+    let failure = break_fleet(&[(
+        "vm_storage = [\"local-lvm\", \"local-zfs\"],",
+        "debian = \"bullseye\", vm_storage = [\"local-lvm\", \"local-zfs\"],",
+    )]);
+    let needle = "{ vm = 230,";
+    failure.assert(
+        &["virtiofs share mirrorlog: VM 230 runs on pve-5, whose Debian bullseye has no virtiofsd package"],
+        needle,
+        offset(needle, "230"),
+    );
+}

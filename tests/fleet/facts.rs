@@ -568,6 +568,39 @@ fn every_member_has_storage_for_vm_disks() {
     assert_eq!(nodes, ["esxi-5", "pve-5", "pve-6", "pve-7"]);
 }
 
+/// iptables-persistent for the 443 redirect, virtiofsd for VM 230's share,
+/// open-iscsi for vdp2; ssacli only as the seed has it, a .deb from HPE's pool.
+#[test]
+fn each_host_installs_the_packages_its_setup_needs() {
+    for (host, packages) in [
+        ("pve-5", "iptables-persistent virtiofsd"),
+        ("esxi-5", "iptables-persistent open-iscsi"),
+        ("pve-6", "iptables-persistent"),
+        ("pve-7", "iptables-persistent"),
+    ] {
+        let script = out(&format!("{host}/etc/apt/lugc-packages"));
+        assert_line(&script, &format!("set -- {packages}"));
+        let (mode, _, action) = manifest_entry(host, "/etc/apt/lugc-packages");
+        assert_eq!(
+            (mode.as_str(), action.as_str()),
+            ("0755", "/etc/apt/lugc-packages")
+        );
+        assert_eq!(
+            script.contains("ssacli"),
+            host == "pve-6",
+            "{host}: ssacli is for pve-6's HP Smart Array"
+        );
+    }
+    assert!(out("pve-6/etc/apt/lugc-packages")
+        .contains("http://downloads.linux.hpe.com/SDR/repo/mcp/Debian/pool/non-free/"));
+    for host in STANDALONE {
+        assert!(
+            !out_exists(&format!("{host}/etc/apt/lugc-packages")),
+            "{host}"
+        );
+    }
+}
+
 #[test]
 fn no_password_or_private_key_anywhere_in_out() {
     for (path, bytes) in tree(&repo_root().join("out")) {
