@@ -85,6 +85,41 @@ Type=oneshot
 ExecStart=/usr/bin/rsync -aHAXx --delete / /mnt/vdp2/rootfs/
 ";
 
+const MOUNT: &str = "\
+[Unit]
+Description=vdp2 over iSCSI at /mnt/vdp2
+Wants=open-iscsi.service
+After=iscsid.service open-iscsi.service
+
+[Mount]
+What=/dev/disk/by-label/vdp2
+Where=/mnt/vdp2
+Type=ext4
+Options=_netdev
+
+[Install]
+WantedBy=remote-fs.target
+";
+
+#[test]
+fn systemd_analyze_rejects_broken_mount_units() {
+    let dir = scratch();
+    assert_rejects(
+        MOUNT,
+        &[
+            (
+                "Where=/mnt/vdp2",
+                "Where=/mnt/vdp3",
+                "doesn't match unit name",
+            ),
+            ("Where=/mnt/vdp2", "Where=mnt/vdp2", "not absolute"),
+            ("Options=", "Option=", "Unknown key"),
+            ("[Mount]", "[Mnt]", "Unknown section"),
+        ],
+        on_file(dir.path(), "mnt-vdp2.mount", check),
+    );
+}
+
 #[test]
 fn systemd_analyze_rejects_broken_units() {
     let dir = scratch();

@@ -604,3 +604,17 @@ fn virtiofs_on_a_release_without_virtiofsd() {
         offset(needle, "230"),
     );
 }
+
+#[test]
+fn a_unit_requiring_a_mount_nothing_renders() {
+    let failure = break_fleet(&[(
+        "      filesystem = { device = 'Label \"vdp2\", type = \"ext4\" }, # assumed: the seed names neither\n",
+        "",
+    )]);
+    let needle = "requires_mounts_for = [\"/mnt/vdp2\"]";
+    failure.assert(
+        &["unit rootfs-backup.service on esxi-5: RequiresMountsFor=/mnt/vdp2, but nothing lugc renders for esxi-5 mounts it"],
+        needle,
+        offset(needle, "\"/mnt/vdp2\""),
+    );
+}

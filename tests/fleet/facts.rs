@@ -498,6 +498,39 @@ fn esxi5_backs_up_its_rootfs_daily_at_4_21() {
     );
 }
 
+/// RequiresMountsFor=/mnt/vdp2 needs something that mounts it: a mount unit
+/// for the iSCSI disk's filesystem, after open-iscsi, as a network mount.
+#[test]
+fn esxi5_mounts_vdp2_over_iscsi_at_mnt_vdp2() {
+    let path = "/etc/systemd/system/mnt-vdp2.mount";
+    let unit = out(&format!("esxi-5{path}"));
+    assert_block(
+        &unit,
+        &[
+            "[Unit]",
+            "Description=vdp2 over iSCSI at /mnt/vdp2",
+            "Wants=open-iscsi.service",
+            "After=iscsid.service open-iscsi.service",
+        ],
+    );
+    assert_line(&unit, "Where=/mnt/vdp2");
+    assert_line(&unit, "Options=_netdev");
+    assert_line(&unit, "WantedBy=remote-fs.target");
+    let what = unit
+        .lines()
+        .find_map(|line| line.strip_prefix("What="))
+        .expect("What=");
+    assert!(
+        what.starts_with("/dev/disk/by-label/") || what.starts_with("/dev/disk/by-uuid/"),
+        "{what}"
+    );
+    let (_, _, action) = manifest_entry("esxi-5", path);
+    assert_eq!(
+        action,
+        "systemctl daemon-reload && systemctl enable mnt-vdp2.mount"
+    );
+}
+
 #[test]
 fn storage_cfg_scopes_local_zfs_to_pve5_and_shares_the_pbs_storages() {
     let sections = storage_sections();
