@@ -15,6 +15,7 @@ mod interfaces;
 mod iptables;
 mod machine;
 mod packages;
+mod qemu_server;
 mod scripts;
 mod storage;
 mod systemd;
@@ -44,7 +45,7 @@ pub enum Kind {
     Script,
     StorageCfg,
     Unit,
-    /// A VM's config (no validator of its own; read for its hookscript).
+    /// A VM's config, checked against qemu-server's schema.
     VmConfig,
 }
 

@@ -618,3 +618,14 @@ fn a_unit_requiring_a_mount_nothing_renders() {
         offset(needle, "\"/mnt/vdp2\""),
     );
 }
+
+#[test]
+fn vm_nic_with_a_multicast_mac() {
+    let failure = break_fleet(&[("mac = \"BC:24:11:00:02:30\"", "mac = \"BD:24:11:00:02:30\"")]);
+    let needle = "mac = \"BD:24:11:00:02:30\"";
+    failure.assert(
+        &["MAC `BD:24:11:00:02:30` is not a unicast MAC like BC:24:11:00:02:30"],
+        needle,
+        offset(needle, "\"BD"),
+    );
+}
