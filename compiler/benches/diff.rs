@@ -214,7 +214,8 @@ fn main() {
             let repo = Repo::discover(root, &out).expect("repo");
             let old = repo.at("HEAD").expect("HEAD");
             let new = DirTree::open(&out).expect("out/");
-            let report = lugc::diff::compare(&old, &new, &[]).expect("compare");
+            let report =
+                lugc::diff::compare(&old, &new, &lugc::diff::Options::default()).expect("compare");
             assert_eq!(report.bundles.len(), 1);
             start.elapsed()
         })

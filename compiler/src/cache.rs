@@ -82,17 +82,25 @@ pub fn key(config: &Config) -> Option<Key> {
 /// The INDEX text of out/ when the last build that wrote it had `key` and
 /// out/ is intact; `None` otherwise.
 pub fn lookup(config: &Config, key: &Key) -> Option<String> {
-    let text = fs::read_to_string(cache_path(config)?).ok()?;
-    let mut lines = text.lines();
-    if lines.next()? != HEADER || lines.next()?.strip_prefix("key ")? != key.0 {
-        return None;
-    }
-    let index_hash = lines.next()?.strip_prefix("index ")?;
     let index = read_text(&config.out, Path::new("INDEX"))?;
-    if blake3::hash(index.as_bytes()).to_hex().as_str() != index_hash {
-        return None;
-    }
-    out_is_intact(&config.out, &index).then_some(index)
+    (built_with(config, key, &index) && out_is_intact(&config.out, &index)).then_some(index)
+}
+
+/// Whether the last build that wrote out/ had `key` and wrote this INDEX
+/// text: nothing it read has changed since. Says nothing of the other files
+/// in out/ (`lookup` checks them too).
+pub fn built_with(config: &Config, key: &Key, index: &str) -> bool {
+    let recorded = || -> Option<bool> {
+        let text = fs::read_to_string(cache_path(config)?).ok()?;
+        let mut lines = text.lines();
+        let index_hash = blake3::hash(index.as_bytes()).to_hex();
+        Some(
+            lines.next()? == HEADER
+                && lines.next()?.strip_prefix("key ")? == key.0
+                && lines.next()?.strip_prefix("index ")? == index_hash.as_str(),
+        )
+    };
+    recorded().unwrap_or(false)
 }
 
 /// Record that out/ now holds the build with `key` and this INDEX text.

@@ -234,6 +234,17 @@ pub enum Staleness {
     Extra,
 }
 
+impl Staleness {
+    /// `missing`, `modified`, `not generated`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Staleness::Missing => "missing",
+            Staleness::Modified => "modified",
+            Staleness::Extra => "not generated",
+        }
+    }
+}
+
 /// Compare out/ with the bundles without writing; returns the differing files, sorted.
 pub fn check(out: &Path, bundles: &[Bundle]) -> Result<Vec<(PathBuf, Staleness)>, WriteError> {
     let index_text = index(bundles);

@@ -35,6 +35,8 @@ impl Repo {
         let repo = Repo {
             fixture: Fixture::new(),
         };
+        repo.fixture
+            .write(".gitignore", "/.lugc-cache\n/.lugc-cache-*\n/.lugc-tmp-*\n");
         repo.git(&["init", "-q", "-b", "main"]);
         repo
     }
@@ -137,45 +139,80 @@ fn rewrite_out_file(repo: &Repo, bundle: &str, path: &str, bytes: &[u8], mode: O
     fs::write(out.join("INDEX"), index).unwrap();
 }
 
+/// Append `# <bundle> only` and `padding` more lines to `path` in each
+/// bundle, as if a build had made them, and commit.
+fn commit_appended(repo: &Repo, bundles: &[&str], path: &str, padding: usize) {
+    for bundle in bundles {
+        let edited = format!(
+            "{}# {bundle} only\n{}",
+            repo.fixture.read(&format!("out/{bundle}{path}")),
+            "# padding\n".repeat(padding)
+        );
+        rewrite_out_file(repo, bundle, path, edited.as_bytes(), None);
+    }
+    repo.commit(&format!("{path} on {}", bundles.join(", ")));
+}
+
+/// The part of `text` from the line starting with `start` up to the next empty line.
+fn paragraph<'a>(text: &'a str, start: &str) -> &'a str {
+    let begin = text
+        .find(&format!("\n{start}"))
+        .map(|at| at + 1)
+        .or_else(|| text.starts_with(start).then_some(0))
+        .unwrap_or_else(|| panic!("no line starting with {start:?}:\n{text}"));
+    let rest = &text[begin..];
+    &rest[..rest.find("\n\n").map_or(rest.len(), |end| end + 1)]
+}
+
 #[test]
-fn a_changed_ntp_server_names_exactly_the_hosts_and_files_that_changed() {
+fn the_ntp_change_is_one_group_on_every_host_it_touches() {
     let (repo, changed) = ntp_change();
     let output = repo.run(&["diff", "HEAD~1"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stdout(&output);
-    for bundle in bundles_of(&changed) {
-        assert!(
-            text.lines()
-                .any(|line| line.starts_with(&format!("{bundle}: bundle "))),
-            "{bundle} missing:\n{text}"
-        );
-    }
-    let headed: BTreeSet<&str> = text
-        .lines()
-        .filter_map(|line| line.split_once(": bundle ").map(|(name, _)| name))
-        .collect();
+    let bundles = bundles_of(&changed);
+    let mut hosts: Vec<&str> = bundles.iter().map(String::as_str).collect();
+    lugc::natural::sort(&mut hosts);
+    assert_eq!(changed.len(), hosts.len(), "one file a host: {changed:?}");
+    let listed = hosts.join(", ");
+    assert!(
+        text.starts_with(&format!(
+            "HEAD~1 → working tree: {} hosts, {} files changed, +{} -{} lines\n  modified: {listed}\n",
+            hosts.len(),
+            hosts.len(),
+            hosts.len(),
+            hosts.len()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "push runs:\n  systemctl restart chrony.service on {listed}\n"
+        )),
+        "{text}"
+    );
+    let group = paragraph(&text, "modified /etc/chrony/chrony.conf, same change on ");
+    assert!(
+        group.starts_with(&format!(
+            "modified /etc/chrony/chrony.conf, same change on {} hosts: {listed}\n\
+             --- a/etc/chrony/chrony.conf\n+++ b/etc/chrony/chrony.conf\n@@ ",
+            hosts.len()
+        )),
+        "{group}"
+    );
     assert_eq!(
-        headed,
-        bundles_of(&changed).iter().map(String::as_str).collect(),
-        "{text}"
-    );
-    assert!(
-        text.contains("--- a/pve-5/etc/chrony/chrony.conf\n+++ b/pve-5/etc/chrony/chrony.conf\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("\n-{OLD_NTP}\n+{NEW_NTP}\n")),
-        "{text}"
-    );
-    assert!(
-        text.contains("\n  pve-5: systemctl restart chrony.service\n"),
-        "{text}"
-    );
-    assert_eq!(
-        text.matches("pve-6: systemctl restart chrony.service")
-            .count(),
+        text.matches(&format!("-{OLD_NTP}\n+{NEW_NTP}\n")).count(),
         1,
-        "each action once: {text}"
+        "{text}"
+    );
+    assert!(
+        !text.contains(": bundle "),
+        "no host has a change of its own: {text}"
+    );
+    assert!(
+        text.lines().count() < 20,
+        "{} lines:\n{text}",
+        text.lines().count()
     );
 
     let names = repo.run(&["diff", "HEAD~1", "--name-only"]);
@@ -213,34 +250,44 @@ fn a_commit_that_does_not_change_out_prints_nothing() {
 }
 
 #[test]
-fn stat_counts_lines_per_host_and_file() {
+fn stat_has_one_line_per_group_and_per_change_of_a_single_host() {
     let (repo, changed) = ntp_change();
     let output = repo.run(&["diff", "HEAD~1", "--stat"]);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
-    let row = |bundle: &str, path: &str| {
-        text.lines()
-            .find(|line| {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                fields.first() == Some(&bundle) && fields.get(1) == Some(&path)
-            })
-            .unwrap_or_else(|| panic!("no row for {bundle} {path}:\n{text}"))
-            .split_whitespace()
-            .skip(2)
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(row("pve-5", "/etc/chrony/chrony.conf"), ["+1", "-1"]);
-    assert_eq!(row("pve-6", "/etc/chrony/chrony.conf"), ["+1", "-1"]);
-    let summary = text.lines().last().unwrap();
-    assert!(
-        summary.starts_with(&format!(
-            "{} bundles, {} files changed",
-            bundles_of(&changed).len(),
-            changed.len()
-        )),
+    let hosts = bundles_of(&changed).len();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip_while(|line| !line.is_empty())
+        .skip(1)
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    assert_eq!(
+        rows[0][..5],
+        [
+            &hosts.to_string(),
+            "hosts",
+            "/etc/chrony/chrony.conf",
+            "+1",
+            "-1"
+        ],
         "{text}"
     );
+    assert!(text.starts_with("HEAD~1 → working tree: "), "{text}");
     assert!(!text.contains(OLD_NTP), "--stat shows no diff: {text}");
+
+    // A change of one host's own is a row of its own.
+    let hosts_file = "/etc/hosts";
+    commit_appended(&repo, &["pve-6"], hosts_file, 0);
+    let output = repo.run(&["diff", "HEAD~2", "HEAD", "--stat"]);
+    let text = stdout(&output);
+    assert!(
+        text.lines()
+            .any(|line| line.split_whitespace().collect::<Vec<_>>()
+                == ["pve-6", hosts_file, "+1", "-0"]),
+        "{text}"
+    );
 }
 
 #[test]
@@ -249,11 +296,30 @@ fn json_follows_the_documented_schema() {
     let output = repo.run(&["diff", "HEAD~1", "--json"]);
     assert_eq!(output.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
-    assert_eq!(json["schema"], "lugc-diff 1");
+    assert_eq!(json["schema"], "lugc-diff 2");
     assert_eq!(json["old"], "HEAD~1");
     assert_eq!(json["new"], "working tree");
     assert_eq!(json["changed"], true);
+    assert_eq!(json["hand_edits"], serde_json::json!([]));
     let bundles = json["bundles"].as_array().unwrap();
+    let mut names: Vec<&str> = bundles
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    let sorted = {
+        let mut sorted = names.clone();
+        lugc::natural::sort(&mut sorted);
+        sorted
+    };
+    assert_eq!(names, sorted, "natural order");
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        bundles_of(&changed)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
     let mut files = BTreeSet::new();
     let index = repo.fixture.read("out/INDEX");
     for bundle in bundles {
@@ -264,6 +330,7 @@ fn json_follows_the_documented_schema() {
         assert_ne!(bundle["old_id"], bundle["new_id"]);
         for file in bundle["files"].as_array().unwrap() {
             files.insert(format!("{name}{}", file["path"].as_str().unwrap()));
+            assert_eq!(file["group"], 0, "{name}");
         }
     }
     assert_eq!(files, changed);
@@ -273,23 +340,29 @@ fn json_follows_the_documented_schema() {
         pve5["actions"],
         serde_json::json!(["systemctl restart chrony.service"])
     );
-    let chrony = pve5["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|file| file["path"] == "/etc/chrony/chrony.conf")
-        .unwrap();
-    assert_eq!(chrony["status"], "modified");
-    assert_eq!(chrony["content"], "text");
-    assert_eq!(chrony["lines_added"], 1);
-    assert_eq!(chrony["lines_removed"], 1);
-    assert_eq!(chrony["old"]["mode"], "0644");
-    assert_eq!(chrony["new"]["action"], "systemctl restart chrony.service");
-    let diff = chrony["diff"].as_str().unwrap();
+    let groups = json["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1);
+    let group = &groups[0];
+    assert_eq!(group["bundles"], serde_json::json!(sorted));
+    assert_eq!(group["path"], "/etc/chrony/chrony.conf");
+    assert_eq!(group["status"], "modified");
+    assert_eq!(group["content"], "text");
+    assert_eq!(group["lines_added"], 1);
+    assert_eq!(group["lines_removed"], 1);
+    assert_eq!(group["old"]["mode"], "0644");
+    assert_eq!(group["new"]["action"], "systemctl restart chrony.service");
+    let diff = group["diff"].as_str().unwrap();
     assert!(diff.starts_with("@@ "), "{diff}");
     assert!(
         diff.contains(&format!("\n-{OLD_NTP}\n+{NEW_NTP}\n")),
         "{diff}"
+    );
+    let summary = &json["summary"];
+    assert_eq!(summary["files"], changed.len());
+    assert_eq!(summary["modified"], serde_json::json!(sorted));
+    assert_eq!(
+        summary["actions"],
+        serde_json::json!([{ "action": "systemctl restart chrony.service", "bundles": sorted }])
     );
 
     let clean = repo.run(&["diff", "HEAD", "--json"]);
@@ -320,19 +393,23 @@ fn host_filter_keeps_that_host_and_the_cluster_bundle_that_reaches_it() {
         repo.fixture.read(&format!("out/cluster{fw}"))
     );
     rewrite_out_file(&repo, "cluster", fw, edited.as_bytes(), None);
+    repo.commit("cluster: an edited host.fw");
     let member = &cluster.reaches[0];
-    let output = repo.run(&["diff", "HEAD", "--host", member]);
+    let output = repo.run(&["diff", "HEAD~1", "HEAD", "--host", member]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.starts_with("cluster: bundle "), "{text}");
+    let section = paragraph(&text, "cluster: bundle ");
     assert!(
-        text.contains(&format!("\nreaches {}\n", cluster.reaches.join(" "))),
+        section.contains(&format!("\nreaches {}\n", cluster.reaches.join(", "))),
         "{text}"
     );
-    assert!(text.contains("\n+# edited\n"), "{text}");
-    assert!(text.contains(&format!("\n--- a/cluster{fw}\n")), "{text}");
+    assert!(section.contains("\n+# edited\n"), "{text}");
+    assert!(
+        section.contains(&format!("\n--- a/cluster{fw}\n")),
+        "{text}"
+    );
 
-    let unknown = repo.run(&["diff", "HEAD", "--host", "pve-66"]);
+    let unknown = repo.run(&["diff", "HEAD~1", "HEAD", "--host", "pve-66"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(
         stderr(&unknown).contains("no host or bundle `pve-66`"),
@@ -342,49 +419,96 @@ fn host_filter_keeps_that_host_and_the_cluster_bundle_that_reaches_it() {
 }
 
 #[test]
-fn markdown_has_a_collapsible_section_per_host() {
+fn markdown_shows_the_group_once_and_a_section_per_host_with_changes_of_its_own() {
     let (repo, changed) = ntp_change();
-    let output = repo.run(&["diff", "HEAD~1", "--format", "markdown"]);
+    commit_appended(&repo, &["pve-6"], "/etc/hosts", 0);
+    let output = repo.run(&["diff", "HEAD~2", "HEAD", "--format", "markdown"]);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
-    let bundles = bundles_of(&changed);
+    let hosts = bundles_of(&changed).len();
     assert!(
         text.starts_with(&format!(
-            "### `lugc diff` HEAD~1 → working tree: {} bundles changed\n",
-            bundles.len()
+            "### `lugc diff` HEAD~2 → HEAD: {hosts} hosts, {} files changed, +{} −{hosts} lines\n",
+            hosts + 1,
+            hosts + 1,
         )),
         "{text}"
     );
-    assert_eq!(text.matches("<details>").count(), bundles.len(), "{text}");
-    assert_eq!(text.matches("</details>").count(), bundles.len(), "{text}");
-    for bundle in &bundles {
-        assert!(
-            text.contains(&format!("<summary><b>{bundle}</b>: ")),
-            "{bundle}: {text}"
-        );
-    }
     assert!(
-        text.contains("- modified `/etc/chrony/chrony.conf`\n"),
+        text.contains(&format!(
+            "**modified `/etc/chrony/chrony.conf`**, same change on {hosts} hosts: "
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches(&format!("\n-{OLD_NTP}\n+{NEW_NTP}\n")).count(),
+        1,
         "{text}"
     );
     assert!(
-        text.contains("```diff\n--- a/pve-5/etc/chrony/chrony.conf\n"),
+        text.contains("```diff\n--- a/etc/chrony/chrony.conf\n+++ b/etc/chrony/chrony.conf\n"),
         "{text}"
     );
     assert!(
-        text.contains(&format!("\n-{OLD_NTP}\n+{NEW_NTP}\n")),
+        text.contains("  - `systemctl restart chrony.service` on "),
+        "{text}"
+    );
+    assert_eq!(text.matches("<details>").count(), 1, "only pve-6: {text}");
+    assert!(
+        text.contains("<summary><b>pve-6</b>: 1 file, +1 −0 "),
         "{text}"
     );
     assert!(
-        text.contains("- `pve-5: systemctl restart chrony.service`\n"),
+        text.contains("And the changes above to `/etc/chrony/chrony.conf`."),
         "{text}"
     );
+    assert!(text.contains("- modified `/etc/hosts`\n"), "{text}");
+    assert!(text.contains("```diff\n--- a/pve-6/etc/hosts\n"), "{text}");
 
-    let clean = repo.run(&["diff", "HEAD", "--format", "markdown"]);
+    let clean = repo.run(&["diff", "HEAD", "HEAD", "--format", "markdown"]);
     assert_eq!(clean.status.code(), Some(0));
     assert_eq!(
         stdout(&clean),
-        "### `lugc diff` HEAD → working tree: no change to out/\n"
+        "### `lugc diff` HEAD → HEAD: no change to out/\n"
+    );
+}
+
+#[test]
+fn markdown_over_its_budget_keeps_the_summary_and_groups_and_says_where_the_rest_is() {
+    let (repo, _) = ntp_change();
+    commit_appended(&repo, &["pve-5", "pve-6", "pve-7"], "/etc/hosts", 40);
+    let full = stdout(&repo.run(&["diff", "HEAD~2", "HEAD", "--format", "markdown"]));
+    assert_eq!(full.matches("<details>").count(), 3, "{full}");
+    let budget = full.len() - 500;
+    let url = "https://ci.example.org/job/7/artifacts/diff.txt";
+    let output = repo.run(&[
+        "diff",
+        "HEAD~2",
+        "HEAD",
+        "--format",
+        "markdown",
+        "--max-bytes",
+        &budget.to_string(),
+        "--details-url",
+        url,
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let cut = stdout(&output);
+    assert!(cut.len() <= budget, "{} > {budget}", cut.len());
+    let head_end = full.find("**modified `/etc/chrony").unwrap();
+    assert!(cut.starts_with(&full[..head_end]), "summary kept: {cut}");
+    assert!(
+        cut.contains(&format!("\n-{OLD_NTP}\n+{NEW_NTP}\n")),
+        "group kept: {cut}"
+    );
+    assert!(cut.matches("<details>").count() < 3, "{cut}");
+    assert!(
+        cut.ends_with(&format!("are left out. The full diff is at {url}.\n")),
+        "{cut}"
+    );
+    assert!(
+        cut.contains(&format!("**Cut to stay under {budget} bytes:**")),
+        "{cut}"
     );
 }
 
@@ -395,7 +519,7 @@ fn rebuild_compares_the_edited_source_before_it_is_built() {
     repo.fixture
         .edit("cluster.ncl", "\"time.ustc.edu.cn\"", "\"ntp.example.org\"");
     let plain = repo.run(&["diff", "HEAD"]);
-    assert_eq!(plain.status.code(), Some(0), "out/ itself did not change");
+    assert_eq!(plain.status.code(), Some(2), "out/ is stale");
     let output = repo.run(&["diff", "HEAD", "--rebuild"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stdout(&output);
@@ -438,7 +562,8 @@ fn mode_and_binary_changes_are_reported_not_dumped() {
     let repo = Repo::new();
     let path = "/etc/chrony/chrony.conf";
     rewrite_out_file(&repo, "pve-5", path, b"\x00\xff binary\n", Some(0o600));
-    let output = repo.run(&["diff", "HEAD"]);
+    repo.commit("binary");
+    let output = repo.run(&["diff", "HEAD~1", "HEAD"]);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
     assert!(
@@ -448,7 +573,7 @@ fn mode_and_binary_changes_are_reported_not_dumped() {
     assert!(text.contains("\n  mode 0644 → 0600\n"), "{text}");
     assert!(text.contains("binary file, not shown"), "{text}");
     assert!(!text.contains("--- a/"), "{text}");
-    let stat = repo.run(&["diff", "HEAD", "--stat"]);
+    let stat = repo.run(&["diff", "HEAD~1", "HEAD", "--stat"]);
     assert!(stdout(&stat).contains("binary"), "{}", stdout(&stat));
 }
 
@@ -510,4 +635,215 @@ fn a_missing_working_tree_out_is_an_error() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn a_renamed_host_is_shown_as_a_rename_with_its_differences() {
+    let repo = Repo::new();
+    repo.fixture
+        .edit("cluster.ncl", "    pve-7 = {", "    pve-12 = {");
+    repo.fixture.edit(
+        "cluster.ncl",
+        "\"esxi-5\", \"pve-7\"]",
+        "\"esxi-5\", \"pve-12\"]",
+    );
+    repo.build();
+    let output = repo.run(&["diff"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    let similarity = text
+        .split("  renamed: pve-7 → pve-12 (")
+        .nth(1)
+        .and_then(|rest| rest.split_once("% similar)\n"))
+        .map(|(percent, _)| percent.parse::<u8>().unwrap())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(similarity >= 50, "{text}");
+    let section = paragraph(&text, "pve-7 → pve-12 (");
+    assert!(
+        section.contains(
+            "\n--- a/pve-7/etc/hostname\n+++ b/pve-12/etc/hostname\n@@ -1 +1 @@\n-pve-7\n+pve-12\n"
+        ),
+        "{section}"
+    );
+    assert!(!section.contains("chrony"), "the same on both: {section}");
+    assert!(
+        text.contains("\nrenamed /etc/pve/nodes/pve-7/host.fw → /etc/pve/nodes/pve-12/host.fw (100% similar)\n"),
+        "{text}"
+    );
+    assert!(text.lines().count() < 150, "{text}");
+
+    let json = repo.run(&["diff", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let renamed = json["bundles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|bundle| bundle["name"] == "pve-12")
+        .unwrap();
+    assert_eq!(renamed["status"], "renamed");
+    assert_eq!(renamed["old_name"], "pve-7");
+    assert_eq!(renamed["similarity"], similarity);
+
+    let plain = stdout(&repo.run(&["diff", "--no-renames"]));
+    assert!(plain.contains("  added: pve-12\n"), "{plain}");
+    assert!(plain.contains("  removed: pve-7 "), "{plain}");
+    assert!(plain.contains("\npve-7: bundle "), "{plain}");
+    assert!(
+        plain.contains("\nremoved /etc/pve/nodes/pve-7/host.fw\n"),
+        "{plain}"
+    );
+}
+
+#[test]
+fn a_vm_moving_node_is_a_rename_that_says_what_lugc_does_not_do() {
+    let repo = Repo::new();
+    repo.fixture.edit(
+        "cluster.ncl",
+        "host = \"pve-5\", # assumed: the ZFS host",
+        "host = \"pve-6\",",
+    );
+    repo.fixture.edit(
+        "cluster.ncl",
+        "nodes = [\"pve-5\"],",
+        "nodes = [\"pve-5\", \"pve-6\"],",
+    );
+    repo.build();
+    repo.commit("VM 230 on pve-6");
+    let output = repo.run(&["diff", "HEAD~1", "HEAD"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("\n  warning: VM 230 moves from pve-5 to pve-6: lugc moves only its config in /etc/pve; it does not migrate its disks or running state"),
+        "{text}"
+    );
+    let config = paragraph(&text, "cluster: bundle ");
+    assert!(
+        config.contains("\nrenamed /etc/pve/nodes/pve-5/qemu-server/230.conf → /etc/pve/nodes/pve-6/qemu-server/230.conf ("),
+        "{config}"
+    );
+    assert!(
+        config.contains("\n--- a/cluster/etc/pve/nodes/pve-5/qemu-server/230.conf\n+++ b/cluster/etc/pve/nodes/pve-6/qemu-server/230.conf\n"),
+        "{config}"
+    );
+    let moved = Manifest::parse(&repo.fixture.read("out/pve-6/MANIFEST")).unwrap();
+    let snippets: Vec<&str> = moved
+        .entries
+        .iter()
+        .map(|entry| entry.path.as_str())
+        .filter(|path| path.starts_with("/var/lib/vz/snippets/"))
+        .collect();
+    assert!(!snippets.is_empty());
+    for path in snippets {
+        assert!(
+            text.contains(&format!("\nmoved {path} from pve-5 (")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("\nremoved {path} (moved to pve-6)\n")),
+            "{text}"
+        );
+    }
+    let stat = stdout(&repo.run(&["diff", "HEAD~1", "HEAD", "--stat"]));
+    assert!(
+        stat.contains("/etc/pve/nodes/{pve-5 → pve-6}/qemu-server/230.conf"),
+        "{stat}"
+    );
+}
+
+/// `lugc diff` with the record of the last build and without it (as in a fresh clone).
+fn diff_with_and_without_cache(repo: &Repo) -> [(&'static str, Output); 2] {
+    let with = repo.run(&["diff"]);
+    fs::remove_file(repo.path().join(".lugc-cache")).unwrap();
+    [("with cache", with), ("without cache", repo.run(&["diff"]))]
+}
+
+#[test]
+fn a_stale_out_is_refused_unless_rebuilt() {
+    let repo = Repo::new();
+    repo.fixture
+        .edit("cluster.ncl", "\"time.ustc.edu.cn\"", "\"ntp.example.org\"");
+    for (how, output) in diff_with_and_without_cache(&repo) {
+        assert_eq!(output.status.code(), Some(2), "{how}");
+        assert_eq!(stdout(&output), "", "{how}");
+        let error = stderr(&output);
+        assert!(
+            error.contains("out/ is stale: cluster.ncl or lib/ changed since it was built"),
+            "{how}: {error}"
+        );
+        assert!(error.contains("lugc diff --rebuild"), "{how}: {error}");
+    }
+    let rebuilt = repo.run(&["diff", "--rebuild"]);
+    assert_eq!(rebuilt.status.code(), Some(1), "{}", stderr(&rebuilt));
+    repo.build();
+    assert_eq!(repo.run(&["diff"]).status.code(), Some(1));
+}
+
+#[test]
+fn a_hand_edited_out_is_reported() {
+    let repo = Repo::new();
+    let hosts = "out/pve-9/etc/hosts";
+    let original = repo.fixture.read(hosts);
+    repo.fixture
+        .write(hosts, &format!("{original}10.0.0.9 by-hand\n"));
+    for (how, output) in diff_with_and_without_cache(&repo) {
+        assert_eq!(output.status.code(), Some(2), "{how}: {}", stdout(&output));
+        let error = stderr(&output);
+        assert!(
+            error.contains("out/ was edited by hand: these files do not match their MANIFEST"),
+            "{how}: {error}"
+        );
+        assert!(error.contains("out/pve-9/etc/hosts ("), "{how}: {error}");
+    }
+
+    // Committed, it is reported between two revisions, and the diff goes on.
+    repo.commit("a hand edit");
+    let output = repo.run(&["diff", "HEAD~1", "HEAD"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("\n  hand edit: pve-9/etc/hosts (out/ at HEAD) changed since HEAD~1, but no MANIFEST line says so\n"),
+        "{text}"
+    );
+    let json = repo.run(&["diff", "HEAD~1", "HEAD", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["hand_edits"][0]["location"], "pve-9/etc/hosts");
+    assert_eq!(json["changed"], true);
+}
+
+#[test]
+fn three_dots_compare_a_branch_with_where_it_left_main() {
+    let repo = Repo::new();
+    repo.git(&["checkout", "-q", "-b", "motd"]);
+    repo.fixture.edit(
+        "cluster.ncl",
+        "hardware = \"Oracle x86 server, 128 GB\"",
+        "hardware = \"Oracle x86 server, 256 GB\"",
+    );
+    repo.build();
+    repo.commit("pve-7: 256 GB");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.fixture
+        .edit("cluster.ncl", "\"time.ustc.edu.cn\"", "\"ntp.example.org\"");
+    repo.build();
+    repo.commit("ntp: ntp.example.org");
+    repo.git(&["checkout", "-q", "motd"]);
+
+    let branch = repo.run(&["diff", "main...motd", "--name-only"]);
+    assert_eq!(branch.status.code(), Some(1), "{}", stderr(&branch));
+    assert_eq!(
+        lines(&branch),
+        BTreeSet::from(["pve-7/etc/motd".to_owned()])
+    );
+    let implicit = repo.run(&["diff", "main...", "--name-only"]);
+    assert_eq!(lines(&implicit), lines(&branch), "B defaults to HEAD");
+
+    // Two dots (or two revisions) also undo main's own commit on the stale branch.
+    let both = repo.run(&["diff", "main..motd", "--name-only"]);
+    assert!(lines(&both).len() > 1, "{}", stdout(&both));
+    assert!(lines(&both).contains("pve-5/etc/chrony/chrony.conf"));
+
+    let text = stdout(&repo.run(&["diff", "main...motd"]));
+    assert!(text.starts_with("main...motd (merge base "), "{text}");
+    let extra = repo.run(&["diff", "main...motd", "HEAD"]);
+    assert_eq!(extra.status.code(), Some(2));
 }

@@ -1,136 +1,62 @@
-//! diff::compare: two [`OutTree`]s → a [`Report`] of what changes, bundle by
-//! bundle and file by file.
+//! diff::compare: two [`OutTree`]s → a [`Report`]: the changed bundles and
+//! files, with renamed bundles and renamed or moved files paired up.
 //!
 //! INDEX bundle ids are compared first: a bundle whose id is the same on both
 //! sides is skipped without reading its MANIFEST or files, and inside a
-//! changed bundle only files whose MANIFEST line differs are read. Knows
-//! nothing of where the trees live, and formats nothing.
+//! changed bundle only files whose MANIFEST line differs are read, each
+//! distinct content once where the tree names it (a git blob id). Every
+//! MANIFEST read is checked against its INDEX id and every file read against
+//! its MANIFEST line; a mismatch is reported as a hand edit. Equal changes
+//! share one computed diff. Knows nothing of where the trees live, and
+//! formats nothing.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
-use similar::{ChangeTag, TextDiff};
-
-use crate::diff::source::OutTree;
+use crate::diff::renames::{self, Candidate};
+use crate::diff::report::{
+    content_change, distinct_actions, BundleChange, Content, FileChange, HandEdit, Place, Report,
+    Status,
+};
+use crate::diff::source::{parse_manifest, OutTree};
 use crate::diff::DiffError;
 use crate::manifest::{Entry, Manifest};
+use crate::natural;
 
-/// Files larger than this on either side are reported, not diffed.
-pub const MAX_BYTES: usize = 1 << 20;
-/// Files with more lines than this on either side are reported, not diffed.
-pub const MAX_LINES: usize = 5000;
-/// Lines of context around each change in a unified diff.
-const CONTEXT: usize = 3;
-
-/// Everything that differs between two out/ trees; empty `bundles` means no change.
+/// What to compare and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    /// Label of the old side (a revision).
-    pub old: String,
-    /// Label of the new side (a revision, `working tree`, `cluster.ncl`).
-    pub new: String,
-    /// Changed bundles, sorted by name.
-    pub bundles: Vec<BundleChange>,
+pub struct Options {
+    /// Keep only bundles named after one of these hosts or reaching one; all when empty.
+    pub hosts: Vec<String>,
+    /// Pair removed and added bundles and files at least this similar
+    /// (percent) as renames and moves; `None` never does.
+    pub renames: Option<u8>,
 }
 
-/// One bundle whose id differs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BundleChange {
-    pub name: String,
-    /// `None` when the bundle is new.
-    pub old_id: Option<String>,
-    /// `None` when the bundle is gone.
-    pub new_id: Option<String>,
-    /// Hosts the bundle lands on, old and new together, sorted.
-    pub reaches: Vec<String>,
-    /// Changed files, sorted by path.
-    pub files: Vec<FileChange>,
-    /// Distinct actions of the changed files, in path order: what push would run.
-    pub actions: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Added,
-    Removed,
-    Modified,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Added => "added",
-            Status::Removed => "removed",
-            Status::Modified => "modified",
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            hosts: Vec::new(),
+            renames: Some(renames::DEFAULT_THRESHOLD),
         }
     }
 }
 
-/// One file whose MANIFEST line differs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileChange {
-    /// Absolute target path on the host.
-    pub path: String,
-    pub status: Status,
-    pub old: Option<Entry>,
-    pub new: Option<Entry>,
-    pub content: Content,
-}
+const OLD: usize = 0;
+const NEW: usize = 1;
 
-/// How a file's bytes changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Content {
-    /// Same bytes: only mode, owner or action changed.
-    Same,
-    /// UTF-8 text: counts of lines and the unified diff's hunks (without the `---`/`+++` header).
-    Text {
-        added: usize,
-        removed: usize,
-        hunks: String,
-    },
-    /// Not UTF-8 (or holds NUL bytes) on one side: reported, not dumped.
-    Binary { old_bytes: usize, new_bytes: usize },
-    /// Over [`MAX_BYTES`] or [`MAX_LINES`] on one side: reported, not dumped.
-    TooLarge { old_bytes: usize, new_bytes: usize },
-}
-
-impl BundleChange {
-    pub fn status(&self) -> Status {
-        match (&self.old_id, &self.new_id) {
-            (None, _) => Status::Added,
-            (_, None) => Status::Removed,
-            _ => Status::Modified,
-        }
-    }
-
-    /// Whether this bundle is a host's own bundle (it reaches only itself).
-    pub fn is_host(&self) -> bool {
-        self.reaches == [self.name.as_str()]
-    }
-}
-
-impl FileChange {
-    /// The entry push would act on: the new one, or the old one for a removed file.
-    pub fn entry(&self) -> &Entry {
-        self.new
-            .as_ref()
-            .or(self.old.as_ref())
-            .expect("a change has at least one side")
-    }
-}
-
-/// Compare `old` with `new`. With `hosts` non-empty, keep only bundles named
-/// after one of them or reaching one of them; a name in `hosts` that is no
-/// bundle on either side is an error.
+/// Compare `old` with `new`. A name in `options.hosts` that is no bundle on
+/// either side is an error.
 pub fn compare(
     old: &dyn OutTree,
     new: &dyn OutTree,
-    hosts: &[String],
+    options: &Options,
 ) -> Result<Report, DiffError> {
-    let old_index = old.index()?;
-    let new_index = new.index()?;
-    if let Some(host) = hosts
+    let indexes = [old.index()?, new.index()?];
+    if let Some(host) = options
+        .hosts
         .iter()
-        .find(|host| !old_index.contains_key(*host) && !new_index.contains_key(*host))
+        .find(|host| indexes.iter().all(|index| !index.contains_key(*host)))
     {
         return Err(DiffError::UnknownHost {
             host: host.clone(),
@@ -138,155 +64,533 @@ pub fn compare(
             new: new.label().to_owned(),
         });
     }
-    let names: BTreeSet<&String> = old_index.keys().chain(new_index.keys()).collect();
-    let mut bundles = Vec::new();
+    let mut reader = Reader::new([old, new]);
+    let (mut both, mut removed, mut added) = (Vec::new(), Vec::new(), Vec::new());
+    let names: BTreeSet<&String> = indexes.iter().flat_map(|index| index.keys()).collect();
     for name in names {
-        let old_id = old_index.get(name);
-        let new_id = new_index.get(name);
-        if old_id == new_id {
-            continue;
+        match (indexes[OLD].get(name), indexes[NEW].get(name)) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(_), Some(_)) => both.push(name.as_str()),
+            (Some(_), None) => removed.push(name.as_str()),
+            (None, _) => added.push(name.as_str()),
         }
-        let old_manifest = old_id.map(|_| old.manifest(name)).transpose()?;
-        let new_manifest = new_id.map(|_| new.manifest(name)).transpose()?;
-        let reaches: BTreeSet<String> = [&old_manifest, &new_manifest]
-            .into_iter()
-            .flatten()
-            .flat_map(|manifest| manifest.reaches.iter().cloned())
-            .collect();
-        let wanted = hosts.is_empty()
-            || hosts
-                .iter()
-                .any(|host| host == name || reaches.contains(host));
-        if !wanted {
-            continue;
-        }
-        let files = compare_files(
-            name,
-            (old, old_manifest.as_ref()),
-            (new, new_manifest.as_ref()),
-        )?;
-        let mut actions: Vec<String> = Vec::new();
-        for action in files.iter().filter_map(|file| file.entry().action.as_ref()) {
-            if !actions.contains(action) {
-                actions.push(action.clone());
-            }
-        }
-        bundles.push(BundleChange {
-            name: name.clone(),
-            old_id: old_id.cloned(),
-            new_id: new_id.cloned(),
-            reaches: reaches.into_iter().collect(),
-            files,
-            actions,
-        });
     }
+    let mut manifests: [HashMap<&str, Manifest>; 2] = Default::default();
+    for (side, names) in [(OLD, [&both, &removed]), (NEW, [&both, &added])] {
+        for name in names.into_iter().flatten() {
+            let manifest = reader.manifest(side, name, &indexes[side][*name])?;
+            manifests[side].insert(name, manifest);
+        }
+    }
+    let mut notes = Vec::new();
+    let renamed = match options.renames {
+        Some(threshold) => rename_bundles(
+            &mut reader,
+            [&removed, &added],
+            &manifests,
+            threshold,
+            &mut notes,
+        )?,
+        None => Vec::new(),
+    };
+    let paired = |side: usize, name: &str| renamed.iter().any(|(names, _)| names[side] == name);
+    let pairs: Vec<([Option<&str>; 2], Option<u8>)> = both
+        .iter()
+        .map(|name| ([Some(*name), Some(*name)], None))
+        .chain(renamed.iter().map(|(names, similarity)| {
+            (
+                names.each_ref().map(|name| Some(name.as_str())),
+                Some(*similarity),
+            )
+        }))
+        .chain(
+            removed
+                .iter()
+                .filter(|name| !paired(OLD, name))
+                .map(|name| ([Some(*name), None], None)),
+        )
+        .chain(
+            added
+                .iter()
+                .filter(|name| !paired(NEW, name))
+                .map(|name| ([None, Some(*name)], None)),
+        )
+        .collect();
+    let mut bundles: Vec<BundleChange> = pairs
+        .into_iter()
+        .filter_map(|(names, similarity)| {
+            let sides = [OLD, NEW].map(|side| {
+                names[side].map(|name| (name, &manifests[side][name], &indexes[side][name]))
+            });
+            wanted(&options.hosts, &sides).then(|| bundle_change(sides, similarity))
+        })
+        .collect();
+    if let Some(threshold) = options.renames {
+        rename_files(&mut reader, &mut bundles, threshold, &mut notes)?;
+    }
+    for bundle in &mut bundles {
+        let old_name = bundle.old_name().to_owned();
+        for file in &mut bundle.files {
+            let old_bundle = file
+                .from
+                .as_ref()
+                .map_or(old_name.as_str(), |from| from.bundle.as_str());
+            let old = file.old.as_ref().map(|entry| (old_bundle, entry));
+            let new = file.new.as_ref().map(|entry| (bundle.name.as_str(), entry));
+            file.content = reader.content(old, new)?;
+        }
+        bundle.files.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+    bundles.sort_by(|a, b| natural::cmp(&a.name, &b.name));
+    let mut hand_edits = reader.hand_edits;
+    hand_edits.sort();
+    hand_edits.dedup();
     Ok(Report {
         old: old.label().to_owned(),
         new: new.label().to_owned(),
         bundles,
+        hand_edits,
+        notes,
     })
 }
 
-type Side<'a> = (&'a dyn OutTree, Option<&'a Manifest>);
-
-fn compare_files(bundle: &str, old: Side<'_>, new: Side<'_>) -> Result<Vec<FileChange>, DiffError> {
-    let by_path = |manifest: Option<&Manifest>| -> BTreeMap<String, Entry> {
-        manifest
-            .map(|manifest| {
-                manifest
-                    .entries
-                    .iter()
-                    .map(|entry| (entry.path.clone(), entry.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut old_entries = by_path(old.1);
-    let mut new_entries = by_path(new.1);
-    let paths: BTreeSet<String> = old_entries
-        .keys()
-        .chain(new_entries.keys())
-        .cloned()
-        .collect();
-    let mut files = Vec::new();
-    for path in paths {
-        let old_entry = old_entries.remove(&path);
-        let new_entry = new_entries.remove(&path);
-        if old_entry == new_entry {
-            continue;
+/// The paths inside out/ that git sees changed between the two sides of
+/// `report` but that no MANIFEST or INDEX line explains: hand edits on the
+/// new side. With a host filter, only bundles the filter keeps count.
+pub fn unexplained(
+    report: &Report,
+    changed: &[String],
+    new: &dyn OutTree,
+    hosts: &[String],
+) -> Vec<HandEdit> {
+    let mut explained: BTreeSet<String> = BTreeSet::from(["INDEX".to_owned()]);
+    for bundle in &report.bundles {
+        for name in [bundle.old_name(), &bundle.name] {
+            explained.insert(format!("{name}/MANIFEST"));
         }
-        let status = match (&old_entry, &new_entry) {
-            (None, _) => Status::Added,
-            (_, None) => Status::Removed,
-            _ => Status::Modified,
-        };
-        let same_bytes =
-            matches!((&old_entry, &new_entry), (Some(a), Some(b)) if a.blake3 == b.blake3);
-        let content = if same_bytes {
-            Content::Same
-        } else {
-            let old_bytes = old_entry
-                .as_ref()
-                .map(|_| old.0.file(bundle, &path))
-                .transpose()?;
-            let new_bytes = new_entry
-                .as_ref()
-                .map(|_| new.0.file(bundle, &path))
-                .transpose()?;
-            content_change(old_bytes.as_deref(), new_bytes.as_deref())
-        };
-        files.push(FileChange {
-            path,
-            status,
-            old: old_entry,
-            new: new_entry,
-            content,
-        });
+        for file in &bundle.files {
+            if file.new.is_some() {
+                explained.insert(format!("{}{}", bundle.name, file.path));
+            }
+            if file.old.is_some() {
+                let place = file.old_place(bundle);
+                explained.insert(format!("{}{}", place.bundle, place.path));
+            }
+        }
     }
-    Ok(files)
+    // Files a renamed bundle kept as they were are not in the report: the
+    // old name's are gone with it, the new name's must match their MANIFEST.
+    for bundle in report.bundles.iter().filter(|b| b.old_name.is_some()) {
+        let Ok(manifest) = new
+            .manifest(&bundle.name)
+            .and_then(|bytes| parse_manifest(&bytes, &bundle.name))
+        else {
+            continue;
+        };
+        for entry in manifest.entries {
+            let path = format!("{}{}", bundle.name, entry.path);
+            let intact = new
+                .file(&bundle.name, &entry.path)
+                .is_ok_and(|bytes| blake3::hash(&bytes).to_hex().as_str() == entry.blake3);
+            if intact {
+                explained.insert(path);
+            }
+            explained.insert(format!("{}{}", bundle.old_name(), entry.path));
+        }
+    }
+    let in_scope = |bundle: &str| {
+        hosts.is_empty()
+            || hosts.iter().any(|host| host == bundle)
+            || new
+                .manifest(bundle)
+                .ok()
+                .and_then(|bytes| parse_manifest(&bytes, bundle).ok())
+                .is_some_and(|manifest| hosts.iter().any(|host| manifest.reaches.contains(host)))
+    };
+    changed
+        .iter()
+        .filter(|path| !explained.contains(*path))
+        .filter(|path| in_scope(path.split('/').next().unwrap_or_default()))
+        .map(|path| HandEdit {
+            side: new.label().to_owned(),
+            location: path.clone(),
+            reason: format!("changed since {}, but no MANIFEST line says so", report.old),
+        })
+        .collect()
 }
 
-/// How `old` became `new` (`None`: the file does not exist on that side).
-pub fn content_change(old: Option<&[u8]>, new: Option<&[u8]>) -> Content {
-    let old = old.unwrap_or_default();
-    let new = new.unwrap_or_default();
-    let (old_bytes, new_bytes) = (old.len(), new.len());
-    let text = |bytes| {
-        std::str::from_utf8(bytes)
-            .ok()
-            .filter(|text| !text.contains('\0'))
-    };
-    let (Some(old_text), Some(new_text)) = (text(old), text(new)) else {
-        return Content::Binary {
-            old_bytes,
-            new_bytes,
-        };
-    };
-    let too_large = |text: &str| text.len() > MAX_BYTES || text.lines().count() > MAX_LINES;
-    if too_large(old_text) || too_large(new_text) {
-        return Content::TooLarge {
-            old_bytes,
-            new_bytes,
-        };
+/// One side of a bundle: its name, MANIFEST and INDEX id.
+type Side<'a> = Option<(&'a str, &'a Manifest, &'a String)>;
+
+/// Whether a bundle passes the host filter: named after a host, or reaching one.
+fn wanted(hosts: &[String], sides: &[Side<'_>; 2]) -> bool {
+    hosts.is_empty()
+        || sides.iter().flatten().any(|(name, manifest, _)| {
+            hosts
+                .iter()
+                .any(|host| host == name || manifest.reaches.contains(host))
+        })
+}
+
+/// The files whose MANIFEST lines differ between the two sides (contents
+/// still to be read), and the actions push runs for them.
+fn bundle_change(sides: [Side<'_>; 2], similarity: Option<u8>) -> BundleChange {
+    fn entries<'a>(side: &Side<'a>) -> BTreeMap<&'a str, &'a Entry> {
+        side.iter()
+            .flat_map(|(_, manifest, _)| &manifest.entries)
+            .map(|entry| (entry.path.as_str(), entry))
+            .collect()
     }
-    let diff = TextDiff::from_lines(old_text, new_text);
-    let (mut added, mut removed) = (0, 0);
-    for change in diff.iter_all_changes() {
-        match change.tag() {
-            ChangeTag::Insert => added += 1,
-            ChangeTag::Delete => removed += 1,
-            ChangeTag::Equal => {}
+    let (old, new) = (entries(&sides[OLD]), entries(&sides[NEW]));
+    let paths: BTreeSet<&str> = old.keys().chain(new.keys()).copied().collect();
+    let files: Vec<FileChange> = paths
+        .into_iter()
+        .filter(|path| old.get(path) != new.get(path))
+        .map(|path| {
+            let entry =
+                |side: &BTreeMap<&str, &Entry>| side.get(path).map(|entry| (*entry).clone());
+            FileChange::new(path, entry(&old), entry(&new), Content::Same)
+        })
+        .collect();
+    let mut reaches: Vec<String> = sides
+        .iter()
+        .flatten()
+        .flat_map(|(_, manifest, _)| manifest.reaches.iter().cloned())
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    natural::sort(&mut reaches);
+    let [old_side, new_side] = sides;
+    let name = new_side
+        .or(old_side)
+        .map(|(name, ..)| name)
+        .unwrap_or_default();
+    let mut change = BundleChange::new(
+        name,
+        old_side.map(|(.., id)| id.clone()),
+        new_side.map(|(.., id)| id.clone()),
+        reaches,
+        files,
+    );
+    if let (Some((old_name, ..)), Some((_, manifest, _))) = (old_side, new_side) {
+        if old_name != name {
+            // Push has no record of the new name on the host: it runs every action.
+            change.old_name = Some(old_name.to_owned());
+            change.similarity = similarity;
+            change.actions = distinct_actions(manifest.entries.iter());
         }
     }
-    let hunks = diff
-        .unified_diff()
-        .context_radius(CONTEXT)
-        .missing_newline_hint(true)
-        .to_string();
-    Content::Text {
-        added,
-        removed,
-        hunks,
+    change
+}
+
+/// Removed and added bundles with mostly the same files, paired best first:
+/// a file counts fully when its bytes are the same at the same path, and by
+/// its similarity when they differ.
+fn rename_bundles(
+    reader: &mut Reader<'_>,
+    [removed, added]: [&[&str]; 2],
+    manifests: &[HashMap<&str, Manifest>; 2],
+    threshold: u8,
+    notes: &mut Vec<String>,
+) -> Result<Vec<([String; 2], u8)>, DiffError> {
+    if removed.is_empty() || added.is_empty() {
+        return Ok(Vec::new());
+    }
+    if removed.len() * added.len() > renames::MAX_PAIRS {
+        notes.push(format!(
+            "renamed bundles were not looked for: {} removed × {} added bundles is over {}",
+            removed.len(),
+            added.len(),
+            renames::MAX_PAIRS
+        ));
+        return Ok(Vec::new());
+    }
+    let mut candidates = Vec::new();
+    for (i, old_name) in removed.iter().enumerate() {
+        let old = &manifests[OLD][old_name];
+        for (j, new_name) in added.iter().enumerate() {
+            let new = &manifests[NEW][new_name];
+            let larger = old.entries.len().max(new.entries.len());
+            let by_path: HashMap<&str, &Entry> = new
+                .entries
+                .iter()
+                .map(|entry| (entry.path.as_str(), entry))
+                .collect();
+            let common: Vec<(&Entry, &Entry)> = old
+                .entries
+                .iter()
+                .filter_map(|entry| Some((entry, *by_path.get(entry.path.as_str())?)))
+                .collect();
+            if renames::percent(common.len(), larger) < threshold {
+                continue;
+            }
+            let mut score = 0;
+            for (a, b) in common {
+                score += usize::from(reader.similarity((old_name, a), (new_name, b))?);
+            }
+            candidates.push(Candidate {
+                removed: i,
+                added: j,
+                similarity: renames::percent(score, larger * 100),
+                rank: 0,
+            });
+        }
+    }
+    Ok(renames::pair(candidates, threshold)
+        .into_iter()
+        .map(|pair| {
+            let names = [removed[pair.removed], added[pair.added]].map(str::to_owned);
+            (names, pair.similarity)
+        })
+        .collect())
+}
+
+/// Pair files removed from and added to bundles present on both sides:
+/// identical bytes first, then by similarity; within a bundle a pair is a
+/// rename, across bundles a move (the removed file stays, saying where it went).
+fn rename_files(
+    reader: &mut Reader<'_>,
+    bundles: &mut [BundleChange],
+    threshold: u8,
+    notes: &mut Vec<String>,
+) -> Result<(), DiffError> {
+    let files_with = |status: Status| -> Vec<(usize, usize)> {
+        bundles
+            .iter()
+            .enumerate()
+            .filter(|(_, bundle)| bundle.old_id.is_some() && bundle.new_id.is_some())
+            .flat_map(|(b, bundle)| {
+                bundle
+                    .files
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, file)| file.status == status)
+                    .map(move |(f, _)| (b, f))
+            })
+            .collect()
+    };
+    let (removed, added) = (files_with(Status::Removed), files_with(Status::Added));
+    if removed.is_empty() || added.is_empty() {
+        return Ok(());
+    }
+    let file = |(b, f): (usize, usize)| &bundles[b].files[f];
+    // Same bundle first, then the same path in another bundle.
+    let rank =
+        |r: (usize, usize), a: (usize, usize)| match (r.0 == a.0, file(r).path == file(a).path) {
+            (true, _) => 0,
+            (false, true) => 1,
+            (false, false) => 2,
+        };
+    let mut by_hash: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, place) in added.iter().enumerate() {
+        let entry = file(*place).new.as_ref().expect("an added file is new");
+        by_hash.entry(entry.blake3.as_str()).or_default().push(i);
+    }
+    let mut exact = Vec::new();
+    for (i, place) in removed.iter().enumerate() {
+        let entry = file(*place).old.as_ref().expect("a removed file is old");
+        for j in by_hash.get(entry.blake3.as_str()).into_iter().flatten() {
+            exact.push(Candidate {
+                removed: i,
+                added: *j,
+                similarity: 100,
+                rank: rank(*place, added[*j]),
+            });
+        }
+    }
+    let mut pairs = renames::pair(exact, 100);
+    let unpaired = |list: &[(usize, usize)], used: Vec<usize>| -> Vec<usize> {
+        (0..list.len()).filter(|i| !used.contains(i)).collect()
+    };
+    let left_removed = unpaired(&removed, pairs.iter().map(|pair| pair.removed).collect());
+    let left_added = unpaired(&added, pairs.iter().map(|pair| pair.added).collect());
+    if left_removed.len() * left_added.len() > renames::MAX_PAIRS {
+        notes.push(format!(
+            "only identical files were paired as renames: {} removed × {} added files is over {}",
+            left_removed.len(),
+            left_added.len(),
+            renames::MAX_PAIRS
+        ));
+    } else {
+        let mut inexact = Vec::new();
+        for &i in &left_removed {
+            let (r_bundle, r_file) = (&bundles[removed[i].0], file(removed[i]));
+            let r_entry = r_file.old.as_ref().expect("a removed file is old");
+            for &j in &left_added {
+                let (a_bundle, a_file) = (&bundles[added[j].0], file(added[j]));
+                let a_entry = a_file.new.as_ref().expect("an added file is new");
+                let similarity = reader.similarity(
+                    (r_bundle.old_name(), r_entry),
+                    (a_bundle.name.as_str(), a_entry),
+                )?;
+                inexact.push(Candidate {
+                    removed: i,
+                    added: j,
+                    similarity,
+                    rank: rank(removed[i], added[j]),
+                });
+            }
+        }
+        pairs.extend(renames::pair(inexact, threshold));
+    }
+    let mut dropped: Vec<(usize, usize)> = Vec::new();
+    for pair in pairs {
+        let ((rb, rf), (ab, af)) = (removed[pair.removed], added[pair.added]);
+        let from = Place {
+            bundle: bundles[rb].old_name().to_owned(),
+            path: bundles[rb].files[rf].path.clone(),
+        };
+        let to = Place {
+            bundle: bundles[ab].name.clone(),
+            path: bundles[ab].files[af].path.clone(),
+        };
+        let old = bundles[rb].files[rf].old.clone();
+        let target = &mut bundles[ab].files[af];
+        target.status = if rb == ab {
+            Status::Renamed
+        } else {
+            Status::Moved
+        };
+        target.from = Some(from);
+        target.old = old;
+        target.similarity = Some(pair.similarity);
+        if rb == ab {
+            dropped.push((rb, rf));
+        } else {
+            bundles[rb].files[rf].moved_to = Some(to);
+        }
+    }
+    dropped.sort_unstable_by(|a, b| b.cmp(a));
+    for (b, f) in dropped {
+        bundles[b].files.remove(f);
+    }
+    Ok(())
+}
+
+/// A file's bytes and their blake3 as hex.
+type Read = (Arc<[u8]>, String);
+
+/// Reads MANIFESTs and files of both trees, each distinct one once, checks
+/// them, and computes each distinct change and similarity once.
+struct Reader<'a> {
+    trees: [&'a dyn OutTree; 2],
+    /// By side and content id (or bundle and path): the bytes and their blake3.
+    files: HashMap<(usize, String), Read>,
+    /// By the blake3 of each side ("" where absent).
+    contents: HashMap<(String, String), Content>,
+    similarities: HashMap<(String, String), u8>,
+    hand_edits: Vec<HandEdit>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(trees: [&'a dyn OutTree; 2]) -> Reader<'a> {
+        Reader {
+            trees,
+            files: HashMap::new(),
+            contents: HashMap::new(),
+            similarities: HashMap::new(),
+            hand_edits: Vec::new(),
+        }
+    }
+
+    fn hand_edit(&mut self, side: usize, location: String, reason: &str) {
+        self.hand_edits.push(HandEdit {
+            side: self.trees[side].label().to_owned(),
+            location,
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// `bundle`'s MANIFEST, checked against its INDEX `id`.
+    fn manifest(&mut self, side: usize, bundle: &str, id: &str) -> Result<Manifest, DiffError> {
+        let tree = self.trees[side];
+        let bytes = tree.manifest(bundle)?;
+        if crate::manifest::bundle_id(&bytes) != id {
+            self.hand_edit(
+                side,
+                format!("{bundle}/MANIFEST"),
+                "does not hash to the bundle id in INDEX",
+            );
+        }
+        parse_manifest(&bytes, &format!("{bundle}/MANIFEST at {}", tree.label()))
+    }
+
+    /// The bytes of `entry` in `bundle` and their blake3, checked against the entry.
+    fn file(&mut self, side: usize, bundle: &str, entry: &Entry) -> Result<Read, DiffError> {
+        let tree = self.trees[side];
+        let key = tree
+            .content_id(bundle, &entry.path)
+            .unwrap_or_else(|| format!("{bundle}\0{}", entry.path));
+        let (bytes, blake3) = match self.files.get(&(side, key.clone())) {
+            Some(found) => found.clone(),
+            None => {
+                let bytes: Arc<[u8]> = tree.file(bundle, &entry.path)?.into();
+                let blake3 = blake3::hash(&bytes).to_hex().to_string();
+                self.files
+                    .insert((side, key), (Arc::clone(&bytes), blake3.clone()));
+                (bytes, blake3)
+            }
+        };
+        if blake3 != entry.blake3 {
+            self.hand_edit(
+                side,
+                format!("{bundle}{}", entry.path),
+                "does not match its MANIFEST line",
+            );
+        }
+        Ok((bytes, blake3))
+    }
+
+    /// How the file at `old` became the one at `new` (`None`: absent).
+    fn content(
+        &mut self,
+        old: Option<(&str, &Entry)>,
+        new: Option<(&str, &Entry)>,
+    ) -> Result<Content, DiffError> {
+        if let (Some((_, a)), Some((_, b))) = (old, new) {
+            if a.blake3 == b.blake3 {
+                return Ok(Content::Same);
+            }
+        }
+        let old = old
+            .map(|(bundle, entry)| self.file(OLD, bundle, entry))
+            .transpose()?;
+        let new = new
+            .map(|(bundle, entry)| self.file(NEW, bundle, entry))
+            .transpose()?;
+        let hash = |side: &Option<Read>| {
+            side.as_ref()
+                .map(|(_, hash)| hash.clone())
+                .unwrap_or_default()
+        };
+        let key = (hash(&old), hash(&new));
+        if old.is_some() && key.0 == key.1 {
+            return Ok(Content::Same);
+        }
+        if let Some(content) = self.contents.get(&key) {
+            return Ok(content.clone());
+        }
+        let bytes = |side: &Option<Read>| side.as_ref().map(|(bytes, _)| Arc::clone(bytes));
+        let (old_bytes, new_bytes) = (bytes(&old), bytes(&new));
+        let content = content_change(old_bytes.as_deref(), new_bytes.as_deref());
+        self.contents.insert(key, content.clone());
+        Ok(content)
+    }
+
+    /// [`renames::similarity`] of an old and a new file.
+    fn similarity(&mut self, old: (&str, &Entry), new: (&str, &Entry)) -> Result<u8, DiffError> {
+        if old.1.blake3 == new.1.blake3 {
+            return Ok(100);
+        }
+        let (old_bytes, old_hash) = self.file(OLD, old.0, old.1)?;
+        let (new_bytes, new_hash) = self.file(NEW, new.0, new.1)?;
+        let key = (old_hash, new_hash);
+        if let Some(similarity) = self.similarities.get(&key) {
+            return Ok(*similarity);
+        }
+        let similarity = renames::similarity(&old_bytes, &new_bytes);
+        self.similarities.insert(key, similarity);
+        Ok(similarity)
     }
 }
 
@@ -299,7 +603,9 @@ mod tests {
     use crate::diff::source::{Index, MemTree};
     use crate::render::{BundleTree, TargetFile};
 
-    fn tree(name: &str, reaches: &[&str], files: &[(&str, &str, u32, Option<&str>)]) -> BundleTree {
+    type FileSpec<'a> = (&'a str, &'a str, u32, Option<&'a str>);
+
+    fn tree(name: &str, reaches: &[&str], files: &[FileSpec<'_>]) -> BundleTree {
         BundleTree {
             name: name.to_owned(),
             reaches: reaches.iter().map(|host| (*host).to_owned()).collect(),
@@ -322,6 +628,10 @@ mod tests {
         MemTree::new(label, trees.into_iter().map(bundle).collect())
     }
 
+    fn all() -> Options {
+        Options::default()
+    }
+
     /// Records which bundles had their MANIFEST or files read.
     struct Counting<'a> {
         inner: &'a MemTree,
@@ -335,7 +645,7 @@ mod tests {
         fn index(&self) -> Result<Index, DiffError> {
             self.inner.index()
         }
-        fn manifest(&self, bundle: &str) -> Result<Manifest, DiffError> {
+        fn manifest(&self, bundle: &str) -> Result<Vec<u8>, DiffError> {
             self.read.borrow_mut().insert(bundle.to_owned());
             self.inner.manifest(bundle)
         }
@@ -375,7 +685,7 @@ mod tests {
                 tree(
                     "gone",
                     &["gone"],
-                    &[("/etc/hostname", "gone\n", 0o644, None)],
+                    &[("/etc/hostname", "gone\n", 0o644, RESTART)],
                 ),
             ],
         )
@@ -422,7 +732,7 @@ mod tests {
             inner: &new,
             read: RefCell::default(),
         };
-        let report = compare(&old, &new, &[]).unwrap();
+        let report = compare(&old, &new, &all()).unwrap();
         let names: Vec<&str> = report.bundles.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["a", "c", "cluster", "gone"]);
         for read in [&old.read, &new.read] {
@@ -435,15 +745,20 @@ mod tests {
             !old.read.borrow().contains("a/etc/hostname"),
             "same blake3: bytes not read"
         );
+        assert!(report.hand_edits.is_empty(), "{:?}", report.hand_edits);
     }
 
     #[test]
     fn bundles_and_files_are_added_removed_and_modified() {
-        let report = compare(&old_fleet(), &new_fleet(), &[]).unwrap();
+        let report = compare(&old_fleet(), &new_fleet(), &all()).unwrap();
         let bundle = |name: &str| report.bundles.iter().find(|b| b.name == name).unwrap();
         assert_eq!(bundle("c").status(), Status::Added);
         assert_eq!(bundle("gone").status(), Status::Removed);
         assert_eq!(bundle("gone").files[0].status, Status::Removed);
+        assert!(
+            bundle("gone").actions.is_empty(),
+            "never run on a removed host"
+        );
         let cluster = bundle("cluster");
         assert_eq!(cluster.reaches, ["a", "b", "c"]);
         assert!(cluster.files.is_empty(), "only `reaches` changed");
@@ -460,54 +775,196 @@ mod tests {
 
     #[test]
     fn a_host_filter_keeps_bundles_that_reach_the_host() {
-        let report = compare(&old_fleet(), &new_fleet(), &["c".to_owned()]).unwrap();
+        let options = Options {
+            hosts: vec!["c".to_owned()],
+            ..all()
+        };
+        let report = compare(&old_fleet(), &new_fleet(), &options).unwrap();
         let names: Vec<&str> = report.bundles.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["c", "cluster"]);
-        let error = compare(&old_fleet(), &new_fleet(), &["z".to_owned()]).unwrap_err();
+        let options = Options {
+            hosts: vec!["z".to_owned()],
+            ..all()
+        };
+        let error = compare(&old_fleet(), &new_fleet(), &options).unwrap_err();
         assert!(matches!(error, DiffError::UnknownHost { .. }), "{error}");
     }
 
-    #[test]
-    fn text_changes_count_lines_and_keep_hunks() {
-        let content = content_change(Some(b"a\nb\nc\n"), Some(b"a\nB\nc\n"));
-        let Content::Text {
-            added,
-            removed,
-            hunks,
-        } = content
-        else {
-            panic!("{content:?}")
-        };
-        assert_eq!((added, removed), (1, 1));
-        assert_eq!(hunks, "@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
+    fn host(name: &str, extra: &[FileSpec<'_>]) -> BundleTree {
+        let hostname = format!("{name}\n");
+        let mut files: Vec<FileSpec<'_>> = vec![
+            (
+                "/etc/chrony/chrony.conf",
+                "server x\niburst\nmakestep 1 3\n",
+                0o644,
+                RESTART,
+            ),
+            ("/etc/hostname", &hostname, 0o644, None),
+            ("/etc/motd", "welcome\nto\nthe\nfleet\n", 0o644, None),
+        ];
+        files.extend_from_slice(extra);
+        tree(name, &[name], &files)
     }
 
     #[test]
-    fn an_added_file_is_all_insertions() {
-        let content = content_change(None, Some(b"x\ny\n"));
-        assert!(matches!(
-            content,
-            Content::Text {
-                added: 2,
-                removed: 0,
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn binary_and_large_files_are_not_diffed() {
+    fn a_renamed_host_is_one_bundle_with_the_differences() {
+        let old = mem("old", vec![host("pve-7", &[])]);
+        let new = mem("new", vec![host("pve-12", &[])]);
+        let report = compare(&old, &new, &all()).unwrap();
+        assert_eq!(report.bundles.len(), 1, "{report:#?}");
+        let bundle = &report.bundles[0];
+        assert_eq!(bundle.status(), Status::Renamed);
         assert_eq!(
-            content_change(Some(b"\xff\xfe"), Some(b"text\n")),
-            Content::Binary {
-                old_bytes: 2,
-                new_bytes: 5
-            }
+            (bundle.old_name(), bundle.name.as_str()),
+            ("pve-7", "pve-12")
         );
-        let long = "line\n".repeat(MAX_LINES + 1);
-        assert!(matches!(
-            content_change(Some(b""), Some(long.as_bytes())),
-            Content::TooLarge { .. }
-        ));
+        assert_eq!(bundle.similarity, Some(66), "two of three files the same");
+        let paths: Vec<&str> = bundle.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["/etc/hostname"]);
+        assert_eq!(bundle.actions, ["systemctl restart chrony.service"]);
+
+        let off = Options {
+            renames: None,
+            ..all()
+        };
+        let report = compare(&old, &new, &off).unwrap();
+        let statuses: Vec<Status> = report.bundles.iter().map(BundleChange::status).collect();
+        assert_eq!(
+            statuses,
+            [Status::Removed, Status::Added],
+            "pve-7 before pve-12"
+        );
+    }
+
+    #[test]
+    fn files_are_renamed_within_a_bundle_and_moved_across() {
+        let config = "cores: 4\nmemory: 8192\nname: mirrorlog\nscsi0: local:1\n";
+        let moved = "#!/bin/sh\nexec virtiofsd\n";
+        let old = mem(
+            "old",
+            vec![
+                tree(
+                    "cluster",
+                    &["pve-5", "pve-6"],
+                    &[(
+                        "/etc/pve/nodes/pve-5/qemu-server/230.conf",
+                        config,
+                        0o640,
+                        None,
+                    )],
+                ),
+                host(
+                    "pve-5",
+                    &[("/var/lib/vz/snippets/hook.sh", moved, 0o755, None)],
+                ),
+                host("pve-6", &[]),
+            ],
+        );
+        let new_config = config.replace("cores: 4", "cores: 8");
+        let new = mem(
+            "new",
+            vec![
+                tree(
+                    "cluster",
+                    &["pve-5", "pve-6"],
+                    &[(
+                        "/etc/pve/nodes/pve-6/qemu-server/230.conf",
+                        &new_config,
+                        0o640,
+                        None,
+                    )],
+                ),
+                host("pve-5", &[]),
+                host(
+                    "pve-6",
+                    &[("/var/lib/vz/snippets/hook.sh", moved, 0o755, None)],
+                ),
+            ],
+        );
+        let report = compare(&old, &new, &all()).unwrap();
+        let bundle = |name: &str| report.bundles.iter().find(|b| b.name == name).unwrap();
+        let cluster = bundle("cluster");
+        assert_eq!(cluster.files.len(), 1, "{cluster:#?}");
+        let renamed = &cluster.files[0];
+        assert_eq!(renamed.status, Status::Renamed);
+        assert_eq!(renamed.path, "/etc/pve/nodes/pve-6/qemu-server/230.conf");
+        assert_eq!(
+            renamed.from.as_ref().unwrap().path,
+            "/etc/pve/nodes/pve-5/qemu-server/230.conf"
+        );
+        assert_eq!(renamed.similarity, Some(83), "44 of 53 bytes");
+        assert_eq!(renamed.content.lines(), (1, 1), "the one changed line");
+
+        let arrived = &bundle("pve-6").files[0];
+        assert_eq!(arrived.status, Status::Moved);
+        assert_eq!(arrived.from.as_ref().unwrap().bundle, "pve-5");
+        assert_eq!(arrived.content, Content::Same);
+        let left = &bundle("pve-5").files[0];
+        assert_eq!(left.status, Status::Removed);
+        assert_eq!(left.moved_to.as_ref().unwrap().bundle, "pve-6");
+    }
+
+    #[test]
+    fn equal_changes_share_one_diff_and_bundles_sort_naturally() {
+        let hosts = ["pve-10", "pve-9", "pve-5"];
+        let fleet = |server: &str| {
+            let conf = format!("server {server}\n");
+            let trees = hosts
+                .iter()
+                .map(|name| {
+                    tree(
+                        name,
+                        &[name],
+                        &[("/etc/chrony/chrony.conf", &conf, 0o644, RESTART)],
+                    )
+                })
+                .collect();
+            mem(server, trees)
+        };
+        let report = compare(&fleet("x"), &fleet("y"), &all()).unwrap();
+        let names: Vec<&str> = report.bundles.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["pve-5", "pve-9", "pve-10"]);
+        let hunks: Vec<&Arc<str>> = report
+            .bundles
+            .iter()
+            .map(|bundle| match &bundle.files[0].content {
+                Content::Text { hunks, .. } => hunks,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(Arc::ptr_eq(hunks[0], hunks[2]), "computed once");
+    }
+
+    #[test]
+    fn a_file_that_does_not_match_its_manifest_is_a_hand_edit() {
+        struct Edited(MemTree);
+        impl OutTree for Edited {
+            fn label(&self) -> &str {
+                self.0.label()
+            }
+            fn index(&self) -> Result<Index, DiffError> {
+                self.0.index()
+            }
+            fn manifest(&self, bundle: &str) -> Result<Vec<u8>, DiffError> {
+                self.0.manifest(bundle)
+            }
+            fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError> {
+                let bytes = self.0.file(bundle, path)?;
+                Ok(if bundle == "a" {
+                    b"edited\n".to_vec()
+                } else {
+                    bytes
+                })
+            }
+        }
+        let report = compare(&old_fleet(), &Edited(new_fleet()), &all()).unwrap();
+        assert_eq!(
+            report.hand_edits,
+            [HandEdit {
+                side: "new".to_owned(),
+                location: "a/etc/chrony/chrony.conf".to_owned(),
+                reason: "does not match its MANIFEST line".to_owned(),
+            }]
+        );
     }
 }

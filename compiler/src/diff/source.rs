@@ -22,9 +22,15 @@ pub trait OutTree {
     /// How the tree is named in output: a revision, `working tree`, `cluster.ncl`.
     fn label(&self) -> &str;
     fn index(&self) -> Result<Index, DiffError>;
-    fn manifest(&self, bundle: &str) -> Result<Manifest, DiffError>;
+    /// The bytes of `<bundle>/MANIFEST`, unchecked: [`parse_manifest`] reads them.
+    fn manifest(&self, bundle: &str) -> Result<Vec<u8>, DiffError>;
     /// The bytes of the file at absolute target `path` in `bundle`.
     fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError>;
+    /// A name of the file's bytes cheaper than reading them (a git blob id),
+    /// where the tree has one: files with equal names are read once.
+    fn content_id(&self, _bundle: &str, _path: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Parse out/INDEX with [`crate::bundle::parse_index`]; `location` names it in errors.
@@ -35,7 +41,8 @@ pub fn parse_index(text: &str, location: &str) -> Result<Index, DiffError> {
     })
 }
 
-fn parse_manifest(bytes: &[u8], location: &str) -> Result<Manifest, DiffError> {
+/// Parse a MANIFEST; `location` names it in errors.
+pub fn parse_manifest(bytes: &[u8], location: &str) -> Result<Manifest, DiffError> {
     let malformed = |reason: String| DiffError::Malformed {
         location: location.to_owned(),
         reason,
@@ -117,8 +124,81 @@ impl Repo {
         Ok(GitTree {
             repo: self,
             rev: rev.to_owned(),
+            label: rev.to_owned(),
+            root: tree.id(),
             out,
         })
+    }
+
+    /// The commit where the histories of `a` and `b` meet, as `git merge-base` finds it.
+    pub fn merge_base(&self, a: &str, b: &str) -> Result<String, DiffError> {
+        let commit = |rev: &str| {
+            self.repo
+                .revparse_single(rev)
+                .and_then(|object| object.peel_to_commit())
+                .map(|commit| commit.id())
+                .map_err(|error| DiffError::UnknownRevision {
+                    rev: rev.to_owned(),
+                    repo: self.root.clone(),
+                    reason: error.message().to_owned(),
+                })
+        };
+        let (a_id, b_id) = (commit(a)?, commit(b)?);
+        let base = self
+            .repo
+            .merge_base(a_id, b_id)
+            .map_err(|_| DiffError::NoMergeBase {
+                a: a.to_owned(),
+                b: b.to_owned(),
+                repo: self.root.clone(),
+            })?;
+        Ok(base.to_string())
+    }
+
+    /// Paths below out/, relative to it, whose bytes differ between `old`
+    /// and `new` (the working tree's out/ when `None`, untracked files
+    /// included), as git sees them: unchanged subtrees are skipped by id, and
+    /// files whose index entry matches the working tree are not read.
+    pub fn changed_paths(
+        &self,
+        old: &GitTree<'_>,
+        new: Option<&GitTree<'_>>,
+    ) -> Result<Vec<String>, DiffError> {
+        let read = |error: git2::Error| DiffError::Read {
+            location: format!("{} at {}", self.out.display(), old.rev),
+            message: error.message().to_owned(),
+        };
+        let repo = &self.repo;
+        let mut options = git2::DiffOptions::new();
+        let (diff, prefix) = match new {
+            Some(new) => {
+                let old_tree = repo.find_tree(old.out).map_err(read)?;
+                let new_tree = repo.find_tree(new.out).map_err(read)?;
+                let diff =
+                    repo.diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut options));
+                (diff.map_err(read)?, PathBuf::new())
+            }
+            None => {
+                let root = repo.find_tree(old.root).map_err(read)?;
+                options
+                    .include_untracked(true)
+                    .recurse_untracked_dirs(true)
+                    .include_typechange(true);
+                if !self.out.as_os_str().is_empty() {
+                    options.pathspec(&self.out).disable_pathspec_match(false);
+                }
+                let diff = repo.diff_tree_to_workdir_with_index(Some(&root), Some(&mut options));
+                (diff.map_err(read)?, self.out.clone())
+            }
+        };
+        let mut paths = Vec::new();
+        for delta in diff.deltas() {
+            let path = delta.new_file().path().or(delta.old_file().path());
+            if let Some(relative) = path.and_then(|path| path.strip_prefix(&prefix).ok()) {
+                paths.push(relative.to_string_lossy().into_owned());
+            }
+        }
+        Ok(paths)
     }
 }
 
@@ -126,11 +206,21 @@ impl Repo {
 pub struct GitTree<'repo> {
     repo: &'repo Repo,
     rev: String,
+    /// How the tree is named in output: the revision as typed, unless relabelled.
+    label: String,
+    /// The tree object of the whole repository at `rev`.
+    root: git2::Oid,
     /// The tree object of out/ at `rev`.
     out: git2::Oid,
 }
 
 impl GitTree<'_> {
+    /// The same tree, named `label` in output.
+    pub fn labelled(mut self, label: String) -> Self {
+        self.label = label;
+        self
+    }
+
     fn location(&self, relative: &Path) -> String {
         format!("{} at {}", self.repo.out.join(relative).display(), self.rev)
     }
@@ -162,7 +252,7 @@ impl GitTree<'_> {
 
 impl OutTree for GitTree<'_> {
     fn label(&self) -> &str {
-        &self.rev
+        &self.label
     }
 
     fn index(&self) -> Result<Index, DiffError> {
@@ -171,13 +261,18 @@ impl OutTree for GitTree<'_> {
         parse_index(&String::from_utf8_lossy(&bytes), &self.location(path))
     }
 
-    fn manifest(&self, bundle: &str) -> Result<Manifest, DiffError> {
-        let path = Path::new(bundle).join("MANIFEST");
-        parse_manifest(&self.blob(&path)?, &self.location(&path))
+    fn manifest(&self, bundle: &str) -> Result<Vec<u8>, DiffError> {
+        self.blob(&Path::new(bundle).join("MANIFEST"))
     }
 
     fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError> {
         self.blob(&relative(bundle, path))
+    }
+
+    fn content_id(&self, bundle: &str, path: &str) -> Option<String> {
+        let tree = self.repo.repo.find_tree(self.out).ok()?;
+        let entry = tree.get_path(&relative(bundle, path)).ok()?;
+        Some(entry.id().to_string())
     }
 }
 
@@ -222,10 +317,8 @@ impl OutTree for DirTree {
         parse_index(&String::from_utf8_lossy(&bytes), &location)
     }
 
-    fn manifest(&self, bundle: &str) -> Result<Manifest, DiffError> {
-        let path = Path::new(bundle).join("MANIFEST");
-        let location = self.out.join(&path).display().to_string();
-        parse_manifest(&self.read(&path)?, &location)
+    fn manifest(&self, bundle: &str) -> Result<Vec<u8>, DiffError> {
+        self.read(&Path::new(bundle).join("MANIFEST"))
     }
 
     fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError> {
@@ -271,8 +364,8 @@ impl OutTree for MemTree {
             .collect())
     }
 
-    fn manifest(&self, bundle: &str) -> Result<Manifest, DiffError> {
-        Ok(self.bundle(bundle)?.manifest.clone())
+    fn manifest(&self, bundle: &str) -> Result<Vec<u8>, DiffError> {
+        Ok(self.bundle(bundle)?.manifest_text.clone().into_bytes())
     }
 
     fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError> {

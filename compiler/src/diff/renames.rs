@@ -1,0 +1,120 @@
+//! diff::renames: how alike two files are, and which removed things pair
+//! with which added ones, as git's rename detection does.
+//!
+//! Input: scores of candidate pairs. Output: the pairs, best first, each
+//! side used once. Pure; `compare` reads the bytes and builds the scores.
+
+use std::collections::{HashMap, HashSet};
+
+/// Pairs at least this similar (percent) are renames unless `--find-renames` says otherwise.
+pub const DEFAULT_THRESHOLD: u8 = 50;
+
+/// Removed × added candidates compared byte by byte at the most, for
+/// bundles and for files each; beyond it only identical files pair up and
+/// the report says so.
+pub const MAX_PAIRS: usize = 10_000;
+
+/// How much of the larger of `old` and `new` is made of lines both have,
+/// in percent: git's similarity index, counted by lines in any order.
+pub fn similarity(old: &[u8], new: &[u8]) -> u8 {
+    let larger = old.len().max(new.len());
+    if old == new || larger == 0 {
+        return 100;
+    }
+    let smaller = old.len().min(new.len());
+    if smaller == 0 {
+        return 0;
+    }
+    let mut lines: HashMap<&[u8], usize> = HashMap::new();
+    for line in old.split_inclusive(|byte| *byte == b'\n') {
+        *lines.entry(line).or_default() += 1;
+    }
+    let mut common = 0;
+    for line in new.split_inclusive(|byte| *byte == b'\n') {
+        if let Some(count) = lines.get_mut(line).filter(|count| **count > 0) {
+            *count -= 1;
+            common += line.len();
+        }
+    }
+    percent(common, larger)
+}
+
+/// `part` of `whole` in whole percent, rounded down.
+pub fn percent(part: usize, whole: usize) -> u8 {
+    if whole == 0 {
+        return 100;
+    }
+    u8::try_from(part.min(whole) * 100 / whole).unwrap_or(100)
+}
+
+/// A candidate pair: indices into the removed and added lists, its
+/// similarity, and a rank that breaks ties (lower first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    pub removed: usize,
+    pub added: usize,
+    pub similarity: u8,
+    pub rank: u8,
+}
+
+/// The candidates at or above `threshold`, best first (similarity, then
+/// rank, then list order), each removed and each added thing used once.
+pub fn pair(mut candidates: Vec<Candidate>, threshold: u8) -> Vec<Candidate> {
+    candidates.retain(|candidate| candidate.similarity >= threshold);
+    candidates.sort_by(|a, b| {
+        b.similarity
+            .cmp(&a.similarity)
+            .then(a.rank.cmp(&b.rank))
+            .then(a.removed.cmp(&b.removed))
+            .then(a.added.cmp(&b.added))
+    });
+    let (mut removed_used, mut added_used) = (HashSet::new(), HashSet::new());
+    candidates
+        .into_iter()
+        .filter(|candidate| {
+            !removed_used.contains(&candidate.removed)
+                && !added_used.contains(&candidate.added)
+                && removed_used.insert(candidate.removed)
+                && added_used.insert(candidate.added)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similarity_counts_shared_lines_against_the_larger_side() {
+        assert_eq!(similarity(b"a\nb\n", b"a\nb\n"), 100);
+        assert_eq!(similarity(b"a\nb\nc\nd\n", b"a\nb\nc\nX\n"), 75);
+        assert_eq!(similarity(b"pve-7\n", b"pve-12\n"), 0);
+        assert_eq!(similarity(b"", b"x\n"), 0);
+        assert_eq!(
+            similarity(b"a\na\n", b"a\nb\n"),
+            50,
+            "each line counts once"
+        );
+    }
+
+    #[test]
+    fn the_best_pairs_win_and_each_side_is_used_once() {
+        let candidate = |removed, added, similarity, rank| Candidate {
+            removed,
+            added,
+            similarity,
+            rank,
+        };
+        let pairs = pair(
+            vec![
+                candidate(0, 0, 60, 1),
+                candidate(0, 1, 90, 1),
+                candidate(1, 1, 90, 0),
+                candidate(1, 0, 40, 0),
+                candidate(2, 2, 49, 0),
+            ],
+            50,
+        );
+        assert_eq!(pairs, [candidate(1, 1, 90, 0), candidate(0, 0, 60, 1)]);
+    }
+}
