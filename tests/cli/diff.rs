@@ -704,8 +704,8 @@ fn a_vm_moving_node_is_a_rename_that_says_what_lugc_does_not_do() {
     );
     repo.fixture.edit(
         "cluster.ncl",
-        "nodes = [\"pve-5\"],",
-        "nodes = [\"pve-5\", \"pve-6\"],",
+        "vm_storage = [\"local-lvm\"], # assumed: the installer's LVM on the SAS disks",
+        "vm_storage = [\"local-lvm\", \"local-zfs\"],",
     );
     repo.build();
     repo.commit("VM 230 on pve-6");
