@@ -36,8 +36,10 @@ pub enum Command {
     Diff(cmd::diff::DiffArgs),
     /// Send one host's bundle to it with rsync over ssh.
     Push(cmd::push::PushArgs),
-    /// List the hosts with their site, cluster membership and bundle id.
+    /// List the hosts with their site, cluster membership, address and bundle id.
     Hosts(cmd::hosts::HostsArgs),
+    /// Print a host's rendered files from out/ (or built in memory), without writing anything.
+    Show(cmd::show::ShowArgs),
     /// Print a shell completion script.
     Completions(cmd::completions::CompletionsArgs),
 }

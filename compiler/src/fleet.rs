@@ -25,6 +25,9 @@ pub struct Host {
     pub cluster: bool,
     /// `user@address` that `lugc push` connects to.
     pub ssh_target: String,
+    /// The host's campus address, for people (`lugc hosts`).
+    #[serde(default)]
+    pub address: Option<String>,
     pub files: BTreeMap<String, FileSpec>,
 }
 

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+use crate::diff::DiffError;
 use crate::error::Error;
 use crate::write::{self, Staleness};
 use crate::Compilation;
@@ -50,6 +51,23 @@ pub fn check(config: &Config) -> Result<(Freshness, Option<Compilation>), Error>
         Freshness::Stale(stale)
     };
     Ok((freshness, Some(compilation)))
+}
+
+/// Fail (exit 2) unless out/ is what the sources build: for a command that
+/// reads out/ as the fleet's truth and offers `--rebuild` instead.
+pub fn require_current(config: &Config) -> Result<(), Error> {
+    let error = match check(config)?.0 {
+        Freshness::Current => return Ok(()),
+        Freshness::Stale(files) => DiffError::StaleOut {
+            out: config.out.clone(),
+            files: describe(&config.out, &files),
+        },
+        Freshness::HandEdited(files) => DiffError::HandEdited {
+            out: config.out.clone(),
+            files: describe(&config.out, &files),
+        },
+    };
+    Err(error.into())
 }
 
 /// `out/pve-5/etc/hosts (modified)`, for messages.

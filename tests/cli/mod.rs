@@ -2,3 +2,4 @@ mod build;
 mod diff;
 mod hosts;
 mod push;
+mod show;

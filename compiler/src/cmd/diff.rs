@@ -15,7 +15,7 @@ use crate::cli::InputArgs;
 use crate::config::Config;
 use crate::diff::{self, DiffError, DirTree, MemTree, Options, OutTree, Repo, Report, View};
 use crate::error::{Error, Outcome};
-use crate::freshness::{self, Freshness};
+use crate::freshness;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -120,23 +120,7 @@ pub fn run(args: &DiffArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
         }
         New::WorkingTree => {
             let new = DirTree::open(&config.out)?;
-            match freshness::check(&config)? {
-                (Freshness::Current, _) => {}
-                (Freshness::Stale(files), _) => {
-                    return Err(DiffError::StaleOut {
-                        out: config.out.clone(),
-                        files: freshness::describe(&config.out, &files),
-                    }
-                    .into())
-                }
-                (Freshness::HandEdited(files), _) => {
-                    return Err(DiffError::HandEdited {
-                        out: config.out.clone(),
-                        files: freshness::describe(&config.out, &files),
-                    }
-                    .into())
-                }
-            }
+            freshness::require_current(&config)?;
             let mut report = diff::compare(&old, &new, &options)?;
             let changed = repo.changed_paths(&old, None)?;
             let edits = diff::compare::unexplained(&report, &changed, &new, &options.hosts);

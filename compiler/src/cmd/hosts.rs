@@ -1,58 +1,107 @@
-//! `lugc hosts`: every host with its site, cluster membership and bundle id.
+//! `lugc hosts`: every host in natural order with its site, cluster
+//! membership, address and bundle id, as a table or as JSON (`--json`,
+//! schema `lugc-hosts 1`). Builds the fleet in memory; writes nothing.
 
 use std::io::Write;
 
 use clap::Args;
+use serde::Serialize;
 
 use crate::cli::InputArgs;
 use crate::config::Config;
 use crate::error::{Error, Outcome};
+use crate::natural;
 
 #[derive(Debug, Args)]
 pub struct HostsArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    /// One JSON document: `{ "schema": "lugc-hosts 1", "hosts": [ { "name", "site", "cluster", "address", "ssh_target", "bundle" } ] }`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Value of the `schema` field of `--json`.
+pub const SCHEMA: &str = "lugc-hosts 1";
+
+/// Length of the bundle ids in the table (`--json` has them whole).
+const SHORT_ID: usize = 12;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: &'static str,
+    hosts: Vec<Row<'a>>,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    name: &'a str,
+    site: &'a str,
+    cluster: bool,
+    address: Option<&'a str>,
+    ssh_target: &'a str,
+    bundle: &'a str,
 }
 
 pub fn run(args: &HostsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let config = Config::from_args(&args.input)?;
     let compilation = crate::compile(&config)?;
-    let rows: Vec<[&str; 4]> = compilation
+    let mut rows: Vec<Row<'_>> = compilation
         .bundles
         .iter()
         .filter_map(|bundle| {
             let host = compilation.fleet.hosts.get(&bundle.name)?;
-            let membership = if host.cluster { "member" } else { "standalone" };
-            Some([
-                bundle.name.as_str(),
-                host.site.as_str(),
-                membership,
-                bundle.id.as_str(),
-            ])
+            Some(Row {
+                name: &bundle.name,
+                site: &host.site,
+                cluster: host.cluster,
+                address: host.address.as_deref(),
+                ssh_target: &host.ssh_target,
+                bundle: &bundle.id,
+            })
         })
         .collect();
-    let header = ["HOST", "SITE", "CLUSTER", "BUNDLE"];
-    let widths: Vec<usize> = (0..3)
+    rows.sort_by(|a, b| natural::cmp(a.name, b.name));
+    if args.json {
+        let document = Document {
+            schema: SCHEMA,
+            hosts: rows,
+        };
+        serde_json::to_writer_pretty(&mut *out, &document).map_err(std::io::Error::other)?;
+        writeln!(out)?;
+        return Ok(Outcome::Clean);
+    }
+    let header = ["HOST", "SITE", "CLUSTER", "ADDRESS", "BUNDLE"];
+    let cells: Vec<[&str; 5]> = rows
+        .iter()
+        .map(|row| {
+            [
+                row.name,
+                row.site,
+                if row.cluster { "member" } else { "standalone" },
+                row.address.unwrap_or("-"),
+                &row.bundle[..SHORT_ID.min(row.bundle.len())],
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
         .map(|column| {
-            rows.iter()
+            cells
+                .iter()
                 .map(|row| row[column].len())
                 .chain([header[column].len()])
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    for row in std::iter::once(&header).chain(&rows) {
-        writeln!(
-            out,
-            "{:w0$}  {:w1$}  {:w2$}  {}",
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        )?;
+    for row in std::iter::once(&header).chain(&cells) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        writeln!(out, "{}", line.join("  ").trim_end())?;
     }
     Ok(Outcome::Clean)
 }

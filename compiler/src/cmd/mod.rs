@@ -5,6 +5,7 @@ pub mod completions;
 pub mod diff;
 pub mod hosts;
 pub mod push;
+pub mod show;
 
 use std::io::Write;
 
@@ -18,6 +19,7 @@ pub fn run(command: Command, color: bool, out: &mut dyn Write) -> Result<Outcome
         Command::Diff(args) => diff::run(&args, color, out),
         Command::Push(args) => push::run(&args, out),
         Command::Hosts(args) => hosts::run(&args, out),
+        Command::Show(args) => show::run(&args, out),
         Command::Completions(args) => completions::run(&args, out),
     }
 }

@@ -134,14 +134,14 @@ pub enum DiffError {
     #[error("{}/ is stale: cluster.ncl or lib/ changed since it was built\n{}", out.display(), list(files))]
     #[diagnostic(
         code(lugc::diff::stale),
-        help("run `lugc build` (and commit out/), or compare with the fleet built in memory: `lugc diff --rebuild REV`")
+        help("run `lugc build` (and commit out/), or read the fleet built in memory with --rebuild (`lugc diff --rebuild REV`)")
     )]
     StaleOut { out: PathBuf, files: Vec<String> },
 
     #[error("{}/ was edited by hand: these files do not match their MANIFEST\n{}", out.display(), list(files))]
     #[diagnostic(
         code(lugc::diff::hand_edited),
-        help("out/ is written only by `lugc build`: run it to put out/ back, or compare with the fleet built in memory: `lugc diff --rebuild REV`")
+        help("out/ is written only by `lugc build`: run it to put out/ back, or read the fleet built in memory with --rebuild (`lugc diff --rebuild REV`)")
     )]
     HandEdited { out: PathBuf, files: Vec<String> },
 
