@@ -21,21 +21,26 @@ fn every_storage_cfg_reads_as_pve_would() {
     });
 }
 
-/// `content` and `nodes` lines with their items sorted: PVE's writer puts
-/// them in Perl hash order, which changes from run to run.
-fn sets_sorted(text: &str) -> String {
-    let mut sorted = String::new();
+/// `text` with the items of each `content` and `nodes` line rearranged by `f`.
+fn with_sets(text: &str, f: impl Fn(&mut Vec<&str>)) -> String {
+    let mut out = String::new();
     for line in text.split_inclusive('\n') {
         match line.split_once(' ') {
             Some((key @ ("\tcontent" | "\tnodes"), items)) => {
                 let mut items: Vec<&str> = items.trim_end().split(',').collect();
-                items.sort_unstable();
-                sorted += &format!("{key} {}\n", items.join(","));
+                f(&mut items);
+                out += &format!("{key} {}\n", items.join(","));
             }
-            _ => sorted += line,
+            _ => out += line,
         }
     }
-    sorted
+    out
+}
+
+/// `content` and `nodes` lines with their items sorted: PVE's writer puts
+/// them in Perl hash order, which changes from run to run.
+fn sets_sorted(text: &str) -> String {
+    with_sets(text, |items| items.sort_unstable())
 }
 
 /// The text PVE's writer makes of what PVE reads in `text` (pve-common's
@@ -66,6 +71,22 @@ fn every_storage_cfg_is_laid_out_as_pves_writer_lays_it_out() {
     check_all(&of_kind(Kind::StorageCfg), |artifact| {
         as_pve_writes(&artifact.text())
     });
+}
+
+/// Drift detection reads storage.cfg as PVE does: PVE's rewrite of the
+/// committed file is no drift, an edit on the host is.
+#[test]
+fn a_pve_rewrite_of_storage_cfg_is_the_same_and_an_edit_is_not() {
+    for artifact in of_kind(Kind::StorageCfg) {
+        let text = artifact.text();
+        // What PVE's rewrite may change: the order inside sets.
+        let rewritten = with_sets(&text, |items| items.reverse());
+        assert_ne!(rewritten, text, "{artifact}: the rewrite changes no byte");
+        assert!(storage_cfg::same(&text, &rewritten), "{artifact}");
+        let edited = text.replacen("\tnodes ", "\tnodes pve-9,", 1);
+        assert_ne!(edited, text);
+        assert!(!storage_cfg::same(&text, &edited), "{artifact}");
+    }
 }
 
 /// As PVE writes it: required keys sorted, then the others sorted; `disable`
