@@ -4,7 +4,8 @@
 /// How PVE types a property's value, and the format the strict reading checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Format {
-    Text,
+    /// Any text.
+    Plain,
     Boolean,
     Integer,
     Port,
@@ -22,9 +23,7 @@ pub(super) enum Need {
     Optional,
 }
 
-pub(super) use Format::{
-    AbsolutePath, Boolean, Content, Fingerprint, Integer, Nodes, Port, Text as Plain,
-};
+pub(super) use Format::{AbsolutePath, Boolean, Content, Fingerprint, Integer, Nodes, Plain, Port};
 pub(super) use Need::{Optional as O, Required as R};
 
 /// One storage type: its plugin's `options` and `plugindata` content.
