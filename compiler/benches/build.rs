@@ -65,6 +65,7 @@ fn main() {
     let config = lugc::config::Config {
         file: file.clone(),
         out: PathBuf::new(),
+        detail: lugc::eval::Detail::Brief,
     };
     let mut nickel = Vec::new();
     let mut evaluate = Vec::new();
@@ -72,7 +73,9 @@ fn main() {
     let mut build = Vec::new();
     for _ in 0..runs {
         nickel.push(plain_nickel(&file));
-        evaluate.push(timed(|| lugc::eval::evaluate(&file).expect("evaluate")).0);
+        evaluate.push(
+            timed(|| lugc::eval::evaluate(&file, lugc::eval::Detail::Brief).expect("evaluate")).0,
+        );
         compile.push(timed(|| lugc::compile(&config).expect("compile")).0);
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("out");

@@ -259,6 +259,7 @@ mod tests {
         let config = Config {
             file: dir.path().join("cluster.ncl"),
             out: dir.path().join("out"),
+            detail: crate::eval::Detail::Brief,
         };
         (dir, config)
     }

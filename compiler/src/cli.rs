@@ -54,4 +54,8 @@ pub struct InputArgs {
     /// The output directory [default: out/ beside FILE].
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// Show, under each error in the fleet, where in lib/ it arose and Nickel's own report.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }

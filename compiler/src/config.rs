@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Color, InputArgs};
 use crate::error::Error;
+use crate::eval::Detail;
 
 /// Default name of the fleet description.
 pub const DEFAULT_FILE: &str = "cluster.ncl";
@@ -17,6 +18,8 @@ pub struct Config {
     pub file: PathBuf,
     /// The output directory.
     pub out: PathBuf,
+    /// How much of an error in the fleet to show.
+    pub detail: Detail,
 }
 
 impl Config {
@@ -29,7 +32,12 @@ impl Config {
             Some(out) => out.clone(),
             None => file.parent().unwrap_or(Path::new("")).join("out"),
         };
-        Ok(Config { file, out })
+        let detail = if args.verbose {
+            Detail::Verbose
+        } else {
+            Detail::Brief
+        };
+        Ok(Config { file, out, detail })
     }
 
     /// The directory that holds the fleet description: the repository root by convention.

@@ -1,11 +1,17 @@
-//! diagnostic: a source-located error as plain, `Send` data that miette draws.
+//! diagnostic: source-located errors as plain, `Send` data that miette draws.
 //!
-//! Nickel's diagnostics are converted into this in `eval`; `validate` builds
-//! them directly. Owns no I/O and knows nothing of Nickel.
+//! [`SourceDiagnostic`] is one error; [`Diagnostics`] every error of a run,
+//! deduplicated, sorted by position and capped. Nickel's errors are converted
+//! into these in `eval`; `validate` builds them directly. Does no I/O but
+//! [`Diagnostics::report`]'s writing, and knows nothing of Nickel.
 
 use std::fmt;
+use std::sync::Arc;
 
 use miette::{LabeledSpan, NamedSource, SourceSpan};
+
+/// At most this many errors are shown; the count still names them all.
+pub const MAX_SHOWN: usize = 50;
 
 /// One error (or note) with optional source excerpt, labels, help and related notes.
 #[derive(Debug, Clone)]
@@ -13,10 +19,13 @@ pub struct SourceDiagnostic {
     pub message: String,
     pub help: Option<String>,
     /// The file the labels point into, under its display name.
-    pub file: Option<Box<NamedSource<String>>>,
+    pub file: Option<Box<NamedSource<Arc<str>>>>,
     /// Byte ranges into `file` with their label text; the first is primary.
     pub labels: Vec<(std::ops::Range<usize>, String)>,
+    /// Notes shown after the error (lib/ locations under `--verbose`).
     pub related: Vec<SourceDiagnostic>,
+    /// Shown as advice rather than as an error (a related note).
+    pub advice: bool,
 }
 
 impl SourceDiagnostic {
@@ -27,6 +36,7 @@ impl SourceDiagnostic {
             file: None,
             labels: Vec::new(),
             related: Vec::new(),
+            advice: false,
         }
     }
 
@@ -34,12 +44,18 @@ impl SourceDiagnostic {
     pub fn at(
         mut self,
         name: &str,
-        text: &str,
+        text: &Arc<str>,
         range: std::ops::Range<usize>,
         label: &str,
     ) -> Self {
-        self.file = Some(Box::new(NamedSource::new(name, text.to_owned())));
+        self.file = Some(Box::new(NamedSource::new(name, Arc::clone(text))));
         self.labels = vec![(range, label.to_owned())];
+        self
+    }
+
+    /// Add a secondary label on `range` of the file already attached.
+    pub fn also(mut self, range: std::ops::Range<usize>, label: &str) -> Self {
+        self.labels.push((range, label.to_owned()));
         self
     }
 
@@ -50,12 +66,101 @@ impl SourceDiagnostic {
 
     /// `file:line:col` (1-based) of the primary label, if there is one.
     pub fn location(&self) -> Option<String> {
+        let (name, offset) = self.anchor()?;
+        let file = self.file.as_ref()?;
+        let (line, column) = line_column(file.inner(), offset);
+        Some(format!("{name}:{line}:{column}"))
+    }
+
+    /// File name and byte offset of the primary label.
+    pub fn anchor(&self) -> Option<(&str, usize)> {
+        self.place().map(|(name, range)| (name, range.start))
+    }
+
+    /// File name and byte range of the primary label.
+    pub fn place(&self) -> Option<(&str, std::ops::Range<usize>)> {
         let file = self.file.as_ref()?;
         let (range, _) = self.labels.first()?;
-        let (line, column) = line_column(file.inner(), range.start);
-        Some(format!("{}:{line}:{column}", file.name()))
+        Some((file.name(), range.clone()))
     }
 }
+
+/// Every error of one run: distinct places, in the order of the sources,
+/// at most [`MAX_SHOWN`] of them.
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    pub shown: Vec<SourceDiagnostic>,
+    /// How many distinct errors were found, shown or not.
+    pub total: usize,
+}
+
+impl Diagnostics {
+    /// One error per place (the first found wins; places that overlap are
+    /// one place), sorted with `main` first, then by file name and position;
+    /// errors without a place come last.
+    pub fn new(found: Vec<SourceDiagnostic>, main: &str) -> Self {
+        let mut kept: Vec<SourceDiagnostic> = Vec::new();
+        for diagnostic in found {
+            let duplicate = kept
+                .iter()
+                .any(|other| match (diagnostic.place(), other.place()) {
+                    (Some((name, range)), Some((other_name, other_range))) => {
+                        name == other_name
+                            && range.start < other_range.end.max(other_range.start + 1)
+                            && other_range.start < range.end.max(range.start + 1)
+                    }
+                    (None, None) => diagnostic.message == other.message,
+                    _ => false,
+                });
+            if !duplicate {
+                kept.push(diagnostic);
+            }
+        }
+        kept.sort_by(|a, b| {
+            let key = |diagnostic: &SourceDiagnostic| match diagnostic.anchor() {
+                Some((name, offset)) => (0, name != main, name.to_owned(), offset),
+                None => (1, false, String::new(), 0),
+            };
+            key(a).cmp(&key(b))
+        });
+        let total = kept.len();
+        kept.truncate(MAX_SHOWN);
+        Diagnostics { shown: kept, total }
+    }
+
+    /// Draw each error with miette, then the count.
+    pub fn report(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        for diagnostic in &self.shown {
+            writeln!(out, "{:?}", miette::Report::new(diagnostic.clone()))?;
+        }
+        writeln!(out, "{self}")
+    }
+}
+
+impl From<SourceDiagnostic> for Diagnostics {
+    fn from(diagnostic: SourceDiagnostic) -> Self {
+        Diagnostics {
+            shown: vec![diagnostic],
+            total: 1,
+        }
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.total, self.shown.len()) {
+            (1, _) => f.write_str("found 1 error"),
+            (total, shown) if shown < total => {
+                write!(f, "found {total} errors; the first {shown} are shown")
+            }
+            (total, _) => write!(f, "found {total} errors"),
+        }
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+impl miette::Diagnostic for Diagnostics {}
 
 /// 1-based line and column (in characters) of a byte offset, clamped to the text.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
@@ -161,6 +266,10 @@ impl fmt::Display for SourceDiagnostic {
 impl std::error::Error for SourceDiagnostic {}
 
 impl miette::Diagnostic for SourceDiagnostic {
+    fn severity(&self) -> Option<miette::Severity> {
+        self.advice.then_some(miette::Severity::Advice)
+    }
+
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.help
             .as_ref()

@@ -5,17 +5,17 @@
 
 use std::process::ExitCode;
 
-use crate::diagnostic::SourceDiagnostic;
+use crate::diagnostic::{Diagnostics, SourceDiagnostic};
 use crate::diff::DiffError;
 use crate::push::{BoxedPushError, PushError};
 use crate::write::WriteError;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum Error {
-    /// Bad fleet source: Nickel errors and failed validation.
+    /// Bad fleet source: Nickel errors and failed validation, every one found.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Source(#[from] SourceDiagnostic),
+    Source(#[from] Diagnostics),
 
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -55,6 +55,12 @@ impl Error {
             message: message.into(),
             help,
         }
+    }
+}
+
+impl From<SourceDiagnostic> for Error {
+    fn from(diagnostic: SourceDiagnostic) -> Self {
+        Error::Source(diagnostic.into())
     }
 }
 

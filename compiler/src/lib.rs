@@ -40,7 +40,7 @@ pub struct Compilation {
 
 /// eval → validate → render → bundle. Writing, diffing and pushing take the result.
 pub fn compile(config: &Config) -> Result<Compilation, Error> {
-    let evaluated = eval::evaluate(&config.file)?;
+    let evaluated = eval::evaluate(&config.file, config.detail)?;
     validate::validate(&evaluated)?;
     let trees = render::render(&evaluated.fleet);
     let bundles = trees.into_iter().map(bundle::bundle).collect();
@@ -75,6 +75,10 @@ pub fn run() -> ExitCode {
         Ok(outcome) => outcome.into(),
         Err(Error::Output(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
             ExitCode::SUCCESS
+        }
+        Err(Error::Source(diagnostics)) => {
+            let _ = diagnostics.report(&mut std::io::stderr().lock());
+            ExitCode::from(ERROR_EXIT)
         }
         Err(error) => {
             eprintln!("{:?}", miette::Report::new(error));

@@ -6,7 +6,7 @@
 //! precise location; here a problem is located by finding the offending string
 //! in the main file. Does no I/O.
 
-use crate::diagnostic::{locate, SourceDiagnostic};
+use crate::diagnostic::{locate, Diagnostics, SourceDiagnostic};
 use crate::eval::Evaluated;
 use crate::fleet::FileSpec;
 use crate::render::{parse_mode, CLUSTER_BUNDLE};
@@ -20,7 +20,7 @@ const RESERVED_PATHS: [&str; 1] = ["/MANIFEST"];
 /// Markers of content that must never land in out/.
 const SECRET_MARKERS: [&str; 2] = ["PRIVATE KEY-----", "PRIVATE KEY BLOCK-----"];
 
-pub fn validate(evaluated: &Evaluated) -> Result<(), SourceDiagnostic> {
+pub fn validate(evaluated: &Evaluated) -> Result<(), Diagnostics> {
     let fleet = &evaluated.fleet;
     let mut problems: Vec<Problem> = Vec::new();
     for (name, host) in &fleet.hosts {
@@ -204,15 +204,15 @@ impl Problem {
     }
 }
 
-fn into_result(problems: Vec<Problem>, evaluated: &Evaluated) -> Result<(), SourceDiagnostic> {
-    let mut diagnostics = problems
-        .into_iter()
-        .map(|problem| problem.into_diagnostic(evaluated));
-    let Some(mut first) = diagnostics.next() else {
+fn into_result(problems: Vec<Problem>, evaluated: &Evaluated) -> Result<(), Diagnostics> {
+    if problems.is_empty() {
         return Ok(());
-    };
-    first.related.extend(diagnostics);
-    Err(first)
+    }
+    let diagnostics = problems
+        .into_iter()
+        .map(|problem| problem.into_diagnostic(evaluated))
+        .collect();
+    Err(Diagnostics::new(diagnostics, &evaluated.main_name))
 }
 
 #[cfg(test)]

@@ -212,7 +212,9 @@ fn a_wrong_type_names_the_field() {
         )
     });
     assert!(
-        text.contains("contract broken by the value of `ntp_servers`"),
+        text.contains(
+            "`ntp_servers` must be an array like [ … ], found the string \"time.ustc.edu.cn\""
+        ),
         "{text}"
     );
     assert!(text.contains("[cluster.ncl:"), "{text}");

@@ -191,14 +191,7 @@ fn bridge_vmbr5000() {
 fn bridge_vlan_out_of_range() {
     let failure = break_fleet(&[("carrier = 'Vlan 101", "carrier = 'Vlan 5000")]);
     let needle = "'Vlan 5000";
-    failure.assert(
-        &[
-            "contract broken by the value of `carrier`",
-            "carrier 'Vlan 5000 is not",
-        ],
-        needle,
-        0,
-    );
+    failure.assert(&["carrier 'Vlan 5000 is not"], needle, 0);
 }
 
 #[test]
@@ -310,11 +303,7 @@ fn tunnel_mtu_1462() {
     let failure = break_fleet(&[("mtu = 1500", "mtu = 1462")]);
     let needle = "mtu = 1462";
     failure.assert(
-        &[
-            "contract broken by the value of `mtu`",
-            "tunnel mtu 1462 is not allowed",
-            "it must be 1500",
-        ],
+        &["tunnel mtu 1462 is not allowed", "it must be 1500"],
         needle,
         offset(needle, "1462"),
     );
@@ -340,8 +329,7 @@ fn pve_port_is_fixed() {
     let needle = "pve = 443";
     failure.assert(
         &[
-            "contract broken by the value of `pve`",
-            "The PVE web UI port 443 cannot be changed: The PVE web UI always listens on 8006",
+            "`pve`: The PVE web UI port 443 cannot be changed: The PVE web UI always listens on 8006",
         ],
         needle,
         offset(needle, "443"),
@@ -487,10 +475,7 @@ fn cron_schedule_with_four_fields() {
     let failure = break_fleet(&[("schedule = \"21 4 * * *\"", "schedule = \"21 4 * *\"")]);
     let needle = "schedule = \"21 4 * *\"";
     failure.assert(
-        &[
-            "contract broken by the value of `schedule`",
-            "schedule `21 4 * *` is not five cron time fields",
-        ],
+        &["schedule `21 4 * *` is not five cron time fields"],
         needle,
         offset(needle, "\""),
     );
@@ -502,8 +487,7 @@ fn unit_with_a_relative_program() {
     let needle = "exec_start = \"rsync";
     failure.assert(
         &[
-            "contract broken by the value of `exec_start`",
-            "`rsync -aHAXx --delete / /mnt/vdp2/rootfs/` does not start with an absolute program path",
+            "`exec_start`: `rsync -aHAXx --delete / /mnt/vdp2/rootfs/` does not start with an absolute program path",
         ],
         needle,
         offset(needle, "\""),
@@ -515,10 +499,7 @@ fn outside_host_with_a_campus_address() {
     let failure = break_fleet(&[("address = \"20.205.243.166\"", "address = \"10.1.2.3\"")]);
     let needle = "address = \"10.1.2.3\"";
     failure.assert(
-        &[
-            "contract broken by the value of `address`",
-            "outside host address 10.1.2.3 is a private (RFC 1918) address",
-        ],
+        &["outside host address 10.1.2.3 is a private (RFC 1918) address"],
         needle,
         offset(needle, "\""),
     );

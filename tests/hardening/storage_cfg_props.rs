@@ -143,8 +143,8 @@ fn render(table: &std::collections::BTreeMap<String, Section>) -> String {
         .tempfile_in(lib_dir())
         .unwrap();
     std::fs::write(file.path(), &source).unwrap();
-    let evaluated =
-        lugc::eval::evaluate(file.path()).unwrap_or_else(|error| panic!("{error:?}\n{source}"));
+    let evaluated = lugc::eval::evaluate(file.path(), lugc::eval::Detail::Brief)
+        .unwrap_or_else(|error| panic!("{error:?}\n{source}"));
     evaluated.fleet.cluster.files["/etc/pve/storage.cfg"]
         .content
         .clone()

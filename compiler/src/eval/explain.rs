@@ -1,0 +1,440 @@
+//! explain: every error of a failed evaluation, each worded for the fleet's
+//! author and placed where the mistake is written.
+//!
+//! Takes the failed program and its first error; gives [`Diagnostics`].
+//! Worded here: contract errors (lib/'s own message at the offending value,
+//! an unknown field at its name, a wrong type as "`cores` must be a number,
+//! found the string \"4\"" with the field's doc), missing fields, a key
+//! defined twice; syntax errors in `syntax`; anything else as Nickel words
+//! it (`report`). Under `--verbose` Nickel's own report follows each error.
+
+use nickel_lang_core::ast::MergeKind;
+use nickel_lang_core::error::{Error, EvalErrorData, EvalErrorKind};
+use nickel_lang_core::eval::cache::CacheImpl;
+use nickel_lang_core::eval::value::{Container, NickelValue, ValueContentRef};
+use nickel_lang_core::identifier::LocIdent;
+use nickel_lang_core::label::ty_path::Elem;
+use nickel_lang_core::label::Label;
+use nickel_lang_core::position::{PosIdx, PosTable};
+use nickel_lang_core::program::Program;
+use nickel_lang_core::term::record::FieldMetadata;
+
+use nickel_lang_core::error::suggest::find_best_match;
+
+use super::{collect, report, syntax, words, Detail, Place, Places};
+use crate::diagnostic::{Diagnostics, SourceDiagnostic};
+
+/// What Nickel's own contracts for `Array`, records and functions say; the
+/// value's type says it better.
+const BUILTIN_TYPE_MESSAGES: [&str; 8] = [
+    "expected an array",
+    "expected a Record",
+    "expected a record",
+    "not a record",
+    "expected a function",
+    "expected an enum",
+    "expected an enum variant",
+    "tag not in the enum type",
+];
+
+/// Most valid names listed after an unknown one.
+const MAX_LISTED: usize = 12;
+
+/// Every error of `program`, whose export failed with `first`.
+pub(super) fn every_error(
+    program: &mut Program<CacheImpl>,
+    first: Error,
+    places: Places,
+    detail: Detail,
+) -> Diagnostics {
+    let mut found = Vec::new();
+    if matches!(first, Error::EvalError(_)) {
+        collect::every_error(program, &mut |error| {
+            found.push(explain(error, &places, detail));
+        });
+    }
+    if found.is_empty() {
+        found.push(explain(first, &places, detail));
+    }
+    // An error only lib/ can place usually follows from one in the user's
+    // files (a check reading a value already reported): fix those first.
+    let placed_by_user = |diagnostic: &SourceDiagnostic| {
+        diagnostic
+            .anchor()
+            .is_some_and(|(name, _)| places.is_user_file(name))
+    };
+    if detail == Detail::Brief && found.iter().any(placed_by_user) {
+        found.retain(placed_by_user);
+    }
+    Diagnostics::new(found, &places.main_name)
+}
+
+fn explain(error: Error, places: &Places, detail: Detail) -> SourceDiagnostic {
+    let worded = match &error {
+        Error::EvalError(data) => eval_error(data, places),
+        Error::ParseErrors(errors) => syntax::explain(&errors.errors, places),
+        _ => None,
+    };
+    let Some(mut diagnostic) = worded else {
+        return report::nickel_diagnostic(error, places, detail);
+    };
+    if detail == Detail::Verbose {
+        let mut nickel = report::nickel_diagnostic(error, places, detail);
+        nickel.message = format!("as Nickel reports it: {}", nickel.message);
+        nickel.advice = true;
+        diagnostic.related.push(nickel);
+    }
+    diagnostic
+}
+
+fn eval_error(data: &EvalErrorData, places: &Places) -> Option<SourceDiagnostic> {
+    let table = &data.ctxt.pos_table;
+    match &data.error {
+        EvalErrorKind::BlameError {
+            evaluated_arg,
+            label,
+        } => blame(label, evaluated_arg.as_ref(), table, places),
+        EvalErrorKind::MissingFieldDef {
+            id,
+            metadata,
+            pos_record,
+            pos_access,
+        } => missing_definition(*id, metadata, &[*pos_record, *pos_access], table, places),
+        EvalErrorKind::MergeIncompatibleArgs {
+            left_arg,
+            right_arg,
+            merge_label,
+        } if merge_label.kind == MergeKind::PiecewiseDef => {
+            defined_twice(merge_label.span, left_arg, right_arg, table, places)
+        }
+        _ => None,
+    }
+}
+
+/// The best place among `positions`: the first in a user's file, else the
+/// first outside Nickel's std.
+fn best_place(positions: &[PosIdx], table: &PosTable, places: &Places) -> Option<Place> {
+    let candidates: Vec<Place> = positions
+        .iter()
+        .filter_map(|&pos| table.get(pos).into_opt())
+        .filter(|span| !places.in_std(*span))
+        .filter_map(|span| places.place(span))
+        .collect();
+    let user = candidates
+        .iter()
+        .position(|place| places.is_user_place(place));
+    candidates.into_iter().nth(user.unwrap_or(0))
+}
+
+/// A contract broken: its own message at the value, or a wrong type in words.
+fn blame(
+    label: &Label,
+    arg: Option<&NickelValue>,
+    table: &PosTable,
+    places: &Places,
+) -> Option<SourceDiagnostic> {
+    let arg_pos = arg.map_or(PosIdx::NONE, NickelValue::pos_idx);
+    let place = best_place(&[label.arg_pos, arg_pos], table, places)?;
+    let head = label
+        .diagnostics
+        .iter()
+        .rev()
+        .find(|diagnostic| diagnostic.message.is_some());
+    let message = head.and_then(|diagnostic| diagnostic.message.as_deref());
+    let Some(message) = message.filter(|message| !BUILTIN_TYPE_MESSAGES.contains(message)) else {
+        return wrong_type(label, arg, place, table, places);
+    };
+    if message.starts_with("extra field") {
+        return unknown_fields_of(message, arg?, places);
+    }
+    let place = match unknown_field_name(message) {
+        Some(name) => key_before(&place, name).unwrap_or(place),
+        None if !places.is_user_place(&place) => places.mentioned(message).unwrap_or(place),
+        None => place,
+    };
+    let notes = head.map_or(&[][..], |diagnostic| diagnostic.notes.as_slice());
+    let (mut message, notes) = suggest(message, notes);
+    // Name the field the value was given for, unless the message does.
+    if let Some(field) = label.field_name {
+        if !message.contains(field.label()) {
+            message = format!("`{field}`: {message}");
+        }
+    }
+    let diagnostic = place.diagnostic(message, "");
+    Some(if notes.is_empty() {
+        diagnostic
+    } else {
+        diagnostic.with_help(notes.join("\n"))
+    })
+}
+
+/// lib/'s message for an unknown name (util.ncl's `unknown_name`) names it in
+/// backticks, and its last note lists the valid names as `what: a, b, c`.
+/// The closest valid name becomes "did you mean `b`?"; without one, the
+/// note stays, cut to [`MAX_LISTED`] names.
+fn suggest(message: &str, notes: &[String]) -> (String, Vec<String>) {
+    let name = message.split('`').nth(1);
+    let listed = notes.last().and_then(|note| note.split_once(": "));
+    let (Some(name), Some((what, list))) = (name, listed) else {
+        return (message.to_owned(), notes.to_vec());
+    };
+    let candidates: Vec<&str> = list.split(", ").collect();
+    let others = notes[..notes.len() - 1].to_vec();
+    if let Some(best) = find_best_match(&candidates, &name) {
+        return (format!("{message}; did you mean `{best}`?"), others);
+    }
+    let mut kept = others;
+    kept.push(if candidates.len() > MAX_LISTED {
+        let more = candidates.len() - MAX_LISTED;
+        format!(
+            "{what}: {} and {more} more",
+            candidates[..MAX_LISTED].join(", ")
+        )
+    } else {
+        format!("{what}: {list}")
+    });
+    (message.to_owned(), kept)
+}
+
+/// "`cores` must be a number, found the string \"4\"", with the field's doc.
+fn wrong_type(
+    label: &Label,
+    arg: Option<&NickelValue>,
+    place: Place,
+    table: &PosTable,
+    places: &Places,
+) -> Option<SourceDiagnostic> {
+    let expected = words::expected(words::subtype(&label.typ, label.path.iter())?)?;
+    let found = arg.map_or_else(|| "something else".to_owned(), words::found);
+    let field = label
+        .field_name
+        .map_or_else(|| "this value".to_owned(), |name| format!("`{name}`"));
+    let subject = match label.path.iter().last() {
+        Some(Elem::Array) => format!("each element of {field}"),
+        Some(Elem::Dict) => format!("each value of {field}"),
+        _ => field,
+    };
+    let diagnostic = place.diagnostic(format!("{subject} must be {expected}, found {found}"), "");
+    let doc = table
+        .get(label.span)
+        .into_opt()
+        .and_then(|span| places.place(span))
+        .and_then(|contract| words::field_doc(&contract.text, contract.range.start));
+    Some(match (doc, label.field_name) {
+        (Some(doc), Some(name)) => diagnostic.with_help(format!("`{name}`: {doc}")),
+        _ => diagnostic,
+    })
+}
+
+/// The name in "unknown field `name` …", lib/'s message for a field its
+/// contract does not know (util.ncl's `Record`).
+fn unknown_field_name(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest.split_once('`')?.0)
+}
+
+/// The field name written just before the value at `place` (`name = value`).
+fn key_before(place: &Place, name: &str) -> Option<Place> {
+    let before = place.text[..place.range.start].trim_end();
+    let before = before.strip_suffix('=')?.trim_end();
+    let start = if let Some(quoted) = before.strip_suffix(&format!("\"{name}\"")) {
+        quoted.len() + 1
+    } else {
+        let bare = before.strip_suffix(name)?;
+        let boundary = bare
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '\''));
+        boundary.then_some(bare.len())?
+    };
+    Some(Place {
+        range: start..start + name.len(),
+        ..place.clone()
+    })
+}
+
+/// Nickel's own "extra field" error, from a record contract written without
+/// lib/'s `Record` (one in the user's files): the first unknown field at its
+/// name.
+fn unknown_fields_of(
+    message: &str,
+    record: &NickelValue,
+    places: &Places,
+) -> Option<SourceDiagnostic> {
+    let ValueContentRef::Record(Container::Alloc(data)) = record.content_ref() else {
+        return None;
+    };
+    let names: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let first = *names.first()?;
+    let key = data.fields.keys().find(|id| id.label() == first)?;
+    let place = places.place(key.pos.into_opt()?)?;
+    let listed: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+    let message = match listed.as_slice() {
+        [one] => format!("unknown field {one}"),
+        _ => format!("unknown fields {}", listed.join(", ")),
+    };
+    Some(
+        place
+            .diagnostic(message, "")
+            .with_help("the contract applied to this record does not declare it"),
+    )
+}
+
+/// A field that a contract requires and the record does not define.
+fn missing_definition(
+    id: LocIdent,
+    metadata: &FieldMetadata,
+    positions: &[PosIdx],
+    table: &PosTable,
+    places: &Places,
+) -> Option<SourceDiagnostic> {
+    let place = best_place(positions, table, places)?;
+    let help = match &metadata.doc {
+        Some(doc) => format!(
+            "add `{id} = …`: {}",
+            doc.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
+        None => format!("add `{id} = …`"),
+    };
+    Some(
+        place
+            .diagnostic(format!("missing field `{id}`"), "in this record")
+            .with_help(help),
+    )
+}
+
+/// A key written twice whose two definitions cannot be merged: both keys,
+/// and the field inside on which they disagree.
+fn defined_twice(
+    key: PosIdx,
+    left: &NickelValue,
+    right: &NickelValue,
+    table: &PosTable,
+    places: &Places,
+) -> Option<SourceDiagnostic> {
+    // Nickel places the merge at the second key.
+    let again = best_place(&[key], table, places)?;
+    let name = again.source().trim_matches('"').to_owned();
+    let mut values: Vec<Place> = [left.pos_idx(), right.pos_idx()]
+        .iter()
+        .filter_map(|&pos| best_place(&[pos], table, places))
+        .filter(|place| place.name == again.name)
+        .collect();
+    values.sort_by_key(|place| place.range.start);
+    let message = format!("`{name}` is defined twice");
+    let Some(first_value) = values.first() else {
+        return Some(again.diagnostic(message, "defined again here"));
+    };
+    // The first key: the nearest `name =` before the first definition's value.
+    let first = place_of_key_before(first_value, &name)
+        .filter(|first| first.range.start < again.range.start);
+    let inner = values
+        .iter()
+        .filter_map(|value| key_at(value))
+        .find(|field| *field != name);
+    let help = match inner {
+        Some(field) => format!(
+            "the two definitions disagree on `{field}`: keep one (Nickel merges both into one record)"
+        ),
+        None => "keep one definition: Nickel merges both, and they disagree".to_owned(),
+    };
+    let diagnostic = match first {
+        Some(first) => first
+            .diagnostic(message, "first defined here")
+            .also(again.tight(), "defined again here"),
+        None => again.diagnostic(message, "defined again here"),
+    };
+    Some(diagnostic.with_help(help))
+}
+
+/// The nearest `name =` (or `"name" =`) before `place`, as a place.
+fn place_of_key_before(place: &Place, name: &str) -> Option<Place> {
+    let before = &place.text[..place.range.start];
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '-' || c == '\'';
+    before
+        .rmatch_indices(name)
+        .map(|(start, _)| start)
+        .find(|&start| {
+            let end = start + name.len();
+            let quoted = before[..start].ends_with('"') && before[end..].starts_with('"');
+            let bounded = !before[..start].chars().next_back().is_some_and(is_word)
+                && !before[end..].chars().next().is_some_and(is_word);
+            let rest = before[end + usize::from(quoted)..].trim_start();
+            (quoted || bounded) && rest.starts_with('=') && !rest.starts_with("==")
+        })
+        .map(|start| Place {
+            range: start..start + name.len(),
+            ..place.clone()
+        })
+}
+
+/// The field name a value is written under (`field = value`), if any.
+fn key_at(value: &Place) -> Option<String> {
+    let before = value.text[..value.range.start]
+        .trim_end()
+        .strip_suffix('=')?
+        .trim_end();
+    let start = before
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '"'))
+        .map_or(0, |index| index + 1);
+    let field = before[start..].trim_matches('"');
+    (!field.is_empty()).then(|| field.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn place(text: &str, value: &str) -> Place {
+        let start = text.find(value).unwrap();
+        Place {
+            name: "cluster.ncl".into(),
+            text: Arc::from(text),
+            range: start..start + value.len(),
+        }
+    }
+
+    #[test]
+    fn an_unknown_field_is_placed_at_its_name() {
+        let text = "{ address = 1, adress = \"10.0.0.1\", \"odd key\" = 2 }";
+        let at = key_before(&place(text, "\"10.0.0.1\""), "adress").unwrap();
+        assert_eq!(at.source(), "adress");
+        let at = key_before(&place(text, "2 }"), "odd key").unwrap();
+        assert_eq!(at.source(), "odd key");
+        assert!(key_before(&place(text, "\"10.0.0.1\""), "dress").is_none());
+        assert_eq!(
+            unknown_field_name("unknown field `adress` in a host"),
+            Some("adress")
+        );
+    }
+
+    #[test]
+    fn an_unknown_name_gets_the_closest_valid_one_or_a_short_list() {
+        let notes = ["sites: EL, NIC".to_owned()];
+        assert_eq!(
+            suggest("host pve-8: unknown site `ELL`", &notes),
+            (
+                "host pve-8: unknown site `ELL`; did you mean `EL`?".to_owned(),
+                vec![]
+            )
+        );
+        assert_eq!(
+            suggest("host pve-8: unknown site `LIBRARY`", &notes),
+            (
+                "host pve-8: unknown site `LIBRARY`".to_owned(),
+                notes.to_vec()
+            )
+        );
+        let many: Vec<String> = (0..20).map(|n| format!("host-{n:02}")).collect();
+        let (_, notes) = suggest(
+            "unknown host `web`",
+            &[format!("hosts: {}", many.join(", "))],
+        );
+        assert_eq!(
+            notes,
+            [format!("hosts: {} and 8 more", many[..12].join(", "))]
+        );
+    }
+}

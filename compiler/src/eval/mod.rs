@@ -1,0 +1,290 @@
+//! eval: `cluster.ncl` → [`Evaluated`], the only module that touches nickel-lang-core.
+//!
+//! Evaluates in-process like `nickel export`, on a thread with a large stack
+//! (deep data overflows the default one), then goes through JSON into the
+//! typed [`Fleet`]. When that fails, `collect` evaluates the program again
+//! one value at a time to find every independent mistake, `explain` words
+//! each one in the fleet's terms (and `syntax` a parse error), and they leave
+//! as [`Diagnostics`] whose file names are relative to the main file's
+//! directory. A correct fleet never reaches that path.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use nickel_lang_core::eval::cache::CacheImpl;
+use nickel_lang_core::files::{FileId, Files};
+use nickel_lang_core::position::RawSpan;
+use nickel_lang_core::program::{Program, ProgramBuilder};
+
+use crate::diagnostic::{Diagnostics, SourceDiagnostic};
+use crate::fleet::Fleet;
+
+mod collect;
+mod explain;
+mod report;
+mod source;
+mod syntax;
+mod words;
+
+/// Stack for the evaluation thread: deep records recurse in the evaluator.
+const EVAL_STACK_BYTES: usize = 256 << 20;
+
+/// The directory of the fleet's Nickel library, relative to the main file.
+const LIBRARY_DIR: &str = "lib/";
+
+/// What `eval` hands to the next stage: the typed fleet and the main source.
+#[derive(Debug)]
+pub struct Evaluated {
+    pub fleet: Fleet,
+    /// Display name and text of the main file, for locating later errors.
+    pub main_name: String,
+    pub main_text: Arc<str>,
+}
+
+/// How much of an error to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// Only what points into the user's files.
+    #[default]
+    Brief,
+    /// Also where in lib/ (or Nickel's std) the error arose.
+    Verbose,
+}
+
+/// Evaluate `file` and read the result as a [`Fleet`].
+pub fn evaluate(file: &Path, detail: Detail) -> Result<Evaluated, Diagnostics> {
+    let file = file.to_path_buf();
+    std::thread::Builder::new()
+        .name("nickel-eval".into())
+        .stack_size(EVAL_STACK_BYTES)
+        .spawn(move || evaluate_on_this_thread(&file, detail))
+        .map_err(|error| {
+            Diagnostics::from(SourceDiagnostic::new(format!(
+                "cannot start evaluation: {error}"
+            )))
+        })?
+        .join()
+        .unwrap_or_else(|_| {
+            Err(
+                SourceDiagnostic::new("internal error: Nickel evaluation panicked (a lugc bug)")
+                    .into(),
+            )
+        })
+}
+
+fn evaluate_on_this_thread(file: &Path, detail: Detail) -> Result<Evaluated, Diagnostics> {
+    let base = display_base(file);
+    let main_name = display_name(&base, &file.to_string_lossy());
+    let main_text = source::read_main(file, &main_name)?;
+    source::check_nesting(&main_name, &main_text)?;
+    let mut program: Program<CacheImpl> = ProgramBuilder::new()
+        .add_path(file)
+        .build()
+        .map_err(|error| SourceDiagnostic::new(format!("cannot read {main_name}: {error}")))?;
+    let value = match program.eval_full_for_export() {
+        Ok(value) => value,
+        Err(error) => {
+            let places = Places::new(program.files(), base, &main_name, &main_text);
+            return Err(explain::every_error(&mut program, error, places, detail));
+        }
+    };
+    let json = serde_json::to_value(&value).map_err(|error| {
+        SourceDiagnostic::new(format!("{main_name} does not export to data: {error}"))
+    })?;
+    let fleet = serde_json::from_value(json).map_err(|error| {
+        let message = error.to_string();
+        let (range, label) = shape_error_location(&main_text, &message);
+        SourceDiagnostic::new(format!(
+            "{main_name} does not evaluate to a lugc fleet: {message}"
+        ))
+        .at(&main_name, &main_text, range, label)
+        .with_help("the main file must end with `lugc.build { … }` from lib/lugc.ncl")
+    })?;
+    Ok(Evaluated {
+        fleet,
+        main_name,
+        main_text,
+    })
+}
+
+/// Where to point when the evaluated value does not have the fleet's shape.
+/// serde's message names no position, but often a field (`unknown field
+/// `x``) or a value (`invalid type: string "x"`): point at it in the main
+/// file if it is written there, else at the file's first line of code.
+fn shape_error_location(text: &str, message: &str) -> (std::ops::Range<usize>, &'static str) {
+    let named = ['`', '"'].into_iter().find_map(|quote| {
+        let (_, rest) = message.split_once(quote)?;
+        let (name, _) = rest.split_once(quote)?;
+        crate::diagnostic::locate(text, name)
+    });
+    if let Some(range) = named {
+        return (range, "this does not fit the fleet's shape");
+    }
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let code = line.trim_start();
+        if !code.is_empty() && !code.starts_with('#') {
+            let start = offset + line.len() - code.len();
+            return (start..start + 1, "this file evaluates to something else");
+        }
+        offset += line.len();
+    }
+    (0..0, "this file evaluates to something else")
+}
+
+/// Directory that diagnostics name files relative to.
+fn display_base(file: &Path) -> PathBuf {
+    let absolute = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    absolute.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn display_name(base: &Path, name: &str) -> String {
+    let absolute = std::path::absolute(name).unwrap_or_else(|_| PathBuf::from(name));
+    match absolute.strip_prefix(base) {
+        Ok(relative) if !name.starts_with('<') => relative.to_string_lossy().into_owned(),
+        _ => name.to_owned(),
+    }
+}
+
+/// `text` with `base/` removed and `base` itself written as `.`.
+fn relative_paths(text: &str, base: &Path) -> String {
+    let base = base.to_string_lossy();
+    if base.len() <= 1 {
+        return text.to_owned();
+    }
+    text.replace(&format!("{base}/"), "").replace(&*base, ".")
+}
+
+/// A place in a source: its display name, text and byte range.
+#[derive(Debug, Clone)]
+struct Place {
+    name: String,
+    text: Arc<str>,
+    range: std::ops::Range<usize>,
+}
+
+impl Place {
+    /// A diagnostic located here, with the range cut to its first character
+    /// when it spans lines: an excerpt never shows a whole record or file.
+    fn diagnostic(&self, message: impl Into<String>, label: &str) -> SourceDiagnostic {
+        SourceDiagnostic::new(message).at(&self.name, &self.text, self.tight(), label)
+    }
+
+    fn tight(&self) -> std::ops::Range<usize> {
+        tighten(&self.text, self.range.clone())
+    }
+
+    fn source(&self) -> &str {
+        &self.text[self.range.clone()]
+    }
+}
+
+/// `range`, or its first character when it holds a line break.
+fn tighten(text: &str, range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    match text.get(range.clone()) {
+        Some(slice) if slice.contains('\n') => {
+            let width = slice.chars().next().map_or(0, char::len_utf8);
+            range.start..range.start + width
+        }
+        _ => range,
+    }
+}
+
+/// Nickel's sources seen as the user sees them: names relative to the main
+/// file's directory, the user's files told apart from lib/ and Nickel's own.
+struct Places {
+    files: Files,
+    base: PathBuf,
+    main_name: String,
+    main_text: Arc<str>,
+}
+
+impl Places {
+    fn new(files: Files, base: PathBuf, main_name: &str, main_text: &Arc<str>) -> Self {
+        Places {
+            files,
+            base,
+            main_name: main_name.to_owned(),
+            main_text: Arc::clone(main_text),
+        }
+    }
+
+    fn name(&self, id: FileId) -> String {
+        display_name(&self.base, &self.files.name(id).to_string_lossy())
+    }
+
+    fn place(&self, span: RawSpan) -> Option<Place> {
+        let text = self.files.clone_source(span.src_id);
+        let range = span.start.to_usize()..span.end.to_usize();
+        text.get(range.clone())?;
+        Some(Place {
+            name: self.name(span.src_id),
+            text,
+            range,
+        })
+    }
+
+    /// Whether a file is the user's: neither lib/, nor Nickel's std, nor a
+    /// snippet Nickel generated.
+    fn is_user_file(&self, name: &str) -> bool {
+        !name.starts_with(LIBRARY_DIR) && !name.starts_with('<')
+    }
+
+    fn is_user_place(&self, place: &Place) -> bool {
+        self.is_user_file(&place.name)
+    }
+
+    fn in_std(&self, span: RawSpan) -> bool {
+        self.files.is_stdlib(span.src_id)
+    }
+
+    /// The value `message` names in the main file, for an error that lost
+    /// its position on the way (e.g. a record's key checked as a value).
+    fn mentioned(&self, message: &str) -> Option<Place> {
+        let range = crate::diagnostic::locate_mentioned(&self.main_text, &[message])?;
+        Some(Place {
+            name: self.main_name.clone(),
+            text: Arc::clone(&self.main_text),
+            range,
+        })
+    }
+
+    fn relative(&self, text: &str) -> String {
+        relative_paths(text, &self.base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shape_error_points_at_the_field_or_the_first_line_of_code() {
+        let text = "# a comment\n{ hosts = {}, clusters = {} }\n";
+        let (range, _) = shape_error_location(text, "unknown field `clusters`, expected `hosts`");
+        assert_eq!(&text[range], "clusters");
+        let (range, _) = shape_error_location(text, "missing field `cluster`");
+        assert_eq!(range, 12..13);
+    }
+
+    #[test]
+    fn messages_name_files_relative_to_the_main_directory() {
+        let base = Path::new("/tmp/fleet");
+        assert_eq!(
+            relative_paths("could not find import (looked in [/tmp/fleet])", base),
+            "could not find import (looked in [.])"
+        );
+        assert_eq!(
+            relative_paths("when parsing /tmp/fleet/cluster.ncl", base),
+            "when parsing cluster.ncl"
+        );
+        assert_eq!(relative_paths("/etc/x", Path::new("/")), "/etc/x");
+    }
+
+    #[test]
+    fn a_range_over_lines_shrinks_to_its_first_character() {
+        let text = "a = {\n  b = 1,\n}\n";
+        assert_eq!(tighten(text, 4..16), 4..5);
+        assert_eq!(tighten(text, 0..1), 0..1);
+    }
+}
