@@ -67,21 +67,60 @@ impl Failure {
             1,
             "`{needle}` once in cluster.ncl"
         );
+        let expected = self.location_of(needle, offset);
+        let first = self.locations().into_iter().next().unwrap_or_default();
+        assert_eq!(first, expected, "first location in:\n{}", self.text);
+    }
+
+    /// `[cluster.ncl:LINE:COL]` of `needle`'s character at `offset`.
+    fn location_of(&self, needle: &str, offset: usize) -> String {
         let at = self.source.find(needle).unwrap() + offset;
         let line = self.source[..at].matches('\n').count() + 1;
         let column = at - self.source[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
-        let expected = format!("[cluster.ncl:{line}:{column}]");
-        let first = self
-            .text
-            .find(",-[")
-            .map(|i| &self.text[i + 2..])
-            .and_then(|rest| {
+        format!("[cluster.ncl:{line}:{column}]")
+    }
+
+    /// Every excerpt's location, in the order printed.
+    fn locations(&self) -> Vec<String> {
+        self.text
+            .match_indices(",-[")
+            .filter_map(|(index, _)| {
+                let rest = &self.text[index + 2..];
                 rest.split_once(']')
                     .map(|(location, _)| format!("{location}]"))
             })
-            .unwrap_or_default();
-        assert_eq!(first, expected, "first location in:\n{}", self.text);
+            .collect()
     }
+}
+
+#[test]
+fn three_mistakes_in_three_records_are_reported_together_in_order() {
+    let failure = break_fleet(&[
+        (
+            "      address = \"10.38.95.111\",",
+            "      adress = \"10.38.95.111\",",
+        ),
+        ("cores = 4,", "cores = \"4\","),
+        ("schedule = \"21 4 * * *\"", "schedule = \"21 4 * *\""),
+    ]);
+    for fragment in [
+        "unknown field `adress` in a host; did you mean `address`?",
+        "`cores` must be a number, found the string \"4\"",
+        "schedule `21 4 * *` is not five cron time fields",
+        "found 3 errors",
+    ] {
+        assert!(
+            failure.text.contains(fragment),
+            "`{fragment}` not in:\n{}",
+            failure.text
+        );
+    }
+    let expected = [
+        failure.location_of("adress = ", 0),
+        failure.location_of("\"4\"", 0),
+        failure.location_of("\"21 4 * *\"", 0),
+    ];
+    assert_eq!(failure.locations(), expected, "{}", failure.text);
 }
 
 /// Offset of `part` inside `needle`.

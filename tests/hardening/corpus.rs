@@ -11,7 +11,11 @@
 //! # at: cluster.ncl:LINE:COL
 //! ```
 //!
-//! `expect` may repeat; `at` is the location miette prints for the error.
+//! `expect` may repeat; `at` is the location miette prints for an error, and
+//! repeats for a case with several errors, in the order they are printed.
+//! `<name>.stderr` beside a case is what the build prints, in full: a change
+//! of wording or location fails until it is reviewed and the snapshot
+//! rewritten (`LUGC_BLESS=1 cargo test --test integration corpus`).
 //! A few cases are generated here instead (an enormous file, deep nesting).
 
 use std::fs;
@@ -25,7 +29,9 @@ struct Case {
     name: String,
     source: Vec<u8>,
     expect: Vec<String>,
-    at: Option<String>,
+    at: Vec<String>,
+    /// The snapshot of the whole stderr, if the case has one.
+    snapshot: Option<PathBuf>,
 }
 
 fn corpus_dir() -> PathBuf {
@@ -33,15 +39,15 @@ fn corpus_dir() -> PathBuf {
 }
 
 /// `expect:`/`at:` lines, with or without a leading `# `.
-fn parse_expectation(text: &str) -> (Vec<String>, Option<String>) {
+fn parse_expectation(text: &str) -> (Vec<String>, Vec<String>) {
     let mut expect = Vec::new();
-    let mut at = None;
+    let mut at = Vec::new();
     for line in text.lines() {
         let line = line.trim_start().trim_start_matches('#').trim();
         if let Some(words) = line.strip_prefix("expect:") {
             expect.push(words.trim().to_owned());
         } else if let Some(location) = line.strip_prefix("at:") {
-            at = Some(location.trim().to_owned());
+            at.push(location.trim().to_owned());
         }
     }
     (expect, at)
@@ -66,11 +72,13 @@ fn committed_cases() -> Vec<Case> {
                 String::from_utf8_lossy(&source).into_owned()
             };
             let (expect, at) = parse_expectation(&text);
+            let snapshot = path.with_extension("stderr");
             Case {
                 name: path.file_name().unwrap().to_string_lossy().into_owned(),
                 source,
                 expect,
                 at,
+                snapshot: snapshot.exists().then_some(snapshot),
             }
         })
         .collect()
@@ -103,13 +111,15 @@ fn generated_cases() -> Vec<Case> {
             name: "generated: enormous file".into(),
             source: enormous.into_bytes(),
             expect: vec!["this expression has type String, but Number was expected".into()],
-            at: Some(format!("cluster.ncl:{broken_line}:16")),
+            at: vec![format!("cluster.ncl:{broken_line}:16")],
+            snapshot: None,
         },
         Case {
             name: "generated: literal nesting 20000 deep".into(),
             source: nested.into_bytes(),
             expect: vec!["cluster.ncl nests deeper than 1000 levels".into()],
-            at: Some("cluster.ncl:4:1011".into()),
+            at: vec!["cluster.ncl:4:1011".into()],
+            snapshot: None,
         },
     ]
 }
@@ -140,10 +150,18 @@ fn run_case(case: &Case, lib: &Path, out: &Path) -> Vec<String> {
             problems.push(format!("stderr lacks `{words}`"));
         }
     }
-    if let Some(at) = &case.at {
-        if !text.contains(&format!("[{at}]")) {
-            problems.push(format!("stderr lacks the location [{at}]"));
+    let mut from = 0;
+    for at in &case.at {
+        match text[from..].find(&format!("[{at}]")) {
+            Some(index) => from += index,
+            None if text.contains(&format!("[{at}]")) => {
+                problems.push(format!("the location [{at}] is out of order"));
+            }
+            None => problems.push(format!("stderr lacks the location [{at}]")),
         }
+    }
+    if let Some(snapshot) = &case.snapshot {
+        problems.extend(compare_snapshot(snapshot, &text));
     }
     if tree(&dir.path().join("out")) != before {
         problems.push("out/ changed".to_owned());
@@ -165,6 +183,23 @@ fn run_case(case: &Case, lib: &Path, out: &Path) -> Vec<String> {
         ));
     }
     problems
+}
+
+/// Whether `text` is the snapshot; with `LUGC_BLESS` set, rewrite it instead.
+fn compare_snapshot(snapshot: &Path, text: &str) -> Option<String> {
+    if std::env::var_os("LUGC_BLESS").is_some() {
+        fs::write(snapshot, text).unwrap();
+        return None;
+    }
+    let expected = fs::read_to_string(snapshot).unwrap();
+    (expected != text).then(|| {
+        let diff = similar::TextDiff::from_lines(expected.as_str(), text);
+        format!(
+            "stderr differs from {} (LUGC_BLESS=1 rewrites it):\n{}",
+            snapshot.display(),
+            diff.unified_diff().header("snapshot", "stderr")
+        )
+    })
 }
 
 #[test]
@@ -211,7 +246,7 @@ fn every_bad_fleet_states_what_it_expects() {
     let cases = committed_cases();
     let missing: Vec<&str> = cases
         .iter()
-        .filter(|case| case.expect.is_empty() || case.at.is_none())
+        .filter(|case| case.expect.is_empty() || case.at.is_empty())
         .map(|case| case.name.as_str())
         .collect();
     assert!(
@@ -222,10 +257,13 @@ fn every_bad_fleet_states_what_it_expects() {
         let path = entry.unwrap().path();
         let known = matches!(
             path.extension().and_then(|ext| ext.to_str()),
-            Some("ncl" | "expect" | "md")
+            Some("ncl" | "expect" | "stderr" | "md")
         );
         assert!(known, "unexpected file in tests/bad/: {}", path.display());
-        if path.extension().is_some_and(|ext| ext == "expect") {
+        if path
+            .extension()
+            .is_some_and(|ext| ext == "expect" || ext == "stderr")
+        {
             assert!(
                 path.with_extension("ncl").exists(),
                 "{} has no case beside it",
@@ -237,8 +275,10 @@ fn every_bad_fleet_states_what_it_expects() {
 
 #[test]
 fn a_case_without_expectation_is_detected() {
-    assert_eq!(parse_expectation("let x = 1 in x\n"), (vec![], None));
-    let (expect, at) = parse_expectation("# expect: a b\n# expect: c\n# at: cluster.ncl:2:3\n");
+    assert_eq!(parse_expectation("let x = 1 in x\n"), (vec![], vec![]));
+    let (expect, at) = parse_expectation(
+        "# expect: a b\n# expect: c\n# at: cluster.ncl:2:3\n# at: cluster.ncl:4:1\n",
+    );
     assert_eq!(expect, ["a b", "c"]);
-    assert_eq!(at.as_deref(), Some("cluster.ncl:2:3"));
+    assert_eq!(at, ["cluster.ncl:2:3", "cluster.ncl:4:1"]);
 }

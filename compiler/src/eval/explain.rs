@@ -156,7 +156,7 @@ fn blame(
     let (mut message, notes) = suggest(message, notes);
     // Name the field the value was given for, unless the message does.
     if let Some(field) = label.field_name {
-        if !message.contains(field.label()) {
+        if !names_field(&message, field.label()) {
             message = format!("`{field}`: {message}");
         }
     }
@@ -166,6 +166,19 @@ fn blame(
     } else {
         diagnostic.with_help(notes.join("\n"))
     })
+}
+
+/// Whether `message` names `field` before its value ("mtu 1462",
+/// "schedule `21 4 * *`") or in backticks.
+fn names_field(message: &str, field: &str) -> bool {
+    message.contains(&format!("`{field}`"))
+        || message.match_indices(field).any(|(start, _)| {
+            let before = message[..start].chars().next_back();
+            let mut after = message[start + field.len()..].chars();
+            !before.is_some_and(char::is_alphanumeric)
+                && after.next() == Some(' ')
+                && after.next().is_some_and(|c| !c.is_lowercase())
+        })
 }
 
 /// lib/'s message for an unknown name (util.ncl's `unknown_name`) names it in
@@ -330,7 +343,7 @@ fn defined_twice(
         .filter(|first| first.range.start < again.range.start);
     let inner = values
         .iter()
-        .filter_map(|value| key_at(value))
+        .filter_map(key_at)
         .find(|field| *field != name);
     let help = match inner {
         Some(field) => format!(
@@ -408,6 +421,21 @@ mod tests {
             unknown_field_name("unknown field `adress` in a host"),
             Some("adress")
         );
+    }
+
+    #[test]
+    fn a_message_that_names_its_field_keeps_its_words() {
+        assert!(names_field("tunnel mtu 1462 is not allowed", "mtu"));
+        assert!(names_field(
+            "schedule `21 4 * *` is not five fields",
+            "schedule"
+        ));
+        assert!(names_field("unknown storage `x` in `storage`", "storage"));
+        assert!(!names_field(
+            "`10.38.95.300` is not an IPv4 address",
+            "address"
+        ));
+        assert!(!names_field("the PVE port 443 cannot change", "pve"));
     }
 
     #[test]

@@ -164,13 +164,12 @@ fn find_keyword(text: &str, keyword: &str) -> Option<usize> {
         if byte == b'"' && (index == 0 || bytes[index - 1] != b'\\') {
             in_string = !in_string;
         }
+        let before = index.checked_sub(1).map(|before| bytes[before]);
+        let after = bytes.get(index + keyword.len()).copied();
         if !in_string
-            && text[index..].starts_with(keyword)
-            && !(index > 0 && is_word(bytes[index - 1]))
-            && !bytes
-                .get(index + keyword.len())
-                .copied()
-                .is_some_and(is_word)
+            && bytes[index..].starts_with(keyword.as_bytes())
+            && !before.is_some_and(is_word)
+            && !after.is_some_and(is_word)
         {
             return Some(index);
         }
