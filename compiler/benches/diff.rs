@@ -1,245 +1,234 @@
-//! Benchmark: `lugc diff HEAD` on a synthetic fleet of 1000 hosts where one
-//! file changed. Run with `cargo bench -p lugc --bench diff` (or bench/diff.sh).
+//! Benchmark: `lugc diff` of one fleet-wide change against `git diff` of the
+//! same two revisions' out/. Run with `bench/diff.sh [HOSTS…]` (default 1000
+//! and 5000), or `cargo bench -p lugc --bench diff -- HOSTS… [--runs N]`.
 //!
-//! Builds the bundles directly (no Nickel): 1000 host bundles of a few text
-//! files each plus a cluster bundle, written by `write::write` in the
-//! documented out/ format, committed with git2; then one host's chrony.conf
-//! changes and out/ is written again. Times the `lugc` binary end to end and
-//! `diff::compare` in process, and runs hyperfine too when it is installed.
-//! Prints numbers; asserts only that the diff names the one changed file.
+//! For each fleet size: `bench/gen-fleet.py` writes the fleet, `lugc build`
+//! builds it and git commits it; then the NTP server changes for every host,
+//! and out/ is built and committed again, so HEAD~1 → HEAD changes
+//! /etc/chrony/chrony.conf on every host and the working tree is HEAD. Times,
+//! in interleaved runs (one of each in turn, medians and minimums): the text
+//! diff, `--stat`, markdown and two revisions, each beside the `git diff`
+//! that does the same kind of work on out/. Prints the markdown's size.
+//! Asserts only that lugc found the one grouped change.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use lugc::bundle::{bundle, Bundle};
-use lugc::diff::{DirTree, Repo};
-use lugc::render::{BundleTree, TargetFile};
+const DEFAULT_HOSTS: [usize; 2] = [1000, 5000];
+const DEFAULT_RUNS: usize = 15;
+const OLD_NTP: &str = "ntp_servers = [\"time.ustc.edu.cn\"]";
+const NEW_NTP: &str = "ntp_servers = [\"ntp.example.org\"]";
 
-const HOSTS: usize = 1000;
-const RUNS: usize = 20;
-const CHANGED_HOST: usize = 500;
-
-fn host_name(number: usize) -> String {
-    format!("pve-{number:04}")
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("compiler/ has a parent")
+        .to_path_buf()
 }
 
-fn file(text: String, mode: u32, action: Option<&str>) -> TargetFile {
-    TargetFile {
-        bytes: text.into_bytes(),
-        mode,
-        owner: "root:root".to_owned(),
-        action: action.map(str::to_owned),
-    }
+/// Run a command in `dir` with git's configuration out of the way; panics when it cannot start.
+fn run(dir: &Path, program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "bench")
+        .env("GIT_AUTHOR_EMAIL", "bench@example.org")
+        .env("GIT_COMMITTER_NAME", "bench")
+        .env("GIT_COMMITTER_EMAIL", "bench@example.org")
+        .output()
+        .unwrap_or_else(|error| panic!("{program}: {error}"))
 }
 
-/// One host's files: a handful of realistic text files, a few KiB in all.
-fn host_tree(number: usize, ntp: &str) -> BundleTree {
-    let name = host_name(number);
-    let address = format!(
-        "10.{}.{}.{}",
-        number / 65536,
-        (number / 256) % 256,
-        number % 256
+fn ok(dir: &Path, program: &str, args: &[&str]) -> Output {
+    let output = run(dir, program, args);
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
     );
-    let mut files = BTreeMap::new();
-    let chrony = format!(
-        "# Welcome to the chrony configuration file.\n\n{}server {ntp} iburst\n\nsourcedir /etc/chrony/sources.d\nkeyfile /etc/chrony/chrony.keys\ndriftfile /var/lib/chrony/chrony.drift\nntsdumpdir /var/lib/chrony\nlogdir /var/log/chrony\nmaxupdateskew 100.0\nrtcsync\nmakestep 1 3\nleapsectz right/UTC\n",
-        "# comment line\n".repeat(10)
-    );
-    files.insert(
-        "/etc/chrony/chrony.conf".to_owned(),
-        file(chrony, 0o644, Some("systemctl restart chrony.service")),
-    );
-    files.insert(
-        "/etc/hostname".to_owned(),
-        file(format!("{name}\n"), 0o644, None),
-    );
-    files.insert(
-        "/etc/hosts".to_owned(),
-        file(
-            format!("127.0.0.1 localhost\n{address} {name}.vm.example.org {name}\n"),
-            0o644,
-            None,
-        ),
-    );
-    let interfaces = format!(
-        "auto lo\niface lo inet loopback\n\nauto vmbr0\niface vmbr0 inet static\n\taddress {address}/16\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n{}",
-        (1..=8)
-            .map(|bridge| format!("\nauto vmbr{bridge}\niface vmbr{bridge} inet manual\n\tbridge-ports none\n"))
-            .collect::<String>()
-    );
-    files.insert(
-        "/etc/network/interfaces".to_owned(),
-        file(interfaces, 0o644, Some("ifreload -a")),
-    );
-    files.insert(
-        "/etc/apt/sources.list.d/debian.sources".to_owned(),
-        file(
-            "Types: deb\nURIs: https://mirrors.example.org/debian\nSuites: bookworm bookworm-updates\nComponents: main contrib non-free-firmware\n".to_owned(),
-            0o644,
-            None,
-        ),
-    );
-    files.insert(
-        "/etc/iptables/rules.v4".to_owned(),
-        file(
-            format!("*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d {address}/32 -p tcp --dport 443 -j REDIRECT --to-ports 8006\nCOMMIT\n"),
-            0o640,
-            Some("iptables-restore /etc/iptables/rules.v4"),
-        ),
-    );
-    BundleTree {
-        name: name.clone(),
-        reaches: vec![name],
-        files,
-    }
+    output
 }
 
-fn fleet(changed_ntp: Option<&str>) -> Vec<Bundle> {
-    let mut trees: Vec<BundleTree> = (0..HOSTS)
-        .map(|number| {
-            let ntp = match changed_ntp {
-                Some(ntp) if number == CHANGED_HOST => ntp,
-                _ => "time.example.org",
-            };
-            host_tree(number, ntp)
-        })
-        .collect();
-    let members: Vec<String> = (0..HOSTS).map(host_name).collect();
-    trees.push(BundleTree {
-        name: "cluster".to_owned(),
-        files: members
-            .iter()
-            .map(|name| {
-                (
-                    format!("/etc/pve/nodes/{name}/host.fw"),
-                    file("[OPTIONS]\nenable: 0\n".to_owned(), 0o640, None),
-                )
-            })
-            .collect(),
-        reaches: members,
-    });
-    trees.sort_by(|a, b| a.name.cmp(&b.name));
-    trees.into_iter().map(bundle).collect()
-}
-
-fn commit_all(repo: &git2::Repository, message: &str) {
-    let mut index = repo.index().expect("index");
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .expect("add");
-    index.write().expect("write index");
-    let tree = repo
-        .find_tree(index.write_tree().expect("tree"))
-        .expect("find tree");
-    let time = git2::Time::new(1_767_225_600, 0);
-    let signature = git2::Signature::new("Bench", "bench@example.org", &time).expect("sig");
-    let parent = repo.head().ok().and_then(|head| head.peel_to_commit().ok());
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
-    repo.commit(
-        Some("HEAD"),
-        &signature,
-        &signature,
-        message,
-        &tree,
-        &parents,
-    )
-    .expect("commit");
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn main() {
+/// A repository holding a generated fleet of `hosts`, with HEAD~1 → HEAD
+/// changing the NTP server of every host.
+fn fleet(lugc: &str, hosts: usize) -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
-        .prefix("lugc-bench-diff-")
+        .prefix(&format!("lugc-bench-diff-{hosts}-"))
         .tempdir()
         .expect("tempdir");
     let root = dir.path();
-    let out = root.join("out");
-    std::fs::write(
-        root.join("cluster.ncl"),
-        "# synthetic fleet: out/ is generated by the diff benchmark\n{}\n",
-    )
-    .expect("cluster.ncl");
-
+    let generator = repo_root().join("bench/gen-fleet.py");
+    let hosts_arg = hosts.to_string();
+    let root_arg = root.to_string_lossy();
+    ok(
+        root,
+        "python3",
+        &[
+            &generator.to_string_lossy(),
+            "--hosts",
+            &hosts_arg,
+            "--out",
+            &root_arg,
+        ],
+    );
+    std::fs::write(root.join(".gitignore"), "/.lugc-cache\n/.lugc-cache-*\n").expect(".gitignore");
+    ok(root, "git", &["init", "-q", "-b", "main"]);
     let setup = Instant::now();
-    lugc::write::write(&out, &fleet(None)).expect("write out/");
-    let repo = git2::Repository::init(root).expect("git init");
-    commit_all(&repo, "fleet of 1000 hosts");
-    lugc::write::write(&out, &fleet(Some("ntp.example.org"))).expect("write out/");
-    let files = walkdir::WalkDir::new(&out).into_iter().count();
+    ok(root, lugc, &["build"]);
+    ok(root, "git", &["add", "-A"]);
+    ok(root, "git", &["commit", "-q", "-m", "fleet"]);
+    let source = std::fs::read_to_string(root.join("cluster.ncl")).expect("cluster.ncl");
+    assert_eq!(
+        source.matches(OLD_NTP).count(),
+        1,
+        "gen-fleet.py's NTP line"
+    );
+    std::fs::write(root.join("cluster.ncl"), source.replace(OLD_NTP, NEW_NTP)).expect("edit");
+    ok(root, lugc, &["build"]);
+    ok(
+        root,
+        "git",
+        &["commit", "-q", "-a", "-m", "ntp: ntp.example.org"],
+    );
+    // Past the index's timestamp, so that no entry is racily clean: git and
+    // libgit2 alike then trust the index's stat data instead of rereading.
+    std::thread::sleep(Duration::from_millis(1100));
+    ok(root, "git", &["status", "--short"]);
+    let files = walkdir::WalkDir::new(root.join("out"))
+        .into_iter()
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|entry| entry.file_type().is_file())
+        })
+        .count();
     println!(
-        "setup: {HOSTS} hosts, {files} entries under out/, committed in {:.1?}",
+        "{hosts} hosts: {files} files in out/, two builds and commits in {:.1?}",
         setup.elapsed()
     );
-
-    let lugc = env!("CARGO_BIN_EXE_lugc");
-    let run = || {
-        Command::new(lugc)
-            .args(["diff", "HEAD", "--name-only"])
-            .current_dir(root)
-            .env("NO_COLOR", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .expect("run lugc")
-    };
-    let output = run();
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        format!("{}/etc/chrony/chrony.conf\n", host_name(CHANGED_HOST))
-    );
-    let times: Vec<Duration> = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            run();
-            start.elapsed()
-        })
-        .collect();
-    println!(
-        "lugc diff HEAD (process, {RUNS} runs): median {:.1?}, min {:.1?}",
-        median(times.clone()),
-        times.iter().min().expect("runs")
-    );
-
-    let in_process: Vec<Duration> = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            let repo = Repo::discover(root, &out).expect("repo");
-            let old = repo.at("HEAD").expect("HEAD");
-            let new = DirTree::open(&out).expect("out/");
-            let report =
-                lugc::diff::compare(&old, &new, &lugc::diff::Options::default()).expect("compare");
-            assert_eq!(report.bundles.len(), 1);
-            start.elapsed()
-        })
-        .collect();
-    println!(
-        "diff::compare (in process, {RUNS} runs): median {:.1?}",
-        median(in_process)
-    );
-    hyperfine(lugc, root);
+    dir
 }
 
-/// Also time with hyperfine when it is installed (Debian package `hyperfine`).
-fn hyperfine(lugc: &str, root: &Path) {
-    let found = Command::new("hyperfine").arg("--version").output();
-    if found.is_err() {
-        println!("hyperfine is not installed; skipped");
-        return;
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+/// Time each command of each pair `runs` times, taking turns.
+fn interleaved(root: &Path, pairs: &[(&str, Vec<&str>, Vec<&str>)], lugc: &str, runs: usize) {
+    let commands: Vec<(String, Vec<&str>)> = pairs
+        .iter()
+        .flat_map(|(_, ours, git)| {
+            [
+                (lugc.to_owned(), ours.clone()),
+                ("git".to_owned(), git.clone()),
+            ]
+        })
+        .collect();
+    let mut times = vec![Vec::new(); commands.len()];
+    for _ in 0..runs {
+        for (index, (program, args)) in commands.iter().enumerate() {
+            let start = Instant::now();
+            let output = run(root, program, args);
+            times[index].push(start.elapsed());
+            assert!(
+                output.status.code().is_some_and(|code| code <= 1),
+                "{args:?}"
+            );
+        }
     }
-    let status = Command::new("hyperfine")
-        .args(["--warmup", "3", "--runs", "30", "-N", "-i"])
-        .arg(format!("{lugc} diff HEAD --name-only"))
-        .current_dir(root)
-        .env("NO_COLOR", "1")
-        .status()
-        .expect("run hyperfine");
-    assert!(status.success(), "hyperfine failed");
+    for (pair, (name, ..)) in pairs.iter().enumerate() {
+        let (ours, git) = (&times[2 * pair], &times[2 * pair + 1]);
+        println!(
+            "  {name:<28} lugc median {:>8.1?} min {:>8.1?} | git median {:>8.1?} min {:>8.1?} | lugc/git {:.2}",
+            median(ours),
+            ours.iter().min().expect("runs"),
+            median(git),
+            git.iter().min().expect("runs"),
+            median(ours).as_secs_f64() / median(git).as_secs_f64(),
+        );
+    }
+}
+
+fn main() {
+    let mut hosts: Vec<usize> = Vec::new();
+    let mut runs = DEFAULT_RUNS;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
+            "--bench" => {}
+            number => hosts.extend(number.parse::<usize>().ok()),
+        }
+    }
+    if hosts.is_empty() {
+        hosts = DEFAULT_HOSTS.to_vec();
+    }
+    let lugc = env!("CARGO_BIN_EXE_lugc");
+    for count in hosts {
+        let dir = fleet(lugc, count);
+        let root = dir.path();
+        let text = ok_or_differs(root, lugc, &["diff", "HEAD~1"]);
+        assert!(
+            text.contains(&format!(
+                "modified /etc/chrony/chrony.conf, same change on {count} hosts: "
+            )),
+            "{}",
+            &text[..text.len().min(2000)]
+        );
+        let markdown = ok_or_differs(root, lugc, &["diff", "HEAD~1", "--format", "markdown"]);
+        let git_lines = ok(root, "git", &["diff", "HEAD~1", "--", "out/"]).stdout;
+        println!(
+            "  text: {} lines, {} bytes (git diff: {} lines, {} bytes); markdown: {} bytes",
+            text.lines().count(),
+            text.len(),
+            git_lines.iter().filter(|byte| **byte == b'\n').count(),
+            git_lines.len(),
+            markdown.len()
+        );
+        interleaved(
+            root,
+            &[
+                (
+                    "diff HEAD~1",
+                    vec!["diff", "HEAD~1"],
+                    vec!["diff", "HEAD~1", "--", "out/"],
+                ),
+                (
+                    "diff HEAD~1 --stat",
+                    vec!["diff", "HEAD~1", "--stat"],
+                    vec!["diff", "HEAD~1", "--stat", "--", "out/"],
+                ),
+                (
+                    "diff HEAD~1 --format markdown",
+                    vec!["diff", "HEAD~1", "--format", "markdown"],
+                    vec!["diff", "HEAD~1", "--", "out/"],
+                ),
+                (
+                    "diff HEAD~1 HEAD",
+                    vec!["diff", "HEAD~1", "HEAD"],
+                    vec!["diff", "HEAD~1", "HEAD", "--", "out/"],
+                ),
+            ],
+            lugc,
+            runs,
+        );
+    }
+}
+
+/// stdout of a `lugc diff` that found a difference (exit 1).
+fn ok_or_differs(root: &Path, lugc: &str, args: &[&str]) -> String {
+    let output = run(root, lugc, args);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8")
 }

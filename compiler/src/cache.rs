@@ -90,17 +90,22 @@ pub fn lookup(config: &Config, key: &Key) -> Option<String> {
 /// text: nothing it read has changed since. Says nothing of the other files
 /// in out/ (`lookup` checks them too).
 pub fn built_with(config: &Config, key: &Key, index: &str) -> bool {
-    let recorded = || -> Option<bool> {
-        let text = fs::read_to_string(cache_path(config)?).ok()?;
-        let mut lines = text.lines();
-        let index_hash = blake3::hash(index.as_bytes()).to_hex();
-        Some(
-            lines.next()? == HEADER
-                && lines.next()?.strip_prefix("key ")? == key.0
-                && lines.next()?.strip_prefix("index ")? == index_hash.as_str(),
-        )
-    };
-    recorded().unwrap_or(false)
+    recorded(config).is_some_and(|(recorded_key, index_hash)| {
+        recorded_key == *key && index_hash == blake3::hash(index.as_bytes()).to_hex().as_str()
+    })
+}
+
+/// The key and the blake3 (hex) of the INDEX that the last build that
+/// wrote out/ recorded.
+pub fn recorded(config: &Config) -> Option<(Key, String)> {
+    let text = fs::read_to_string(cache_path(config)?).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != HEADER {
+        return None;
+    }
+    let key = Key(lines.next()?.strip_prefix("key ")?.to_owned());
+    let index_hash = lines.next()?.strip_prefix("index ")?.to_owned();
+    Some((key, index_hash))
 }
 
 /// Record that out/ now holds the build with `key` and this INDEX text.
@@ -129,7 +134,8 @@ pub fn store(config: &Config, key: &Key, index: &str) {
     let _ = written;
 }
 
-fn cache_path(config: &Config) -> Option<PathBuf> {
+/// Where the cache file of `config` is: beside out/.
+pub fn cache_path(config: &Config) -> Option<PathBuf> {
     let out = std::path::absolute(&config.out).ok()?;
     Some(out.parent()?.join(CACHE_FILE))
 }

@@ -1,51 +1,73 @@
 //! freshness: is out/ what cluster.ncl builds now? For commands that read
 //! out/ as the fleet's truth (`diff` against the working tree, `show`).
 //!
-//! The cache's record answers without evaluating when nothing the last build
-//! read has changed and out/INDEX is what it wrote; otherwise the fleet is
-//! built in memory and out/ compared with it as `build --check` does. Input:
-//! the config; output: a [`Freshness`]. Writes nothing.
+//! When the cache's record says that nothing the last build read has changed
+//! and out/INDEX is what it wrote, out/ is trusted as git trusts its index:
+//! each file the MANIFESTs list, and each directory on its way, is looked at
+//! (lstat) and read only when it changed since the record was written or is
+//! not a plain file or directory. Otherwise the fleet is built in memory and
+//! out/ compared with it as `build --check` does. Input: the config; output:
+//! a [`Freshness`]. Writes nothing; follows no link in out/.
 
+use std::collections::HashMap;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::diff::DiffError;
 use crate::error::Error;
-use crate::write::{self, Staleness};
+use crate::manifest::Manifest;
+use crate::write::{self, read_below, Staleness};
 use crate::Compilation;
 
 /// How out/ stands against the sources.
 #[derive(Debug)]
 pub enum Freshness {
-    /// out/ was built from the sources as they are (files other than INDEX
-    /// unchecked when the cache answered).
+    /// out/ is what the sources build.
     Current,
     /// The sources build another out/: these files differ.
     Stale(Vec<(PathBuf, Staleness)>),
-    /// The sources build this out/'s INDEX and MANIFESTs, but these files
-    /// differ from what they list: out/ was edited by hand.
+    /// The sources are what out/ was built from, but these files differ from
+    /// it: out/ was edited by hand.
     HandEdited(Vec<(PathBuf, Staleness)>),
 }
 
 /// Check out/ against the sources; the build in memory, when one was made,
 /// comes back for a caller that needs the bundles anyway.
 pub fn check(config: &Config) -> Result<(Freshness, Option<Compilation>), Error> {
-    let index = crate::write::read_below(&config.out, Path::new("INDEX"))
+    let index = read_below(&config.out, Path::new("INDEX"))
         .ok()
         .and_then(|(bytes, _)| String::from_utf8(bytes).ok());
-    if let (Some(key), Some(index)) = (crate::cache::key(config), &index) {
-        if crate::cache::built_with(config, &key, index) {
-            return Ok((Freshness::Current, None));
+    let recorded = crate::cache::recorded(config);
+    let written = crate::cache::cache_path(config).and_then(|path| fs::metadata(path).ok());
+    // Nothing the last build that wrote out/ read has changed since.
+    let built_from_these = matches!(
+        (crate::cache::key(config), &recorded),
+        (Some(key), Some((recorded_key, _))) if key == *recorded_key
+    );
+    if let (true, Some(index), Some((_, index_hash)), Some(written)) =
+        (built_from_these, &index, &recorded, &written)
+    {
+        if blake3::hash(index.as_bytes()).to_hex().as_str() == index_hash {
+            let since = (written.ctime(), written.ctime_nsec());
+            let edited = edited_since(&config.out, index, since);
+            let freshness = if edited.is_empty() {
+                Freshness::Current
+            } else {
+                Freshness::HandEdited(edited)
+            };
+            return Ok((freshness, None));
         }
     }
     let compilation = crate::compile(config)?;
     let stale = write::check(&config.out, &compilation.bundles)?;
+    let listed_only = stale
+        .iter()
+        .all(|(path, _)| path != Path::new("INDEX") && !path.ends_with("MANIFEST"));
     let freshness = if stale.is_empty() {
         Freshness::Current
-    } else if stale
-        .iter()
-        .all(|(path, _)| path != Path::new("INDEX") && !path.ends_with("MANIFEST"))
-    {
+    } else if built_from_these || listed_only {
         Freshness::HandEdited(stale)
     } else {
         Freshness::Stale(stale)
@@ -70,10 +92,76 @@ pub fn require_current(config: &Config) -> Result<(), Error> {
     Err(error.into())
 }
 
-/// `out/pve-5/etc/hosts (modified)`, for messages.
+/// `out/pve-5/etc/hosts (modified)`, for messages; a link is called one.
 pub fn describe(out: &Path, files: &[(PathBuf, Staleness)]) -> Vec<String> {
     files
         .iter()
-        .map(|(path, how)| format!("{} ({})", out.join(path).display(), how.as_str()))
+        .map(|(path, how)| {
+            let path = out.join(path);
+            let how = if fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_symlink()) {
+                "a symbolic link, which lugc never writes into out/"
+            } else {
+                how.as_str()
+            };
+            format!("{} ({how})", path.display())
+        })
         .collect()
+}
+
+/// The files `index` and its MANIFESTs list that differ from their MANIFEST
+/// line. Only a file that changed (ctime) at or after `since`, or under a
+/// directory that did, or that is not a plain file under plain directories,
+/// is read; the rest is trusted.
+fn edited_since(out: &Path, index: &str, since: (i64, i64)) -> Vec<(PathBuf, Staleness)> {
+    let Ok(index) = crate::bundle::parse_index(index) else {
+        return vec![(PathBuf::from("INDEX"), Staleness::Modified)];
+    };
+    let trusted = |meta: &fs::Metadata| (meta.ctime(), meta.ctime_nsec()) < since;
+    let mut directories: HashMap<PathBuf, bool> = HashMap::new();
+    let mut directory_trusted = |relative: &Path| -> bool {
+        relative.ancestors().skip(1).all(|dir| {
+            if dir.as_os_str().is_empty() {
+                return true;
+            }
+            *directories.entry(dir.to_path_buf()).or_insert_with(|| {
+                fs::symlink_metadata(out.join(dir))
+                    .is_ok_and(|meta| meta.is_dir() && trusted(&meta))
+            })
+        })
+    };
+    let mut edited = Vec::new();
+    for (name, id) in &index {
+        let manifest_path = Path::new(name).join("MANIFEST");
+        let manifest = read_below(out, &manifest_path)
+            .ok()
+            .filter(|(bytes, _)| crate::manifest::bundle_id(bytes) == *id)
+            .and_then(|(bytes, _)| Manifest::parse(&String::from_utf8(bytes).ok()?).ok());
+        let Some(manifest) = manifest else {
+            edited.push((manifest_path, Staleness::Modified));
+            continue;
+        };
+        for entry in manifest.entries {
+            let relative = Path::new(name).join(entry.path.trim_start_matches('/'));
+            let executable = entry.mode & 0o111 != 0;
+            let unchanged = directory_trusted(&relative)
+                && fs::symlink_metadata(out.join(&relative)).is_ok_and(|meta| {
+                    meta.is_file()
+                        && trusted(&meta)
+                        && (meta.permissions().mode() & 0o111 != 0) == executable
+                });
+            if unchanged {
+                continue;
+            }
+            match read_below(out, &relative) {
+                Ok((bytes, meta))
+                    if blake3::hash(&bytes).to_hex().as_str() == entry.blake3
+                        && (meta.permissions().mode() & 0o111 != 0) == executable => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    edited.push((relative, Staleness::Missing));
+                }
+                _ => edited.push((relative, Staleness::Modified)),
+            }
+        }
+    }
+    edited
 }

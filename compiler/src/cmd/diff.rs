@@ -108,7 +108,7 @@ pub fn run(args: &DiffArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
         New::Revision(rev) => {
             let new = repo.at(&rev)?;
             let mut report = diff::compare(&old, &new, &options)?;
-            let changed = repo.changed_paths(&old, Some(&new))?;
+            let changed = repo.changed_paths(&old, &new)?;
             let edits = diff::compare::unexplained(&report, &changed, &new, &options.hosts);
             add_hand_edits(&mut report, edits);
             report
@@ -121,10 +121,7 @@ pub fn run(args: &DiffArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
         New::WorkingTree => {
             let new = DirTree::open(&config.out)?;
             freshness::require_current(&config)?;
-            let mut report = diff::compare(&old, &new, &options)?;
-            let changed = repo.changed_paths(&old, None)?;
-            let edits = diff::compare::unexplained(&report, &changed, &new, &options.hosts);
-            add_hand_edits(&mut report, edits);
+            let report = diff::compare(&old, &new, &options)?;
             let here: Vec<String> = report
                 .hand_edits
                 .iter()

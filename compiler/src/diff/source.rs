@@ -7,7 +7,8 @@
 //! did not change costs nothing. Never writes, never builds, never shells out
 //! to git: revisions are read with git2, the only user of git2 in lugc.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -73,6 +74,8 @@ impl Repo {
         } else {
             dir
         };
+        // Objects are read, never written: like git, do not hash each one again on reading.
+        git2::opts::strict_hash_verification(false);
         let repo = git2::Repository::discover(dir).map_err(|_| DiffError::NotARepository {
             path: canonical(dir),
         })?;
@@ -121,12 +124,13 @@ impl Repo {
             }
             entry.id()
         };
+        let out = self.repo.find_tree(out).map_err(|_| no_out())?;
         Ok(GitTree {
             repo: self,
             rev: rev.to_owned(),
             label: rev.to_owned(),
-            root: tree.id(),
             out,
+            bundles: RefCell::default(),
         })
     }
 
@@ -156,49 +160,24 @@ impl Repo {
     }
 
     /// Paths below out/, relative to it, whose bytes differ between `old`
-    /// and `new` (the working tree's out/ when `None`, untracked files
-    /// included), as git sees them: unchanged subtrees are skipped by id, and
-    /// files whose index entry matches the working tree are not read.
+    /// and `new`, as git sees them: unchanged subtrees are skipped by id.
     pub fn changed_paths(
         &self,
         old: &GitTree<'_>,
-        new: Option<&GitTree<'_>>,
+        new: &GitTree<'_>,
     ) -> Result<Vec<String>, DiffError> {
-        let read = |error: git2::Error| DiffError::Read {
-            location: format!("{} at {}", self.out.display(), old.rev),
-            message: error.message().to_owned(),
-        };
-        let repo = &self.repo;
-        let mut options = git2::DiffOptions::new();
-        let (diff, prefix) = match new {
-            Some(new) => {
-                let old_tree = repo.find_tree(old.out).map_err(read)?;
-                let new_tree = repo.find_tree(new.out).map_err(read)?;
-                let diff =
-                    repo.diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut options));
-                (diff.map_err(read)?, PathBuf::new())
-            }
-            None => {
-                let root = repo.find_tree(old.root).map_err(read)?;
-                options
-                    .include_untracked(true)
-                    .recurse_untracked_dirs(true)
-                    .include_typechange(true);
-                if !self.out.as_os_str().is_empty() {
-                    options.pathspec(&self.out).disable_pathspec_match(false);
-                }
-                let diff = repo.diff_tree_to_workdir_with_index(Some(&root), Some(&mut options));
-                (diff.map_err(read)?, self.out.clone())
-            }
-        };
-        let mut paths = Vec::new();
-        for delta in diff.deltas() {
-            let path = delta.new_file().path().or(delta.old_file().path());
-            if let Some(relative) = path.and_then(|path| path.strip_prefix(&prefix).ok()) {
-                paths.push(relative.to_string_lossy().into_owned());
-            }
-        }
-        Ok(paths)
+        let diff = self
+            .repo
+            .diff_tree_to_tree(Some(&old.out), Some(&new.out), None)
+            .map_err(|error| DiffError::Read {
+                location: format!("{} at {} and {}", self.out.display(), old.rev, new.rev),
+                message: error.message().to_owned(),
+            })?;
+        Ok(diff
+            .deltas()
+            .filter_map(|delta| delta.new_file().path().or(delta.old_file().path()))
+            .map(|path| path.to_string_lossy().into_owned())
+            .collect())
     }
 }
 
@@ -208,10 +187,10 @@ pub struct GitTree<'repo> {
     rev: String,
     /// How the tree is named in output: the revision as typed, unless relabelled.
     label: String,
-    /// The tree object of the whole repository at `rev`.
-    root: git2::Oid,
-    /// The tree object of out/ at `rev`.
-    out: git2::Oid,
+    /// out/ at `rev`, read once.
+    out: git2::Tree<'repo>,
+    /// Each bundle's directory in it, read once when first needed.
+    bundles: RefCell<HashMap<String, git2::Tree<'repo>>>,
 }
 
 impl GitTree<'_> {
@@ -225,27 +204,37 @@ impl GitTree<'_> {
         format!("{} at {}", self.repo.out.join(relative).display(), self.rev)
     }
 
+    /// The entry at `relative`, found from its bundle's directory (kept).
+    fn entry(&self, relative: &Path) -> Option<git2::TreeEntry<'static>> {
+        let mut components = relative.components();
+        let bundle = components.next()?.as_os_str().to_str()?;
+        let rest = components.as_path();
+        if rest.as_os_str().is_empty() {
+            return self.out.get_path(relative).ok();
+        }
+        let mut bundles = self.bundles.borrow_mut();
+        if !bundles.contains_key(bundle) {
+            let id = self.out.get_name(bundle)?.id();
+            bundles.insert(bundle.to_owned(), self.repo.repo.find_tree(id).ok()?);
+        }
+        bundles.get(bundle)?.get_path(rest).ok()
+    }
+
     fn blob(&self, relative: &Path) -> Result<Vec<u8>, DiffError> {
-        let read = |message: String| DiffError::Read {
+        let read = |message: &str| DiffError::Read {
             location: self.location(relative),
-            message,
+            message: message.to_owned(),
         };
-        let repo = &self.repo.repo;
-        let tree = repo
-            .find_tree(self.out)
-            .map_err(|error| read(error.message().to_owned()))?;
-        let entry = tree
-            .get_path(relative)
-            .map_err(|_| read("no such file".to_owned()))?;
+        let entry = self.entry(relative).ok_or_else(|| read("no such file"))?;
         // lugc never writes a link into out/; its blob would be the link's target path.
         if entry.filemode() == 0o120_000 {
-            return Err(read(
-                "a symbolic link, which lugc never writes into out/".to_owned(),
-            ));
+            return Err(read("a symbolic link, which lugc never writes into out/"));
         }
-        let blob = repo
+        let blob = self
+            .repo
+            .repo
             .find_blob(entry.id())
-            .map_err(|_| read("not a file".to_owned()))?;
+            .map_err(|_| read("not a file"))?;
         Ok(blob.content().to_vec())
     }
 }
@@ -270,9 +259,7 @@ impl OutTree for GitTree<'_> {
     }
 
     fn content_id(&self, bundle: &str, path: &str) -> Option<String> {
-        let tree = self.repo.repo.find_tree(self.out).ok()?;
-        let entry = tree.get_path(&relative(bundle, path)).ok()?;
-        Some(entry.id().to_string())
+        Some(self.entry(&relative(bundle, path))?.id().to_string())
     }
 }
 
