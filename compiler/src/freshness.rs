@@ -117,17 +117,25 @@ fn edited_since(out: &Path, index: &str, since: (i64, i64)) -> Vec<(PathBuf, Sta
         return vec![(PathBuf::from("INDEX"), Staleness::Modified)];
     };
     let trusted = |meta: &fs::Metadata| (meta.ctime(), meta.ctime_nsec()) < since;
+    // Each directory is looked at once; files come sorted, so mostly the last one again.
     let mut directories: HashMap<PathBuf, bool> = HashMap::new();
+    let mut last: Option<(PathBuf, bool)> = None;
     let mut directory_trusted = |relative: &Path| -> bool {
-        relative.ancestors().skip(1).all(|dir| {
-            if dir.as_os_str().is_empty() {
-                return true;
+        let parent = relative.parent().unwrap_or(Path::new(""));
+        if let Some((dir, verdict)) = &last {
+            if dir == parent {
+                return *verdict;
             }
-            *directories.entry(dir.to_path_buf()).or_insert_with(|| {
-                fs::symlink_metadata(out.join(dir))
-                    .is_ok_and(|meta| meta.is_dir() && trusted(&meta))
-            })
-        })
+        }
+        let verdict = parent.ancestors().all(|dir| {
+            dir.as_os_str().is_empty()
+                || *directories.entry(dir.to_path_buf()).or_insert_with(|| {
+                    fs::symlink_metadata(out.join(dir))
+                        .is_ok_and(|meta| meta.is_dir() && trusted(&meta))
+                })
+        });
+        last = Some((parent.to_path_buf(), verdict));
+        verdict
     };
     let mut edited = Vec::new();
     for (name, id) in &index {
@@ -164,4 +172,77 @@ fn edited_since(out: &Path, index: &str, since: (i64, i64)) -> Vec<(PathBuf, Sta
         }
     }
     edited
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{BundleTree, TargetFile};
+
+    fn built(dir: &Path) -> (PathBuf, String) {
+        let file = |text: &str, mode| TargetFile {
+            bytes: text.as_bytes().to_vec(),
+            mode,
+            owner: "root:root".to_owned(),
+            action: None,
+        };
+        let tree = BundleTree {
+            name: "h".to_owned(),
+            reaches: vec!["h".to_owned()],
+            files: [
+                ("/etc/hostname".to_owned(), file("h\n", 0o644)),
+                ("/etc/cron.daily/job".to_owned(), file("#!/bin/sh\n", 0o755)),
+            ]
+            .into(),
+        };
+        let bundles = vec![crate::bundle::bundle(tree)];
+        let out = dir.join("out");
+        write::write(&out, &bundles).unwrap();
+        (out, crate::bundle::index(&bundles))
+    }
+
+    fn now() -> (i64, i64) {
+        let stamp = tempfile::NamedTempFile::new().unwrap();
+        let meta = stamp.as_file().metadata().unwrap();
+        (meta.ctime(), meta.ctime_nsec())
+    }
+
+    #[test]
+    fn only_what_changed_since_is_read_and_every_change_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let (out, index) = built(dir.path());
+        // An old copy of etc/, made before the record, to move in later.
+        let old_etc = dir.path().join("old-etc");
+        fs::create_dir_all(old_etc.join("cron.daily")).unwrap();
+        fs::write(old_etc.join("hostname"), "someone else\n").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        let since = now();
+        assert!(edited_since(&out, &index, since).is_empty());
+
+        fs::write(out.join("h/etc/hostname"), "edited\n").unwrap();
+        assert_eq!(
+            edited_since(&out, &index, since),
+            [(PathBuf::from("h/etc/hostname"), Staleness::Modified)]
+        );
+        fs::write(out.join("h/etc/hostname"), "h\n").unwrap();
+        assert!(edited_since(&out, &index, since).is_empty(), "put back");
+
+        let job = out.join("h/etc/cron.daily/job");
+        fs::set_permissions(&job, fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(edited_since(&out, &index, since).len(), 1, "not executable");
+        fs::set_permissions(&job, fs::Permissions::from_mode(0o755)).unwrap();
+
+        // Files moved in keep their ctime; the directory they came in does not.
+        fs::rename(out.join("h/etc"), dir.path().join("gone")).unwrap();
+        fs::rename(&old_etc, out.join("h/etc")).unwrap();
+        let mut edited = edited_since(&out, &index, since);
+        edited.sort();
+        assert_eq!(
+            edited,
+            [
+                (PathBuf::from("h/etc/cron.daily/job"), Staleness::Missing),
+                (PathBuf::from("h/etc/hostname"), Staleness::Modified),
+            ]
+        );
+    }
 }

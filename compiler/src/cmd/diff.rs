@@ -120,8 +120,15 @@ pub fn run(args: &DiffArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
         }
         New::WorkingTree => {
             let new = DirTree::open(&config.out)?;
-            freshness::require_current(&config)?;
-            let report = diff::compare(&old, &new, &options)?;
+            // Whether out/ is current is checked beside the comparison, on a
+            // second core; its answer comes first.
+            let (current, report) = std::thread::scope(|scope| {
+                let current = scope.spawn(|| freshness::require_current(&config));
+                let report = diff::compare(&old, &new, &options);
+                (current.join(), report)
+            });
+            current.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            let report = report?;
             let here: Vec<String> = report
                 .hand_edits
                 .iter()
