@@ -14,7 +14,7 @@ use std::io::{self, Read as _};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
-use rustix::fs::{openat, Mode, OFlags, CWD};
+use rustix::fs::{openat, openat2, Mode, OFlags, ResolveFlags, CWD};
 
 use crate::bundle::{index, Bundle};
 
@@ -177,6 +177,18 @@ pub fn read_below(out: &Path, relative: &Path) -> io::Result<(Vec<u8>, fs::Metad
         OFlags::RDONLY | OFlags::CLOEXEC | OFlags::DIRECTORY,
         Mode::empty(),
     )?;
+    // One step where the kernel refuses every link on the way (openat2);
+    // whatever it refuses is walked again below to say why.
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    if let Ok(file) = openat2(
+        &dir,
+        relative,
+        NO_LINK | OFlags::NONBLOCK,
+        Mode::empty(),
+        resolve,
+    ) {
+        return read_regular(file.into());
+    }
     for (depth, name) in dirs.iter().enumerate() {
         dir = openat(&dir, *name, NO_LINK | OFlags::DIRECTORY, Mode::empty())
             .map_err(|error| open_error(&below(depth), error))?;

@@ -3,10 +3,10 @@
 //!
 //! INDEX bundle ids are compared first: a bundle whose id is the same on both
 //! sides is skipped without reading its MANIFEST or files, and inside a
-//! changed bundle only files whose MANIFEST line differs are read, each
-//! distinct content once where the tree names it (a git blob id). Every
-//! MANIFEST read is checked against its INDEX id and every file read against
-//! its MANIFEST line; a mismatch is reported as a hand edit. Equal changes
+//! changed bundle only files whose MANIFEST line differs are read (in a
+//! revision each distinct content once, see [`OutTree::shares_claims`]).
+//! Every MANIFEST read is checked against its INDEX id and every file read
+//! against its MANIFEST line; a mismatch is reported as a hand edit. Equal changes
 //! share one computed diff. Knows nothing of where the trees live, and
 //! formats nothing.
 
@@ -518,9 +518,11 @@ impl<'a> Reader<'a> {
     /// The bytes of `entry` in `bundle` and their blake3, checked against the entry.
     fn file(&mut self, side: usize, bundle: &str, entry: &Entry) -> Result<Read, DiffError> {
         let tree = self.trees[side];
-        let key = tree
-            .content_id(bundle, &entry.path)
-            .unwrap_or_else(|| format!("{bundle}\0{}", entry.path));
+        let key = if tree.shares_claims() {
+            entry.blake3.clone()
+        } else {
+            format!("{bundle}\0{}", entry.path)
+        };
         let (bytes, blake3) = match self.files.get(&(side, key.clone())) {
             Some(found) => found.clone(),
             None => {

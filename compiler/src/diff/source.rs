@@ -27,10 +27,12 @@ pub trait OutTree {
     fn manifest(&self, bundle: &str) -> Result<Vec<u8>, DiffError>;
     /// The bytes of the file at absolute target `path` in `bundle`.
     fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError>;
-    /// A name of the file's bytes cheaper than reading them (a git blob id),
-    /// where the tree has one: files with equal names are read once.
-    fn content_id(&self, _bundle: &str, _path: &str) -> Option<String> {
-        None
+    /// Whether files whose MANIFEST lines claim the same blake3 may be read
+    /// once for all: true of a revision (committed, checked where it was
+    /// built; its tree diff finds bytes changed without their line) and of
+    /// bundles built in memory; the working tree's files are each read.
+    fn shares_claims(&self) -> bool {
+        false
     }
 }
 
@@ -258,8 +260,8 @@ impl OutTree for GitTree<'_> {
         self.blob(&relative(bundle, path))
     }
 
-    fn content_id(&self, bundle: &str, path: &str) -> Option<String> {
-        Some(self.entry(&relative(bundle, path))?.id().to_string())
+    fn shares_claims(&self) -> bool {
+        true
     }
 }
 
@@ -353,6 +355,10 @@ impl OutTree for MemTree {
 
     fn manifest(&self, bundle: &str) -> Result<Vec<u8>, DiffError> {
         Ok(self.bundle(bundle)?.manifest_text.clone().into_bytes())
+    }
+
+    fn shares_claims(&self) -> bool {
+        true
     }
 
     fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError> {
