@@ -107,8 +107,15 @@ pub fn run(args: &DiffArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
     let report = match new {
         New::Revision(rev) => {
             let new = repo.at(&rev)?;
-            let mut report = diff::compare(&old, &new, &options)?;
-            let changed = repo.changed_paths(&old, &new)?;
+            // git's own view of what changed, found beside the comparison.
+            let pair = repo.tree_pair(&old, &new);
+            let (changed, report) = std::thread::scope(|scope| {
+                let changed = scope.spawn(|| diff::source::changed_paths(&pair));
+                let report = diff::compare(&old, &new, &options);
+                (changed.join(), report)
+            });
+            let mut report = report?;
+            let changed = changed.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
             let edits = diff::compare::unexplained(&report, &changed, &new, &options.hosts);
             add_hand_edits(&mut report, edits);
             report

@@ -161,26 +161,43 @@ impl Repo {
         Ok(base.to_string())
     }
 
-    /// Paths below out/, relative to it, whose bytes differ between `old`
-    /// and `new`, as git sees them: unchanged subtrees are skipped by id.
-    pub fn changed_paths(
-        &self,
-        old: &GitTree<'_>,
-        new: &GitTree<'_>,
-    ) -> Result<Vec<String>, DiffError> {
-        let diff = self
-            .repo
-            .diff_tree_to_tree(Some(&old.out), Some(&new.out), None)
-            .map_err(|error| DiffError::Read {
-                location: format!("{} at {} and {}", self.out.display(), old.rev, new.rev),
-                message: error.message().to_owned(),
-            })?;
-        Ok(diff
-            .deltas()
-            .filter_map(|delta| delta.new_file().path().or(delta.old_file().path()))
-            .map(|path| path.to_string_lossy().into_owned())
-            .collect())
+    /// What [`changed_paths`] needs to run on another thread: the
+    /// repository and the ids of both out/ trees (git2 handles stay on theirs).
+    pub fn tree_pair(&self, old: &GitTree<'_>, new: &GitTree<'_>) -> TreePair {
+        TreePair {
+            git_dir: self.repo.path().to_path_buf(),
+            ids: [old.out.id(), new.out.id()],
+            location: format!("{} at {} and {}", self.out.display(), old.rev, new.rev),
+        }
     }
+}
+
+/// Two out/ trees of one repository, by id.
+#[derive(Debug, Clone)]
+pub struct TreePair {
+    git_dir: PathBuf,
+    ids: [git2::Oid; 2],
+    location: String,
+}
+
+/// Paths below out/, relative to it, whose bytes differ between the two
+/// trees, as git sees them: unchanged subtrees are skipped by id. Opens the
+/// repository on its own, so that it can run beside the comparison.
+pub fn changed_paths(pair: &TreePair) -> Result<Vec<String>, DiffError> {
+    let read = |error: git2::Error| DiffError::Read {
+        location: pair.location.clone(),
+        message: error.message().to_owned(),
+    };
+    let repo = git2::Repository::open(&pair.git_dir).map_err(read)?;
+    let [old, new] = [0, 1].map(|side| repo.find_tree(pair.ids[side]));
+    let diff = repo
+        .diff_tree_to_tree(Some(&old.map_err(read)?), Some(&new.map_err(read)?), None)
+        .map_err(read)?;
+    Ok(diff
+        .deltas()
+        .filter_map(|delta| delta.new_file().path().or(delta.old_file().path()))
+        .map(|path| path.to_string_lossy().into_owned())
+        .collect())
 }
 
 /// out/ at one revision of a repository.
