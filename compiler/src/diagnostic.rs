@@ -59,6 +59,13 @@ impl SourceDiagnostic {
         self
     }
 
+    /// Add `note` after the error, drawn as advice.
+    pub fn with_related_note(mut self, mut note: SourceDiagnostic) -> Self {
+        note.advice = true;
+        self.related.push(note);
+        self
+    }
+
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self

@@ -221,6 +221,25 @@ fn a_wrong_type_names_the_field() {
 }
 
 #[test]
+fn an_imported_file_that_is_not_utf8_is_named_at_its_first_bad_byte() {
+    let (_, text) = with_built_out(|fixture| {
+        fs::write(
+            fixture.path().join("extra.ncl"),
+            b"{\n  name = \"caf\xe9\",\n}\n",
+        )
+        .unwrap();
+        fixture.edit(
+            "cluster.ncl",
+            "let lugc = import \"lib/lugc.ncl\" in",
+            "let lugc = import \"lib/lugc.ncl\" in\nlet extra = import \"extra.ncl\" in",
+        );
+    });
+    assert!(text.contains("extra.ncl is not valid UTF-8"), "{text}");
+    assert!(text.contains("[extra.ncl:2:14]"), "{text}");
+    assert!(text.contains("imported here"), "{text}");
+}
+
+#[test]
 fn a_missing_input_file_is_an_error_not_a_panic() {
     let fixture = Fixture::new();
     let output = fixture.run(&["build", "--file", "nowhere.ncl"]);

@@ -296,7 +296,7 @@ fn unknown_node_in_storage_nodes() {
     let failure = break_fleet(&[("nodes = [\"pve-6\"],", "nodes = [\"pve-55\"],")]);
     let needle = "nodes = [\"pve-55\"],";
     failure.assert(
-        &["storage vdp: nodes: `pve-55` is not a cluster member (members: esxi-5, pve-5, pve-6, pve-7)"],
+        &["storage vdp: nodes: `pve-55` is not a cluster member; did you mean `pve-5`?"],
         needle,
         offset(needle, "\"pve-55\""),
     );
@@ -356,7 +356,7 @@ fn tunnel_end_that_is_not_a_host() {
     )]);
     let needle = "\"esxi-55\"";
     failure.assert(
-        &["tunnel: host `esxi-55` is not one of esxi-5, pve-10"],
+        &["tunnel: unknown host `esxi-55`; did you mean `esxi-5`?"],
         needle,
         0,
     );
@@ -418,11 +418,10 @@ fn storage_with_a_key_its_type_does_not_know() {
         "sparse = true,",
         "sparse = true,\n      compression = \"lz4\",",
     )]);
-    let needle = "local-zfs = {";
     failure.assert(
         &["storage local-zfs (zfspool): unknown key `compression`"],
-        needle,
-        offset(needle, "{"),
+        "compression = ",
+        0,
     );
 }
 
@@ -503,7 +502,10 @@ fn vm_nic_on_a_bridge_its_site_lacks() {
     let failure = break_fleet(&[("bridge = \"vmbr0\" }", "bridge = \"vmbr10\" }")]);
     let needle = "\"vmbr10\" }";
     failure.assert(
-        &["VM 230 (mirrorlog): net0: bridge vmbr10 is not in the vmbr table of pve-5's site"],
+        &[
+            "VM 230 (mirrorlog): net0: bridge `vmbr10` is not in the vmbr table of pve-5's site NIC",
+            "bridges of site NIC: vmbr0, vmbr1, vmbr2, vmbr3, vmbr4, vmbr5",
+        ],
         needle,
         0,
     );

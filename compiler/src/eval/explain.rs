@@ -9,19 +9,19 @@
 //! it (`report`). Under `--verbose` Nickel's own report follows each error.
 
 use nickel_lang_core::ast::MergeKind;
-use nickel_lang_core::error::{Error, EvalErrorData, EvalErrorKind};
+use nickel_lang_core::error::{
+    Error, EvalErrorData, EvalErrorKind, ImportErrorKind, TypecheckErrorKind,
+};
 use nickel_lang_core::eval::cache::CacheImpl;
 use nickel_lang_core::eval::value::{Container, NickelValue, ValueContentRef};
 use nickel_lang_core::identifier::LocIdent;
 use nickel_lang_core::label::ty_path::Elem;
 use nickel_lang_core::label::Label;
-use nickel_lang_core::position::{PosIdx, PosTable};
+use nickel_lang_core::position::{PosIdx, PosTable, TermPos};
 use nickel_lang_core::program::Program;
 use nickel_lang_core::term::record::FieldMetadata;
 
-use nickel_lang_core::error::suggest::find_best_match;
-
-use super::{collect, report, syntax, words, Detail, Place, Places};
+use super::{collect, report, source, syntax, words, Detail, Place, Places};
 use crate::diagnostic::{Diagnostics, SourceDiagnostic};
 
 /// What Nickel's own contracts for `Array`, records and functions say; the
@@ -37,8 +37,11 @@ const BUILTIN_TYPE_MESSAGES: [&str; 8] = [
     "tag not in the enum type",
 ];
 
+/// How alike an unknown name and a valid one must be to suggest it.
+const MIN_SIMILARITY: f64 = 0.6;
+
 /// Most valid names listed after an unknown one.
-const MAX_LISTED: usize = 12;
+const MAX_LISTED: usize = 20;
 
 /// Every error of `program`, whose export failed with `first`.
 pub(super) fn every_error(
@@ -73,6 +76,11 @@ fn explain(error: Error, places: &Places, detail: Detail) -> SourceDiagnostic {
     let worded = match &error {
         Error::EvalError(data) => eval_error(data, places),
         Error::ParseErrors(errors) => syntax::explain(&errors.errors, places),
+        Error::ImportError(kind) => import_error(kind, places),
+        Error::TypecheckError(data) => match data.borrow_error() {
+            TypecheckErrorKind::ImportError(kind) => import_error(kind, places),
+            _ => None,
+        },
         _ => None,
     };
     let Some(mut diagnostic) = worded else {
@@ -111,6 +119,34 @@ fn eval_error(data: &EvalErrorData, places: &Places) -> Option<SourceDiagnostic>
     }
 }
 
+/// A file that could not be imported: an unreadable one, or a syntax error in it.
+fn import_error(kind: &ImportErrorKind, places: &Places) -> Option<SourceDiagnostic> {
+    match kind {
+        ImportErrorKind::IOError(path, _, pos) => unreadable_import(path, *pos, places),
+        ImportErrorKind::ParseErrors(errors, _) => syntax::explain(&errors.errors, places),
+        _ => None,
+    }
+}
+
+/// An import Nickel could not read although the file is there: a file that
+/// is not UTF-8 (at its first bad byte), or one lugc may not read. Nickel
+/// calls both "could not find import".
+fn unreadable_import(path: &str, pos: TermPos, places: &Places) -> Option<SourceDiagnostic> {
+    let span = pos.into_opt()?;
+    let importer = std::path::PathBuf::from(places.files.name(span.src_id));
+    let file = importer.parent()?.join(path);
+    if !file.is_file() {
+        return None;
+    }
+    let name = super::display_name(&places.base, &file.to_string_lossy());
+    let diagnostic = match std::fs::read(&file) {
+        Ok(bytes) => source::utf8(&name, bytes).err()?,
+        Err(error) => SourceDiagnostic::new(format!("cannot read {name}: {error}")),
+    };
+    let imported = places.place(span)?;
+    Some(diagnostic.with_related_note(imported.diagnostic("imported here", "")))
+}
+
 /// The best place among `positions`: the first in a user's file, else the
 /// first outside Nickel's std.
 fn best_place(positions: &[PosIdx], table: &PosTable, places: &Places) -> Option<Place> {
@@ -134,7 +170,7 @@ fn blame(
     places: &Places,
 ) -> Option<SourceDiagnostic> {
     let arg_pos = arg.map_or(PosIdx::NONE, NickelValue::pos_idx);
-    let place = best_place(&[label.arg_pos, arg_pos], table, places)?;
+    let place = best_place(&[label.arg_pos, arg_pos], table, places);
     let head = label
         .diagnostics
         .iter()
@@ -142,15 +178,17 @@ fn blame(
         .find(|diagnostic| diagnostic.message.is_some());
     let message = head.and_then(|diagnostic| diagnostic.message.as_deref());
     let Some(message) = message.filter(|message| !BUILTIN_TYPE_MESSAGES.contains(message)) else {
-        return wrong_type(label, arg, place, table, places);
+        return wrong_type(label, arg, place?, table, places);
     };
     if message.starts_with("extra field") {
         return unknown_fields_of(message, arg?, places);
     }
-    let place = match unknown_field_name(message) {
-        Some(name) => key_before(&place, name).unwrap_or(place),
-        None if !places.is_user_place(&place) => places.mentioned(message).unwrap_or(place),
-        None => place,
+    let place = match (place, unknown_field_name(message)) {
+        (Some(place), Some(name)) => key_before(&place, name).unwrap_or(place),
+        (Some(place), None) if places.is_user_place(&place) => place,
+        // The value lost its position on the way (a record's key checked as
+        // a value, a record rebuilt by a contract): find what the message names.
+        (place, _) => places.mentioned(message).or(place)?,
     };
     let notes = head.map_or(&[][..], |diagnostic| diagnostic.notes.as_slice());
     let (mut message, notes) = suggest(message, notes);
@@ -166,6 +204,31 @@ fn blame(
     } else {
         diagnostic.with_help(notes.join("\n"))
     })
+}
+
+/// The one candidate closest to `name`: equal but for case, or at least
+/// [`MIN_SIMILARITY`] alike (normalised Damerau-Levenshtein, as Nickel's own
+/// suggestions) and closer than every other.
+fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    if let Some(same) = candidates.iter().find(|c| c.eq_ignore_ascii_case(name)) {
+        return Some(same);
+    }
+    let mut scored: Vec<(f64, &str)> = candidates
+        .iter()
+        .map(|candidate| {
+            (
+                strsim::normalized_damerau_levenshtein(name, candidate),
+                *candidate,
+            )
+        })
+        .filter(|(score, _)| *score >= MIN_SIMILARITY)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    match scored.as_slice() {
+        [(best, name), (second, _), ..] if best > second => Some(name),
+        [(_, name)] => Some(name),
+        _ => None,
+    }
 }
 
 /// Whether `message` names `field` before its value ("mtu 1462",
@@ -184,7 +247,8 @@ fn names_field(message: &str, field: &str) -> bool {
 /// lib/'s message for an unknown name (util.ncl's `unknown_name`) names it in
 /// backticks, and its last note lists the valid names as `what: a, b, c`.
 /// The closest valid name becomes "did you mean `b`?"; without one, the
-/// note stays, cut to [`MAX_LISTED`] names.
+/// note stays (unless the message lists them already), cut to
+/// [`MAX_LISTED`] names.
 fn suggest(message: &str, notes: &[String]) -> (String, Vec<String>) {
     let name = message.split('`').nth(1);
     let listed = notes.last().and_then(|note| note.split_once(": "));
@@ -193,10 +257,13 @@ fn suggest(message: &str, notes: &[String]) -> (String, Vec<String>) {
     };
     let candidates: Vec<&str> = list.split(", ").collect();
     let others = notes[..notes.len() - 1].to_vec();
-    if let Some(best) = find_best_match(&candidates, &name) {
+    if let Some(best) = closest(name, &candidates) {
         return (format!("{message}; did you mean `{best}`?"), others);
     }
     let mut kept = others;
+    if message.contains(list) {
+        return (message.to_owned(), kept);
+    }
     kept.push(if candidates.len() > MAX_LISTED {
         let more = candidates.len() - MAX_LISTED;
         format!(
@@ -239,10 +306,12 @@ fn wrong_type(
     })
 }
 
-/// The name in "unknown field `name` …", lib/'s message for a field its
-/// contract does not know (util.ncl's `Record`).
+/// The name in "… unknown field `name` …" (or key), lib/'s message for a
+/// field its contract does not know (util.ncl's `Record`, a storage's keys).
 fn unknown_field_name(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("unknown field `")?;
+    let (_, rest) = message
+        .split_once("unknown field `")
+        .or_else(|| message.split_once("unknown key `"))?;
     Some(rest.split_once('`')?.0)
 }
 
@@ -455,14 +524,20 @@ mod tests {
                 notes.to_vec()
             )
         );
-        let many: Vec<String> = (0..20).map(|n| format!("host-{n:02}")).collect();
+        let bridges = ["bridges of site NIC: vmbr0, vmbr1, vmbr2".to_owned()];
+        assert_eq!(
+            suggest("net0: bridge `vmbr7` is not in the vmbr table", &bridges).1,
+            bridges,
+            "no suggestion among equally close names"
+        );
+        let many: Vec<String> = (0..28).map(|n| format!("host-{n:02}")).collect();
         let (_, notes) = suggest(
             "unknown host `web`",
             &[format!("hosts: {}", many.join(", "))],
         );
         assert_eq!(
             notes,
-            [format!("hosts: {} and 8 more", many[..12].join(", "))]
+            [format!("hosts: {} and 8 more", many[..20].join(", "))]
         );
     }
 }
