@@ -47,39 +47,39 @@ pub(super) fn nickel_diagnostic(error: Error, places: &Places, detail: Detail) -
     if !in_user_file(&main) {
         if let Some(index) = main.related.iter().position(in_user_file) {
             // The user's file first, Nickel's first place after it.
-            let mut user = main.related.remove(index);
-            user.message = std::mem::take(&mut main.message);
-            user.help = main.help.take().or(user.help);
-            user.advice = false;
-            main.message = "related location".to_owned();
-            main.advice = true;
-            let rest = std::mem::take(&mut main.related);
-            user.related.push(main);
-            user.related.extend(rest);
-            main = user;
+            let user = main.related.remove(index);
+            main = lead_with(user, main);
         } else if let Some(range) = locate_named(&diagnostics, places) {
             // Nickel placed the error only in lib/ (a check on a value that
             // lost its position on the way): point at the value the message
             // names in the main file.
-            let mut located = SourceDiagnostic::new(std::mem::take(&mut main.message)).at(
+            let located = SourceDiagnostic::new("").at(
                 &places.main_name,
                 &places.main_text,
                 range,
                 "the value this message names",
             );
-            located.help = main.help.take();
-            main.message = "related location".to_owned();
-            main.advice = true;
-            let rest = std::mem::take(&mut main.related);
-            located.related.push(main);
-            located.related.extend(rest);
-            main = located;
+            main = lead_with(located, main);
         }
     }
     if detail == Detail::Brief && in_user_file(&main) {
         main.related.retain(in_user_file);
     }
     main
+}
+
+/// `place` as the error, with `main`'s message and help; `main` (Nickel's
+/// own first place) and its notes follow as related locations.
+fn lead_with(mut place: SourceDiagnostic, mut main: SourceDiagnostic) -> SourceDiagnostic {
+    place.message = std::mem::take(&mut main.message);
+    place.help = main.help.take().or(place.help);
+    place.advice = false;
+    main.message = "related location".to_owned();
+    main.advice = true;
+    let rest = std::mem::take(&mut main.related);
+    place.related.push(main);
+    place.related.extend(rest);
+    place
 }
 
 /// The value in the main file that Nickel's messages name, if any.

@@ -33,71 +33,26 @@ pub(super) fn utf8(name: &str, bytes: Vec<u8>) -> Result<Arc<str>, SourceDiagnos
 }
 
 /// Refuse source nested deeper than [`MAX_NESTING`] brackets, located at the
-/// first bracket past the limit. A rough lexer: strings and comments are
-/// skipped, and anything it misreads is left for Nickel's parser to report.
+/// first bracket past the limit. The scan is `syntax`'s rough one: strings
+/// and comments are skipped, and anything it misreads is left for Nickel's
+/// parser to report.
 pub(super) fn check_nesting(name: &str, text: &str) -> Result<(), SourceDiagnostic> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'#' => {
-                index += bytes[index..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .unwrap_or(bytes.len() - index);
-            }
-            b'"' => {
-                // `m%"…"%` (any number of `%`) or a plain `"…"` with escapes.
-                let percents = bytes[..index]
-                    .iter()
-                    .rev()
-                    .take_while(|&&b| b == b'%')
-                    .count();
-                index += 1;
-                while index < bytes.len() {
-                    if percents == 0 && bytes[index] == b'\\' {
-                        index += 2;
-                        continue;
-                    }
-                    if bytes[index] == b'"'
-                        && bytes[index + 1..]
-                            .iter()
-                            .take(percents)
-                            .filter(|&&b| b == b'%')
-                            .count()
-                            == percents
-                    {
-                        index += percents;
-                        break;
-                    }
-                    index += 1;
-                }
-            }
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Err(SourceDiagnostic::new(format!(
-                        "{name} nests deeper than {MAX_NESTING} levels"
-                    ))
-                    .at(
-                        name,
-                        &Arc::from(text),
-                        index..index + 1,
-                        "too deep from here",
-                    )
-                    .with_help(
-                        "flatten the data, or build it with a Nickel function: \
-                         lugc refuses such input rather than overflow its stack",
-                    ));
-                }
-            }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        index += 1;
-    }
-    Ok(())
+    let Some(index) = super::syntax::Scan::of(text, MAX_NESTING).too_deep else {
+        return Ok(());
+    };
+    Err(
+        SourceDiagnostic::new(format!("{name} nests deeper than {MAX_NESTING} levels"))
+            .at(
+                name,
+                &Arc::from(text),
+                index..index + 1,
+                "too deep from here",
+            )
+            .with_help(
+                "flatten the data, or build it with a Nickel function: \
+                 lugc refuses such input rather than overflow its stack",
+            ),
+    )
 }
 
 #[cfg(test)]

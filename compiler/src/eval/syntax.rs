@@ -69,7 +69,7 @@ impl Cause {
 
 /// The likely cause of a parse error at `at` (the end of the text when `eof`).
 fn cause(text: &str, at: Range<usize>, eof: bool) -> Option<(Cause, Range<usize>)> {
-    let scan = Scan::of(text);
+    let scan = Scan::of(text, usize::MAX);
     if let Some(start) = scan.string_over_lines.filter(|&start| start <= at.start) {
         let cause = Cause::new(
             "this string is not closed on its line",
@@ -270,13 +270,15 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// What a rough pass over the text finds about its strings and brackets.
 #[derive(Debug, Default, PartialEq)]
-struct Scan {
+pub(super) struct Scan {
     /// The opening quote of the first plain string that runs over a line.
     string_over_lines: Option<usize>,
     /// The first closing bracket that does not match the open one: (opener, closer).
     mismatch: Option<(usize, usize)>,
     /// Brackets still open at the end of the text, outermost first.
     unclosed: Vec<usize>,
+    /// The first bracket nested deeper than the limit the scan was given.
+    pub(super) too_deep: Option<usize>,
 }
 
 /// Where the scan is: in code (inside brackets, or a `%{…}` of a string),
@@ -290,7 +292,8 @@ enum Frame {
 }
 
 impl Scan {
-    fn of(text: &str) -> Scan {
+    /// Scan `text`, noting the first bracket nested more than `limit` deep.
+    pub(super) fn of(text: &str, limit: usize) -> Scan {
         let bytes = text.as_bytes();
         let mut scan = Scan::default();
         let mut frames: Vec<Frame> = Vec::new();
@@ -346,7 +349,12 @@ impl Scan {
                             Frame::Plain(index)
                         });
                     }
-                    b'{' | b'[' | b'(' => frames.push(Frame::Bracket(index)),
+                    b'{' | b'[' | b'(' => {
+                        frames.push(Frame::Bracket(index));
+                        if frames.len() > limit {
+                            scan.too_deep.get_or_insert(index);
+                        }
+                    }
                     b'}' if matches!(frames.last(), Some(Frame::Interpolation)) => {
                         frames.pop();
                     }
@@ -470,7 +478,10 @@ mod tests {
 
     #[test]
     fn multi_line_strings_and_comments_are_skipped() {
-        let scan = Scan::of("{ a = m%\"\n  { [ %{x}\n\"%, # }\n b = \"}\" }\n");
+        let scan = Scan::of(
+            "{ a = m%\"\n  { [ %{x}\n\"%, # }\n b = \"}\" }\n",
+            usize::MAX,
+        );
         assert_eq!(scan, Scan::default());
     }
 }
