@@ -79,12 +79,13 @@ fn explain(error: Error, places: &Places, detail: Detail) -> SourceDiagnostic {
         Error::ImportError(kind) => import_error(kind, places),
         Error::TypecheckError(data) => match data.borrow_error() {
             TypecheckErrorKind::ImportError(kind) => import_error(kind, places),
+            TypecheckErrorKind::UnboundIdentifier(id) => unbound(*id, places),
             _ => None,
         },
         _ => None,
     };
     let Some(mut diagnostic) = worded else {
-        return report::nickel_diagnostic(error, places, detail);
+        return report::nickel_diagnostic(first_parse_error(error), places, detail);
     };
     if detail == Detail::Verbose {
         let mut nickel = report::nickel_diagnostic(error, places, detail);
@@ -93,6 +94,18 @@ fn explain(error: Error, places: &Places, detail: Detail) -> SourceDiagnostic {
         diagnostic.related.push(nickel);
     }
     diagnostic
+}
+
+/// Of several parse errors only the first: Nickel's parser goes on after an
+/// error, and what it finds next mostly follows from it.
+fn first_parse_error(error: Error) -> Error {
+    match error {
+        Error::ParseErrors(mut errors) if errors.errors.len() > 1 => {
+            errors.errors.truncate(1);
+            Error::ParseErrors(errors)
+        }
+        other => other,
+    }
 }
 
 fn eval_error(data: &EvalErrorData, places: &Places) -> Option<SourceDiagnostic> {
@@ -108,6 +121,7 @@ fn eval_error(data: &EvalErrorData, places: &Places) -> Option<SourceDiagnostic>
             pos_record,
             pos_access,
         } => missing_definition(*id, metadata, &[*pos_record, *pos_access], table, places),
+        EvalErrorKind::UnboundIdentifier(id, _) => unbound(*id, places),
         EvalErrorKind::MergeIncompatibleArgs {
             left_arg,
             right_arg,
@@ -234,8 +248,11 @@ fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
 /// Whether `message` names `field` before its value ("mtu 1462",
 /// "schedule `21 4 * *`") or in backticks.
 fn names_field(message: &str, field: &str) -> bool {
-    message.contains(&format!("`{field}`"))
-        || message.match_indices(field).any(|(start, _)| {
+    // ASCII lower case keeps byte offsets: "MAC" names `mac`.
+    let lower = message.to_ascii_lowercase();
+    let field = field.to_ascii_lowercase();
+    lower.contains(&format!("`{field}`"))
+        || lower.match_indices(&field).any(|(start, _)| {
             let before = message[..start].chars().next_back();
             let mut after = message[start + field.len()..].chars();
             !before.is_some_and(char::is_alphanumeric)
@@ -359,6 +376,19 @@ fn unknown_fields_of(
         place
             .diagnostic(message, "")
             .with_help("the contract applied to this record does not declare it"),
+    )
+}
+
+/// A name used but never defined: most often a value written without its
+/// quotes (`host = pve-5`).
+fn unbound(id: LocIdent, places: &Places) -> Option<SourceDiagnostic> {
+    let place = places.place(id.pos.into_opt()?)?;
+    Some(
+        place
+            .diagnostic(format!("`{id}` is not defined"), "")
+            .with_help(format!(
+                "text is written in quotes: \"{id}\"; a bare name must be bound by a `let` first"
+            )),
     )
 }
 
@@ -504,7 +534,7 @@ mod tests {
             "`10.38.95.300` is not an IPv4 address",
             "address"
         ));
-        assert!(!names_field("the PVE port 443 cannot change", "pve"));
+        assert!(names_field("MAC `bc:24` is not a unicast MAC", "mac"));
     }
 
     #[test]

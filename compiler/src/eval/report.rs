@@ -38,7 +38,10 @@ pub(super) fn nickel_diagnostic(error: Error, places: &Places, detail: Detail) -
     let Some(mut main) = converted.next() else {
         return SourceDiagnostic::new("Nickel evaluation failed without a diagnostic");
     };
-    main.related.extend(converted);
+    main.related.extend(converted.map(|mut part| {
+        part.advice = true;
+        part
+    }));
     let in_user_file = |part: &SourceDiagnostic| {
         part.file
             .as_ref()

@@ -148,6 +148,15 @@ fn cause(text: &str, at: Range<usize>, eof: bool) -> Option<(Cause, Range<usize>
         );
         return Some((cause, equals..equals + 1));
     }
+    if let Some(record) = value_without_name(text, &at, line_start) {
+        let mut cause = Cause::new(
+            "a value without a field name inside a record",
+            "this needs a name: `name = …`",
+            "a record holds `name = value` fields; a list of values is written [ … ]",
+        );
+        cause.also = Some((record..record + 1, "the record opens here"));
+        return Some((cause, at.start..at.start + 1));
+    }
     if let Some(end) = missing_comma(text, &at, line_start) {
         let cause = Cause::new(
             "missing `,` between two fields",
@@ -157,6 +166,22 @@ fn cause(text: &str, at: Range<usize>, eof: bool) -> Option<(Cause, Range<usize>
         return Some((cause, end..end));
     }
     None
+}
+
+/// The `{` of the record that holds a bare value where a field should be:
+/// the error is at a value (`{`, `[`, `"`) that starts its line right after
+/// the record opens or after a `,`.
+fn value_without_name(text: &str, at: &Range<usize>, line_start: usize) -> Option<usize> {
+    let token = text.get(at.clone())?;
+    let starts_value = token.starts_with(['{', '[', '"']);
+    let first_on_line = text[line_start..at.start].trim().is_empty();
+    let after = code_before(text, line_start).chars().next_back();
+    let opener = *Scan::of(&text[..at.start], usize::MAX).unclosed.last()?;
+    (starts_value
+        && first_on_line
+        && matches!(after, Some('{' | ','))
+        && text.as_bytes()[opener] == b'{')
+        .then_some(opener)
 }
 
 /// Where a `,` is missing: the end of the previous line, when the error is
@@ -459,6 +484,18 @@ mod tests {
         assert_eq!(
             cause_at(text, Some("},")).0,
             "`}` closes the `[` opened on line 2"
+        );
+    }
+
+    #[test]
+    fn a_list_written_as_a_record_is_named() {
+        let text = "{\n  vms = {\n    { id = 230 },\n  },\n}\n";
+        assert_eq!(
+            cause_at(text, Some("{ id")),
+            (
+                "a value without a field name inside a record".into(),
+                "{".into()
+            )
         );
     }
 
