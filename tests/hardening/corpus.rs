@@ -16,7 +16,8 @@
 //! `<name>.stderr` beside a case is what the build prints, in full: a change
 //! of wording or location fails until it is reviewed and the snapshot
 //! rewritten (`LUGC_BLESS=1 cargo test --test integration corpus`).
-//! A few cases are generated here instead (an enormous file, deep nesting).
+//! No error may take more than a screenful (24 lines). A few cases are
+//! generated here instead (an enormous file, deep nesting).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -160,6 +161,11 @@ fn run_case(case: &Case, lib: &Path, out: &Path) -> Vec<String> {
             None => problems.push(format!("stderr lacks the location [{at}]")),
         }
     }
+    if let Some(lines) = longest_message(&text).filter(|&lines| lines > SCREENFUL) {
+        problems.push(format!(
+            "a message takes {lines} lines, more than a screenful"
+        ));
+    }
     if let Some(snapshot) = &case.snapshot {
         problems.extend(compare_snapshot(snapshot, &text));
     }
@@ -183,6 +189,21 @@ fn run_case(case: &Case, lib: &Path, out: &Path) -> Vec<String> {
         ));
     }
     problems
+}
+
+/// Lines one error may take on a terminal.
+const SCREENFUL: usize = 24;
+
+/// Lines of the longest error in lugc's stderr (each starts at `  x `).
+fn longest_message(text: &str) -> Option<usize> {
+    let mut lengths = vec![0usize];
+    for line in text.lines() {
+        if line.starts_with("  x ") {
+            lengths.push(0);
+        }
+        *lengths.last_mut().expect("a length") += 1;
+    }
+    lengths.into_iter().max()
 }
 
 /// Whether `text` is the snapshot; with `LUGC_BLESS` set, rewrite it instead.
@@ -271,6 +292,12 @@ fn every_bad_fleet_states_what_it_expects() {
             );
         }
     }
+}
+
+#[test]
+fn a_message_is_measured_in_lines() {
+    let text = "  x one\n  a\n\n  x two\n  b\n  c\n\nfound 2 errors\n";
+    assert_eq!(longest_message(text), Some(5));
 }
 
 #[test]
