@@ -8,12 +8,16 @@
 //! Never writes out/ and never runs git.
 
 use std::io::Write;
+use std::panic::resume_unwind;
 
 use clap::{Args, ValueEnum};
 
 use crate::cli::InputArgs;
 use crate::config::Config;
-use crate::diff::{self, DiffError, DirTree, MemTree, Options, OutTree, Repo, Report, View};
+use crate::diff::source::Prefetched;
+use crate::diff::{
+    self, DiffError, DirTree, GitTree, MemTree, Options, OutTree, Repo, Report, View,
+};
 use crate::error::{Error, Outcome};
 use crate::freshness;
 
@@ -107,15 +111,10 @@ pub fn run(args: &DiffArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
     let report = match new {
         New::Revision(rev) => {
             let new = repo.at(&rev)?;
-            // git's own view of what changed, found beside the comparison.
-            let pair = repo.tree_pair(&old, &new);
-            let (changed, report) = std::thread::scope(|scope| {
-                let changed = scope.spawn(|| diff::source::changed_paths(&pair));
-                let report = diff::compare(&old, &new, &options);
-                (changed.join(), report)
-            });
-            let mut report = report?;
-            let changed = changed.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            let ((), mut report) = compare_beside(&old, &new, &options, || Ok(()))?;
+            let indexes = [old.index()?, new.index()?];
+            let changed =
+                repo.changed_in_unchanged_bundles(&old, &new, [&indexes[0], &indexes[1]])?;
             let edits = diff::compare::unexplained(&report, &changed, &new, &options.hosts);
             add_hand_edits(&mut report, edits);
             report
@@ -127,15 +126,9 @@ pub fn run(args: &DiffArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
         }
         New::WorkingTree => {
             let new = DirTree::open(&config.out)?;
-            // Whether out/ is current is checked beside the comparison, on a
-            // second core; its answer comes first.
-            let (current, report) = std::thread::scope(|scope| {
-                let current = scope.spawn(|| freshness::require_current(&config));
-                let report = diff::compare(&old, &new, &options);
-                (current.join(), report)
-            });
-            current.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-            let report = report?;
+            // Whether out/ is current is checked beside the comparison.
+            let current = || freshness::require_current(&config);
+            let ((), report) = compare_beside(&old, &new, &options, current)?;
             let here: Vec<String> = report
                 .hand_edits
                 .iter()
@@ -165,6 +158,41 @@ pub fn run(args: &DiffArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
     } else {
         Outcome::Clean
     })
+}
+
+/// Compare `old` (a revision) with `new` while `beside` runs on another
+/// thread; `old`'s MANIFESTs are read on a third (with a git2 handle of its
+/// own) while `new`'s are read here. `beside`'s error comes first.
+fn compare_beside<T: Send>(
+    old: &GitTree<'_>,
+    new: &dyn OutTree,
+    options: &Options,
+    beside: impl FnOnce() -> Result<T, Error> + Send,
+) -> Result<(T, Report), Error> {
+    let [old_names, new_names] = diff::source::changed_bundles([&old.index()?, &new.index()?]);
+    let handle = old.handle();
+    let (beside, report) = std::thread::scope(|scope| {
+        let beside = scope.spawn(beside);
+        let old_manifests = scope.spawn(|| handle.manifests(&old_names));
+        let report = (|| -> Result<Report, Error> {
+            let new_manifests = new_names
+                .iter()
+                .map(|name| Ok((name.clone(), new.manifest(name)?)))
+                .collect::<Result<_, DiffError>>()?;
+            let old_manifests = old_manifests
+                .join()
+                .unwrap_or_else(|panic| resume_unwind(panic))?;
+            let old = Prefetched::new(old, old_manifests);
+            Ok(diff::compare(
+                &old,
+                &Prefetched::new(new, new_manifests),
+                options,
+            )?)
+        })();
+        (beside.join(), report)
+    });
+    let beside = beside.unwrap_or_else(|panic| resume_unwind(panic))?;
+    Ok((beside, report?))
 }
 
 fn add_hand_edits(report: &mut Report, edits: Vec<diff::HandEdit>) {

@@ -154,9 +154,9 @@ pub fn compare(
     })
 }
 
-/// The paths inside out/ that git sees changed between the two sides of
-/// `report` but that no MANIFEST or INDEX line explains: hand edits on the
-/// new side. With a host filter, only bundles the filter keeps count.
+/// The paths inside out/ among `changed` (as git sees them) that no
+/// MANIFEST or INDEX line of `report` explains: hand edits on the new side.
+/// With a host filter, only bundles the filter keeps count.
 pub fn unexplained(
     report: &Report,
     changed: &[String],

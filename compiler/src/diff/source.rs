@@ -28,9 +28,9 @@ pub trait OutTree {
     /// The bytes of the file at absolute target `path` in `bundle`.
     fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError>;
     /// Whether files whose MANIFEST lines claim the same blake3 may be read
-    /// once for all: true of a revision (committed, checked where it was
-    /// built; its tree diff finds bytes changed without their line) and of
-    /// bundles built in memory; the working tree's files are each read.
+    /// once for all: true of a revision (committed, and checked by `build
+    /// --check` where it was built) and of bundles built in memory; the
+    /// working tree's files are each read.
     fn shares_claims(&self) -> bool {
         false
     }
@@ -160,44 +160,160 @@ impl Repo {
             })?;
         Ok(base.to_string())
     }
+}
 
-    /// What [`changed_paths`] needs to run on another thread: the
-    /// repository and the ids of both out/ trees (git2 handles stay on theirs).
-    pub fn tree_pair(&self, old: &GitTree<'_>, new: &GitTree<'_>) -> TreePair {
-        TreePair {
-            git_dir: self.repo.path().to_path_buf(),
-            ids: [old.out.id(), new.out.id()],
-            location: format!("{} at {} and {}", self.out.display(), old.rev, new.rev),
+impl Repo {
+    /// Paths below out/, relative to it, that differ between `old` and `new`
+    /// inside bundles whose INDEX ids are the same on both sides: bytes
+    /// changed without their MANIFEST line. A bundle's directories are
+    /// compared by tree id first, so this reads nothing unless one differs.
+    pub fn changed_in_unchanged_bundles(
+        &self,
+        old: &GitTree<'_>,
+        new: &GitTree<'_>,
+        indexes: [&Index; 2],
+    ) -> Result<Vec<String>, DiffError> {
+        let mut paths = Vec::new();
+        for (name, id) in indexes[0] {
+            if indexes[1].get(name) != Some(id) {
+                continue;
+            }
+            let tree = |side: &GitTree<'_>| side.out.get_name(name).map(|entry| entry.id());
+            let (old_id, new_id) = (tree(old), tree(new));
+            if old_id == new_id {
+                continue;
+            }
+            let read = |error: git2::Error| DiffError::Read {
+                location: format!(
+                    "{}/{name} at {} and {}",
+                    self.out.display(),
+                    old.rev,
+                    new.rev
+                ),
+                message: error.message().to_owned(),
+            };
+            let subtree = |id: Option<git2::Oid>| {
+                id.map(|id| self.repo.find_tree(id))
+                    .transpose()
+                    .map_err(read)
+            };
+            let (old_tree, new_tree) = (subtree(old_id)?, subtree(new_id)?);
+            let diff = self
+                .repo
+                .diff_tree_to_tree(old_tree.as_ref(), new_tree.as_ref(), None)
+                .map_err(read)?;
+            paths.extend(
+                diff.deltas()
+                    .filter_map(|delta| delta.new_file().path().or(delta.old_file().path()))
+                    .map(|path| format!("{name}/{}", path.to_string_lossy())),
+            );
         }
+        Ok(paths)
     }
 }
 
-/// Two out/ trees of one repository, by id.
+/// A revision's out/ as another thread can open it again: git2 handles stay
+/// on the thread that made them.
 #[derive(Debug, Clone)]
-pub struct TreePair {
+pub struct TreeHandle {
     git_dir: PathBuf,
-    ids: [git2::Oid; 2],
-    location: String,
+    /// out/ relative to the working tree's root, for messages.
+    out_path: PathBuf,
+    rev: String,
+    out: git2::Oid,
 }
 
-/// Paths below out/, relative to it, whose bytes differ between the two
-/// trees, as git sees them: unchanged subtrees are skipped by id. Opens the
-/// repository on its own, so that it can run beside the comparison.
-pub fn changed_paths(pair: &TreePair) -> Result<Vec<String>, DiffError> {
-    let read = |error: git2::Error| DiffError::Read {
-        location: pair.location.clone(),
-        message: error.message().to_owned(),
-    };
-    let repo = git2::Repository::open(&pair.git_dir).map_err(read)?;
-    let [old, new] = [0, 1].map(|side| repo.find_tree(pair.ids[side]));
-    let diff = repo
-        .diff_tree_to_tree(Some(&old.map_err(read)?), Some(&new.map_err(read)?), None)
-        .map_err(read)?;
-    Ok(diff
-        .deltas()
-        .filter_map(|delta| delta.new_file().path().or(delta.old_file().path()))
-        .map(|path| path.to_string_lossy().into_owned())
-        .collect())
+impl TreeHandle {
+    fn open(&self) -> Result<git2::Repository, DiffError> {
+        git2::Repository::open(&self.git_dir).map_err(|error| self.error(&error))
+    }
+
+    fn error(&self, error: &git2::Error) -> DiffError {
+        DiffError::Read {
+            location: format!("{} at {}", self.out_path.display(), self.rev),
+            message: error.message().to_owned(),
+        }
+    }
+
+    /// The MANIFEST bytes of `bundles`, read with a handle of its own.
+    pub fn manifests(&self, bundles: &[String]) -> Result<HashMap<String, Vec<u8>>, DiffError> {
+        let repo = self.open()?;
+        let out = repo
+            .find_tree(self.out)
+            .map_err(|error| self.error(&error))?;
+        let read = |bundle: &String| -> Result<(String, Vec<u8>), DiffError> {
+            let missing = || DiffError::Read {
+                location: format!(
+                    "{}/{bundle}/MANIFEST at {}",
+                    self.out_path.display(),
+                    self.rev
+                ),
+                message: "no such file".to_owned(),
+            };
+            let entry = out
+                .get_path(&Path::new(bundle).join("MANIFEST"))
+                .map_err(|_| missing())?;
+            if entry.filemode() == 0o120_000 {
+                return Err(missing());
+            }
+            let blob = repo
+                .find_blob(entry.id())
+                .map_err(|error| self.error(&error))?;
+            Ok((bundle.clone(), blob.content().to_vec()))
+        };
+        bundles.iter().map(read).collect()
+    }
+}
+
+/// A tree whose MANIFESTs were read ahead, elsewhere; everything else is
+/// asked of the tree itself.
+pub struct Prefetched<'a> {
+    tree: &'a dyn OutTree,
+    manifests: HashMap<String, Vec<u8>>,
+}
+
+impl<'a> Prefetched<'a> {
+    pub fn new(tree: &'a dyn OutTree, manifests: HashMap<String, Vec<u8>>) -> Self {
+        Prefetched { tree, manifests }
+    }
+}
+
+impl OutTree for Prefetched<'_> {
+    fn label(&self) -> &str {
+        self.tree.label()
+    }
+
+    fn index(&self) -> Result<Index, DiffError> {
+        self.tree.index()
+    }
+
+    fn manifest(&self, bundle: &str) -> Result<Vec<u8>, DiffError> {
+        match self.manifests.get(bundle) {
+            Some(bytes) => Ok(bytes.clone()),
+            None => self.tree.manifest(bundle),
+        }
+    }
+
+    fn file(&self, bundle: &str, path: &str) -> Result<Vec<u8>, DiffError> {
+        self.tree.file(bundle, path)
+    }
+
+    fn shares_claims(&self) -> bool {
+        self.tree.shares_claims()
+    }
+}
+
+/// The bundles whose INDEX ids differ between the two sides, as each side
+/// has them: the MANIFESTs a comparison reads.
+pub fn changed_bundles(indexes: [&Index; 2]) -> [Vec<String>; 2] {
+    let differs = |name: &String| indexes[0].get(name) != indexes[1].get(name);
+    [0, 1].map(|side| {
+        indexes[side]
+            .keys()
+            .filter(|name| differs(name))
+            .cloned()
+            .collect()
+    })
 }
 
 /// out/ at one revision of a repository.
@@ -213,6 +329,16 @@ pub struct GitTree<'repo> {
 }
 
 impl GitTree<'_> {
+    /// How another thread opens this tree again.
+    pub fn handle(&self) -> TreeHandle {
+        TreeHandle {
+            git_dir: self.repo.repo.path().to_path_buf(),
+            out_path: self.repo.out.clone(),
+            rev: self.rev.clone(),
+            out: self.out.id(),
+        }
+    }
+
     /// The same tree, named `label` in output.
     pub fn labelled(mut self, label: String) -> Self {
         self.label = label;
