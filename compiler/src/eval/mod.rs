@@ -241,7 +241,15 @@ impl Places {
     /// The value `message` names in the main file, for an error that lost
     /// its position on the way (e.g. a record's key checked as a value).
     fn mentioned(&self, message: &str) -> Option<Place> {
-        let range = crate::diagnostic::locate_mentioned(&self.main_text, &[message])?;
+        // A name in backticks as a whole (it may hold a space), else the
+        // most specific word of the message.
+        let quoted = message
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .find_map(|name| crate::diagnostic::locate_quoted(&self.main_text, name));
+        let range =
+            quoted.or_else(|| crate::diagnostic::locate_mentioned(&self.main_text, &[message]))?;
         Some(Place {
             name: self.main_name.clone(),
             text: Arc::clone(&self.main_text),
