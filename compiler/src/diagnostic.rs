@@ -321,7 +321,53 @@ impl miette::Diagnostic for SourceDiagnostic {
 
 #[cfg(test)]
 mod tests {
-    use super::{line_column, locate, locate_mentioned};
+    use std::sync::Arc;
+
+    use super::{line_column, locate, locate_mentioned, Diagnostics, SourceDiagnostic, MAX_SHOWN};
+
+    #[test]
+    fn every_place_once_in_order_then_the_count() {
+        let main: Arc<str> = Arc::from("a = 1,\nb = 2,\nc = 3,\n");
+        let lib: Arc<str> = Arc::from("x\n");
+        let at = |name: &str, text: &Arc<str>, range: std::ops::Range<usize>, message: &str| {
+            SourceDiagnostic::new(message).at(name, text, range, "")
+        };
+        let diagnostics = Diagnostics::new(
+            vec![
+                at("lib/x.ncl", &lib, 0..1, "in lib"),
+                at("cluster.ncl", &main, 14..15, "c"),
+                at("cluster.ncl", &main, 0..5, "a"),
+                at(
+                    "cluster.ncl",
+                    &main,
+                    4..5,
+                    "a again, inside the first place",
+                ),
+                SourceDiagnostic::new("nowhere"),
+                SourceDiagnostic::new("nowhere"),
+            ],
+            "cluster.ncl",
+        );
+        let messages: Vec<&str> = diagnostics
+            .shown
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(messages, ["a", "c", "in lib", "nowhere"]);
+        assert_eq!(diagnostics.to_string(), "found 4 errors");
+        let many = (0..MAX_SHOWN + 7)
+            .map(|n| SourceDiagnostic::new(format!("error {n}")))
+            .collect();
+        let diagnostics = Diagnostics::new(many, "cluster.ncl");
+        assert_eq!(diagnostics.shown.len(), MAX_SHOWN);
+        assert_eq!(
+            diagnostics.to_string(),
+            format!(
+                "found {} errors; the first {MAX_SHOWN} are shown",
+                MAX_SHOWN + 7
+            )
+        );
+    }
 
     #[test]
     fn problems_are_located_outside_comments() {

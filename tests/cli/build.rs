@@ -240,6 +240,19 @@ fn an_imported_file_that_is_not_utf8_is_named_at_its_first_bad_byte() {
 }
 
 #[test]
+fn verbose_adds_where_in_lib_a_check_failed() {
+    let fixture = Fixture::new();
+    fixture.edit("cluster.ncl", "cores = 4,", "cores = \"4\",");
+    let brief = stderr(&fixture.run(&["build"]));
+    let verbose = stderr(&fixture.run(&["build", "--verbose"]));
+    let first_line = |text: &str| text.lines().next().unwrap_or_default().to_owned();
+    assert_eq!(first_line(&brief), first_line(&verbose));
+    assert!(!brief.contains("lib/contracts/"), "{brief}");
+    assert!(verbose.contains("as Nickel reports it"), "{verbose}");
+    assert!(verbose.contains("[lib/contracts/vm.ncl:"), "{verbose}");
+}
+
+#[test]
 fn a_missing_input_file_is_an_error_not_a_panic() {
     let fixture = Fixture::new();
     let output = fixture.run(&["build", "--file", "nowhere.ncl"]);
