@@ -99,6 +99,8 @@ pub struct Diagnostics {
     pub shown: Vec<SourceDiagnostic>,
     /// How many distinct errors were found, shown or not.
     pub total: usize,
+    /// The search stopped before the end: there may be more.
+    pub incomplete: bool,
 }
 
 impl Diagnostics {
@@ -132,7 +134,11 @@ impl Diagnostics {
         });
         let total = kept.len();
         kept.truncate(MAX_SHOWN);
-        Diagnostics { shown: kept, total }
+        Diagnostics {
+            shown: kept,
+            total,
+            incomplete: false,
+        }
     }
 
     /// Draw each error with miette, then the count.
@@ -149,19 +155,20 @@ impl From<SourceDiagnostic> for Diagnostics {
         Diagnostics {
             shown: vec![diagnostic],
             total: 1,
+            incomplete: false,
         }
     }
 }
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.total, self.shown.len()) {
-            (1, _) => f.write_str("found 1 error"),
-            (total, shown) if shown < total => {
-                write!(f, "found {total} errors; the first {shown} are shown")
-            }
-            (total, _) => write!(f, "found {total} errors"),
+        let at_least = if self.incomplete { "at least " } else { "" };
+        let errors = if self.total == 1 { "error" } else { "errors" };
+        write!(f, "found {at_least}{} {errors}", self.total)?;
+        if self.shown.len() < self.total {
+            write!(f, "; the first {} are shown", self.shown.len())?;
         }
+        Ok(())
     }
 }
 

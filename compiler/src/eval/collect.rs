@@ -25,8 +25,9 @@ use nickel_lang_core::term::RuntimeContract;
 const MAX_ERRORS: usize = 500;
 const MAX_PARTS: usize = 200_000;
 
-/// Hand every error found in `program`'s main value to `sink`.
-pub(super) fn every_error(program: &mut Program<CacheImpl>, sink: &mut dyn FnMut(Error)) {
+/// Hand every error found in `program`'s main value to `sink`; whether the
+/// walk stopped at its limits before the end.
+pub(super) fn every_error(program: &mut Program<CacheImpl>, sink: &mut dyn FnMut(Error)) -> bool {
     let mut walk = Walk {
         program,
         sink,
@@ -35,7 +36,10 @@ pub(super) fn every_error(program: &mut Program<CacheImpl>, sink: &mut dyn FnMut
     };
     let main = match walk.program.eval() {
         Ok(main) => main,
-        Err(error) => return (walk.sink)(error),
+        Err(error) => {
+            (walk.sink)(error);
+            return false;
+        }
     };
     // The main value is known to fail: start with its parts, the hidden
     // ones first; the exported ones only repeat their errors, unless none
@@ -57,6 +61,7 @@ pub(super) fn every_error(program: &mut Program<CacheImpl>, sink: &mut dyn FnMut
             walk.part(main);
         }
     }
+    walk.exhausted()
 }
 
 struct Walk<'a> {

@@ -51,8 +51,9 @@ pub(super) fn every_error(
     detail: Detail,
 ) -> Diagnostics {
     let mut found = Vec::new();
+    let mut cut_short = false;
     if matches!(first, Error::EvalError(_)) {
-        collect::every_error(program, &mut |error| {
+        cut_short = collect::every_error(program, &mut |error| {
             found.push(explain(error, &places, detail));
         });
     }
@@ -69,7 +70,9 @@ pub(super) fn every_error(
     if detail == Detail::Brief && found.iter().any(placed_by_user) {
         found.retain(placed_by_user);
     }
-    Diagnostics::new(found, &places.main_name)
+    let mut diagnostics = Diagnostics::new(found, &places.main_name);
+    diagnostics.incomplete = cut_short;
+    diagnostics
 }
 
 fn explain(error: Error, places: &Places, detail: Detail) -> SourceDiagnostic {
