@@ -13,7 +13,7 @@ use crate::diff::output::{
     action_facts, bundle_line, content_note, diff_header, file_line, metadata_changes, plural,
     short, shows_diff, summary_facts, totals,
 };
-use crate::diff::report::{BundleChange, Content, FileChange};
+use crate::diff::report::{BundleChange, Content, FileChange, Status};
 use crate::diff::review::Review;
 use crate::natural;
 
@@ -126,7 +126,9 @@ fn section(review: &Review<'_>, index: usize) -> String {
         short(bundle.old_id.as_ref()),
         short(bundle.new_id.as_ref()),
     );
-    text.push_str(&format!("{}\n\n", bundle_line(bundle)));
+    if bundle.status() != Status::Modified {
+        text.push_str(&format!("{}\n\n", bundle_line(bundle)));
+    }
     if !bundle.is_host() {
         text.push_str(&format!("Reaches: {}\n\n", natural::list(&bundle.reaches)));
     }
