@@ -123,6 +123,25 @@ fn three_mistakes_in_three_records_are_reported_together_in_order() {
     assert_eq!(failure.locations(), expected, "{}", failure.text);
 }
 
+#[test]
+fn renaming_a_host_reports_every_stale_reference_in_one_build() {
+    let failure = break_fleet(&[("    esxi-5 = {", "    esxi-6 = {")]);
+    let references = failure.source.matches("\"esxi-5\"").count();
+    let locations = failure.locations();
+    assert_eq!(locations.len(), references, "{}", failure.text);
+    assert!(
+        failure.text.contains(&format!("found {references} errors")),
+        "{}",
+        failure.text
+    );
+    assert_eq!(
+        failure.text.matches("did you mean `esxi-6`?").count(),
+        references,
+        "{}",
+        failure.text
+    );
+}
+
 /// Offset of `part` inside `needle`.
 fn offset(needle: &str, part: &str) -> usize {
     needle
