@@ -382,17 +382,37 @@ fn unknown_fields_of(
     )
 }
 
-/// A name used but never defined: most often a value written without its
-/// quotes (`host = pve-5`).
+/// A name used but never defined: a misspelt `let` name of the same file
+/// (the closest is suggested), or a value written without its quotes
+/// (`host = pve-5`).
 fn unbound(id: LocIdent, places: &Places) -> Option<SourceDiagnostic> {
     let place = places.place(id.pos.into_opt()?)?;
-    Some(
-        place
-            .diagnostic(format!("`{id}` is not defined"), "")
-            .with_help(format!(
-                "text is written in quotes: \"{id}\"; a bare name must be bound by a `let` first"
-            )),
-    )
+    let bound = let_names(&place.text);
+    let message = format!("`{id}` is not defined");
+    Some(match closest(id.label(), &bound) {
+        Some(name) => place.diagnostic(format!("{message}; did you mean `{name}`?"), ""),
+        None => place.diagnostic(message, "").with_help(format!(
+            "text is written in quotes: \"{id}\"; a bare name must be bound by a `let` first"
+        )),
+    })
+}
+
+/// The names `let` binds in `text` (a rough look, for suggestions only).
+fn let_names(text: &str) -> Vec<&str> {
+    text.split("let ")
+        .skip(1)
+        .filter_map(|rest| {
+            let rest = rest
+                .trim_start()
+                .strip_prefix("rec ")
+                .unwrap_or(rest)
+                .trim_start();
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || "_-'".contains(c)))
+                .unwrap_or(rest.len());
+            (end > 0).then(|| &rest[..end])
+        })
+        .collect()
 }
 
 /// A field that a contract requires and the record does not define.
@@ -523,6 +543,14 @@ mod tests {
             unknown_field_name("unknown field `adress` in a host"),
             Some("adress")
         );
+    }
+
+    #[test]
+    fn let_names_are_found_for_suggestions() {
+        let text =
+            "let lugc = import \"lib/lugc.ncl\" in\nlet rec esxi_5_fp = \"00\" in\n# let it be\n";
+        assert_eq!(let_names(text), ["lugc", "esxi_5_fp", "it"]);
+        assert_eq!(closest("esxi_5_pf", &let_names(text)), Some("esxi_5_fp"));
     }
 
     #[test]
