@@ -23,6 +23,7 @@ mod collect;
 mod explain;
 mod report;
 mod source;
+mod suggest;
 mod syntax;
 mod words;
 
