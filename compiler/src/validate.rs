@@ -31,14 +31,11 @@ pub fn validate(evaluated: &Evaluated) -> Result<(), Diagnostics> {
                 "host names are lowercase letters, digits and inner dashes, and not `cluster`",
             ));
         }
-        if host.ssh_target.is_empty() || host.ssh_target.contains(char::is_whitespace) {
+        if let Err(reason) = crate::push::Remote::check_target(&host.ssh_target) {
             problems.push(Problem::new(
-                name,
-                format!(
-                    "host `{name}`: ssh_target `{}` is not `user@address`",
-                    host.ssh_target
-                ),
-                "set ssh_target to e.g. root@pve-5.vm.ustclug.org",
+                &host.ssh_target,
+                format!("host `{name}`: ssh_target {reason}"),
+                "set ssh_target to user@address, e.g. root@pve-5.vm.ustclug.org",
             ));
         }
         for (path, file) in &host.files {

@@ -4,6 +4,7 @@
 //! bundle's first member, `--target`/`--root` overrides); `push` does the rest.
 
 use std::io::Write;
+use std::time::Duration;
 
 use clap::Args;
 
@@ -68,6 +69,18 @@ pub struct PushArgs {
     /// Program that runs each action on the host, given the action as its last argument.
     #[arg(long, value_name = "PROGRAM", default_value = "sh -c")]
     pub action_runner: String,
+
+    /// Seconds an action may run before it is stopped on the host.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub action_timeout: u64,
+
+    /// Seconds to wait for the host: to connect, between keep-alives, and for each of lugc's own commands there (×4).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// rsync on the host, when not the `rsync` on its PATH.
+    #[arg(long, value_name = "PROGRAM")]
+    pub rsync_path: Option<String>,
 }
 
 pub fn run(args: &PushArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -82,11 +95,13 @@ pub fn run(args: &PushArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         apply: args.yes,
         force: args.force,
         runner: args.action_runner.clone(),
+        action_timeout: Duration::from_secs(args.action_timeout.max(1)),
     };
     let total = bundles.len();
     for (number, bundle) in bundles.iter().enumerate() {
         if args.all {
-            writeln!(out, "[{}/{total}] {}", number + 1, bundle.name)?;
+            // Output that cannot be written never stops pushes halfway.
+            let _ = writeln!(out, "[{}/{total}] {}", number + 1, bundle.name);
         }
         let (host, remote) = destination(args, &compilation.fleet, bundle)?;
         if args.rollback {
@@ -117,11 +132,7 @@ fn selected<'a>(args: &PushArgs, bundles: &'a [Bundle]) -> Result<Vec<&'a Bundle
 }
 
 /// The host a bundle lands on and how to reach it.
-fn destination(
-    args: &PushArgs,
-    fleet: &Fleet,
-    bundle: &Bundle,
-) -> Result<(String, Remote), PushError> {
+fn destination(args: &PushArgs, fleet: &Fleet, bundle: &Bundle) -> Result<(String, Remote), Error> {
     let host = if bundle.name == CLUSTER_BUNDLE {
         bundle
             .manifest
@@ -133,7 +144,16 @@ fn destination(
         bundle.name.clone()
     };
     let target = match &args.target {
-        Some(target) => target.replace("{host}", &host),
+        Some(target) => {
+            let target = target.replace("{host}", &host);
+            Remote::check_target(&target).map_err(|reason| {
+                Error::usage(
+                    format!("--target: {reason}"),
+                    Some("give the ssh destination as user@address".to_owned()),
+                )
+            })?;
+            target
+        }
         None => fleet
             .hosts
             .get(&host)
@@ -144,20 +164,27 @@ fn destination(
                 known: fleet.hosts.keys().cloned().collect::<Vec<_>>().join(", "),
             })?,
     };
-    let root = args
-        .root
-        .as_deref()
-        .map(|root| {
-            root.replace("{host}", &host)
-                .trim_end_matches('/')
-                .to_owned()
-        })
-        .unwrap_or_default();
+    let root = match args.root.as_deref() {
+        None => String::new(),
+        Some("") => {
+            return Err(Error::usage(
+                "--root is empty",
+                Some("give the directory that stands for / on the host, or leave --root out to push to / itself".to_owned()),
+            ))
+        }
+        Some(root) if root.contains(['\n', '\r']) => {
+            return Err(Error::usage("--root holds a line break", None))
+        }
+        // `/`, `//`…: the host's own root, written as the empty prefix.
+        Some(root) => root.replace("{host}", &host).trim_end_matches('/').to_owned(),
+    };
     let remote = Remote {
         target,
         port: args.port,
         options: args.ssh_options.clone(),
         root,
+        rsync_path: args.rsync_path.clone(),
+        timeout: Duration::from_secs(args.timeout.max(1)),
     };
     Ok((host, remote))
 }

@@ -1,47 +1,56 @@
 //! push::actions: run a plan's actions on the host, one at a time, through
-//! the action runner (`sh -c` unless `--action-runner` says otherwise), show
-//! their output, and stop at the first failure with what ran and what did not.
+//! the action runner (`sh -c` unless `--action-runner` says otherwise), each
+//! stopped on the host after `--action-timeout`; show their output as it
+//! comes, and stop at the first failure saying what ran and what did not.
 
-use std::io::Write;
+use std::time::Duration;
 
 use crate::push::error::PushError;
-use crate::push::transport::{describe, shell_quote, Remote};
+use crate::push::remote::{Ended, Session};
+use crate::push::Report;
 
-/// Run `actions` in order as `RUNNER 'ACTION'` over ssh; `host` names the host in messages.
+/// Run `actions` in order; `host` and `bundle` name them in messages.
 pub fn run(
-    remote: &Remote,
+    session: &Session,
     runner: &str,
+    limit: Duration,
     host: &str,
+    bundle: &str,
     actions: &[String],
-    out: &mut dyn Write,
+    report: &mut Report,
 ) -> Result<(), PushError> {
-    let show = |out: &mut dyn Write, text: String| {
-        // Progress output that cannot be written is not a reason to stop halfway.
-        let _ = write!(out, "{text}");
-    };
     for (done, action) in actions.iter().enumerate() {
-        show(out, format!("  running: {action}\n"));
-        let output = remote.shell(&format!("{runner} {}", shell_quote(action)), b"")?;
-        for stream in [&output.stdout, &output.stderr] {
-            for line in String::from_utf8_lossy(stream).lines() {
-                show(out, format!("    | {line}\n"));
-            }
-        }
-        if !output.status.success() {
-            let ran = &actions[..done];
-            let not_run = &actions[done + 1..];
-            let report = format!(
-                "the files are on the host; actions run: {}; not run: {}. The host keeps the previous MANIFEST, so the next push runs these actions again",
-                join_or_none(ran),
-                join_or_none(not_run),
-            );
-            return Err(PushError::ActionFailed {
+        report.say(&format!("  running: {action}\n"));
+        let mut show = |line: &str| report.say(&format!("    | {line}\n"));
+        let ran = join_or_none(&actions[..done]);
+        let not_run = join_or_none(&actions[done + 1..]);
+        let ended = session
+            .action(runner, action, limit, &mut show)
+            .map_err(|cause| PushError::ActionCut {
                 host: host.to_owned(),
                 action: action.clone(),
-                status: describe(&output),
-                report,
-            });
-        }
+                cause: Box::new(cause),
+                report: format!(
+                    "the files are in place on {host}; actions run: {ran}; `{action}` was running (on the host it finished or was stopped); not run: {not_run}. {host} records the push as pending: push again to complete it (every action of the push runs again), or undo it with `lugc push {bundle} --rollback`"
+                ),
+            })?;
+        let status = match ended {
+            Ended::Status(0) => continue,
+            Ended::Status(code) => format!("exit {code}"),
+            Ended::Signal => "killed by a signal".to_owned(),
+            Ended::TimedOut => format!(
+                "still running after {} s; stopped on the host",
+                limit.as_secs().max(1)
+            ),
+        };
+        return Err(PushError::ActionFailed {
+            host: host.to_owned(),
+            action: action.clone(),
+            status,
+            report: format!(
+                "the files are in place on {host}; actions run: {ran}; not run: {not_run}. {host} keeps its previous MANIFEST and records the push as pending: once the cause is fixed, push again (every action of the push runs again), or roll back with `lugc push {bundle} --rollback`"
+            ),
+        });
     }
     Ok(())
 }

@@ -96,12 +96,35 @@ pub enum PushError {
     #[diagnostic(code(lugc::push::no_rollback))]
     NothingToRollBack { host: String, reason: String },
 
-    #[error("cannot roll back {path} on {host}: no copy with the recorded content is left")]
+    #[error(
+        "cannot roll back on {host}: {what} of push {id} is missing from /var/lib/lugc/backup/{id}"
+    )]
+    #[diagnostic(
+        code(lugc::push::backup_missing),
+        help("without it lugc cannot tell what to put back, so nothing was changed; push a bundle instead")
+    )]
+    BackupMissing {
+        host: String,
+        id: String,
+        what: String,
+    },
+
+    #[error(
+        "cannot roll back on {host}: no copy is left of what {} held before the push",
+        list(paths)
+    )]
     #[diagnostic(
         code(lugc::push::rollback_missing),
-        help("the host's file and its backup under /var/lib/lugc/backup both differ from the recorded bundle (drift overwritten with --force?); pass --force to restore the backup as it is")
+        help("neither the host's file nor a backup under /var/lib/lugc/backup has that content, so nothing was changed; push a bundle instead")
     )]
-    RollbackMissing { host: String, path: String },
+    RollbackMissing { host: String, paths: Vec<String> },
+
+    #[error("another push to {host} is under way: {holder}")]
+    #[diagnostic(
+        code(lugc::push::busy),
+        help("one push per host at a time: wait for it to finish; the lock in /var/lib/lugc/lock is released when its holder ends")
+    )]
+    Busy { host: String, holder: String },
 
     #[error("lugc state on {host} is unreadable: {reason}")]
     #[diagnostic(
@@ -124,21 +147,53 @@ pub enum PushError {
     #[error("ssh to {target} failed: {detail}")]
     #[diagnostic(
         code(lugc::push::env::ssh),
-        help(
-            "check the address, --port and --ssh-option, and that `ssh {target}` works on its own"
-        )
+        help("check that `{command}` works on its own (address, --port, --ssh-option)")
     )]
-    Ssh { target: String, detail: String },
+    Ssh {
+        target: String,
+        detail: String,
+        command: String,
+    },
+
+    #[error("the connection to {target} was lost: {detail}")]
+    #[diagnostic(code(lugc::push::env::connection_lost))]
+    ConnectionLost { target: String, detail: String },
+
+    #[error("{target} did not answer within {seconds} s while {what}")]
+    #[diagnostic(
+        code(lugc::push::env::timeout),
+        help("check that the host is up and reachable over ssh, or give it longer with --timeout")
+    )]
+    Timeout {
+        target: String,
+        what: String,
+        seconds: u64,
+    },
+
+    #[error("--root {root} is not a directory on {target}")]
+    #[diagnostic(code(lugc::push::no_root))]
+    NoRoot { target: String, root: String },
+
+    #[error("a symbolic link on {target}: {detail}")]
+    #[diagnostic(
+        code(lugc::push::link),
+        help("lugc never writes or reads through a symbolic link below the root; replace the link with the directory or file it stands for")
+    )]
+    Link { target: String, detail: String },
 
     #[error("rsync to {target} failed ({status}): {detail}")]
-    #[diagnostic(
-        code(lugc::push::env::rsync),
-        help("nothing after the transfer was run; push again once the cause is fixed")
-    )]
+    #[diagnostic(code(lugc::push::env::rsync))]
     Rsync {
         target: String,
         status: String,
         detail: String,
+    },
+
+    #[error("{cause}")]
+    #[diagnostic(code(lugc::push::cut_short), help("{state}"))]
+    CutShort {
+        cause: Box<PushError>,
+        state: String,
     },
 
     #[error("`{command}` on {target} failed ({status}): {detail}")]
@@ -156,6 +211,15 @@ pub enum PushError {
         host: String,
         action: String,
         status: String,
+        report: String,
+    },
+
+    #[error("action `{action}` on {host} was cut short: {cause}")]
+    #[diagnostic(code(lugc::push::action_cut), help("{report}"))]
+    ActionCut {
+        host: String,
+        action: String,
+        cause: Box<PushError>,
         report: String,
     },
 

@@ -1,33 +1,44 @@
 //! push: deliver one bundle of out/ to a host with rsync over ssh, or roll
 //! the host back to the bundle the last push replaced.
 //!
-//! In: a `Desired` state (read from out/ by `desired_from_out`, or rebuilt
-//! from the host's backups by `rollback`) and a `Remote`. Steps: `state::probe`
-//! reads lugc's records and the files' metadata on the host, `Remote::fetch`
-//! brings their contents, `plan::plan` compares (drift blocks unless
-//! `force`), and with `apply` the push is recorded as pending, the files go
-//! over with rsync (replaced ones kept under the backup key), the due actions
-//! run (`actions`), and the new MANIFEST is written last (see `state` for how
-//! a push cut short is completed). Only `transport` spawns ssh or rsync;
-//! `guard` holds the checks on out/ that come before any of this.
+//! A push is these stages, each a module with one job:
+//!
+//! 1. lock: `remote::Session` connects and takes the host's push lock
+//!    (a dry run takes none and writes nothing);
+//! 2. probe: `probe` reads lugc's records and the files concerned;
+//! 3. plan: `plan` compares them with the `Desired` state (drift blocks
+//!    unless `force`) and the plan is shown; a dry run stops here;
+//! 4. transfer: `transfer::begin` records the push as pending with its own
+//!    backup directory, `transfer::files` writes and removes;
+//! 5. actions: `actions` runs the due actions;
+//! 6. record: `transfer::finish` records the push as complete.
+//!
+//! `rollback` builds the `Desired` state from the host's backups and goes
+//! through the same stages. Only `remote` spawns ssh or rsync; `guard` holds
+//! the checks on out/ that come before any of this.
 
 pub mod actions;
 pub mod error;
 pub mod guard;
 pub mod plan;
-pub mod state;
-pub mod transport;
+pub mod private;
+pub mod probe;
+pub mod record;
+pub mod remote;
+pub mod rollback;
+pub mod transfer;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
 pub use error::{BoxedPushError, PushError};
-use plan::{on_pmxcfs, Desired, HostFile, Plan, Want, PMXCFS_MAX};
-use state::Probe;
-use transport::Metadata;
-pub use transport::Remote;
+use plan::{on_pmxcfs, Desired, Want, PMXCFS_MAX};
+use probe::{Found, Records};
+pub use remote::Remote;
+use remote::{Hold, Session};
+use transfer::Begun;
 
 use crate::manifest::Manifest;
 
@@ -40,6 +51,24 @@ pub struct Options {
     pub force: bool,
     /// Program that runs an action on the host, given the action as one argument.
     pub runner: String,
+    /// How long an action may run before it is stopped on the host.
+    pub action_timeout: Duration,
+}
+
+/// Standard output of a push. Writing it never fails the push: a closed
+/// pipe must not stop a push between its transfer and its actions.
+pub struct Report<'a> {
+    out: &'a mut dyn Write,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(out: &'a mut dyn Write) -> Report<'a> {
+        Report { out }
+    }
+
+    pub fn say(&mut self, text: &str) {
+        let _ = self.out.write_all(text.as_bytes());
+    }
 }
 
 /// The bundle `name` as out/ holds it, checked against its MANIFEST and pmxcfs' size limit.
@@ -94,31 +123,22 @@ pub fn push(
     options: &Options,
     out: &mut dyn Write,
 ) -> Result<(), PushError> {
-    let paths: Vec<String> = desired.files.keys().cloned().collect();
-    let probe = state::probe(remote, host, &desired.bundle, &paths)?;
-    refuse_irregular(host, &probe)?;
-    let mut wanted: BTreeSet<String> = paths.into_iter().collect();
-    for recorded in probe.last.iter().chain(&probe.pending) {
-        wanted.extend(
-            recorded
-                .manifest
-                .entries
-                .iter()
-                .map(|entry| entry.path.clone()),
-        );
-    }
-    let work = workdir()?;
-    let fetched = work.path().join("host");
-    let wanted: Vec<String> = wanted.into_iter().collect();
-    remote.fetch(&wanted, &fetched)?;
-    let host_files = read_fetched(&fetched, &wanted, &probe)?;
-    deliver(remote, host, desired, &probe, &host_files, options, out)
+    let session = Session::open(remote, host, &hold(options))?;
+    let records = probe::records(&session, host, &desired.bundle)?;
+    let found = probe::files(&session, host, &concerned(desired, &records))?;
+    deliver(
+        &session,
+        host,
+        desired,
+        &records,
+        &found,
+        options,
+        &mut Report::new(out),
+    )
 }
 
-/// Restore the bundle that the last push to `host` replaced, as recorded in
-/// its backup: each file from the host if it still has the recorded content,
-/// else from the backup; files that push added are removed. When pushes were
-/// cut short since the last complete one, that one is restored instead.
+/// Put back what the last push to `host` replaced (or, while pushes cut
+/// short are pending, what they replaced), from the host's backups.
 pub fn rollback(
     remote: &Remote,
     host: &str,
@@ -126,203 +146,119 @@ pub fn rollback(
     options: &Options,
     out: &mut dyn Write,
 ) -> Result<(), PushError> {
-    let nothing = |reason: &str| PushError::NothingToRollBack {
-        host: host.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let first = state::probe(remote, host, bundle, &[])?;
-    // Undo the pushes cut short if there are any, else the last complete one.
-    let cut_short = !first.pending.is_empty();
-    let (key, previous, undone) = if cut_short {
-        let last = first.last.as_ref();
-        let undone: Vec<&Manifest> = first.pending.iter().map(|r| &r.manifest).collect();
-        (
-            state::backup_key(bundle, last),
-            last.map(|recorded| recorded.manifest.clone()),
-            undone,
-        )
-    } else {
-        let last = first
-            .last
-            .as_ref()
-            .ok_or_else(|| nothing(&format!("no push of bundle `{bundle}` is recorded there")))?;
-        let key = first
-            .previous
-            .clone()
-            .ok_or_else(|| nothing("the last push recorded no previous bundle"))?;
-        let previous = if key.starts_with(state::INITIAL) {
-            None
-        } else {
-            let recorded = first
-                .previous_manifest
-                .clone()
-                .filter(|recorded| recorded.id == key)
-                .ok_or_else(|| PushError::RemoteState {
-                    host: host.to_owned(),
-                    reason: format!(
-                        "{} is missing or damaged",
-                        state::backup_manifest_path(&key)
-                    ),
-                })?;
-            Some(recorded.manifest)
-        };
-        (key, previous, vec![&last.manifest])
-    };
-    let backup = state::backup_files(&key);
-    let mut paths: BTreeSet<String> = undone
-        .iter()
-        .flat_map(|manifest| &manifest.entries)
-        .map(|entry| entry.path.clone())
-        .collect();
-    if let Some(previous) = &previous {
-        paths.extend(previous.entries.iter().map(|entry| entry.path.clone()));
-    }
-    let backups: Vec<String> = paths.iter().map(|path| format!("{backup}{path}")).collect();
-    let everything: Vec<String> = paths.iter().cloned().chain(backups).collect();
-    let probe = state::probe(remote, host, bundle, &everything)?;
-    refuse_irregular(host, &probe)?;
-    let work = workdir()?;
-    let fetched = work.path().join("host");
-    remote.fetch(&everything, &fetched)?;
-    let copies = read_fetched(&fetched, &everything, &probe)?;
-    let read = |path: &str| {
-        let file = fetched.join(path.trim_start_matches('/'));
-        fs::read(&file).map_err(PushError::io(file))
-    };
+    let session = Session::open(remote, host, &hold(options))?;
+    let records = probe::records(&session, host, bundle)?;
+    let undo = rollback::undo(&records, host, bundle)?;
+    let found = probe::files(&session, host, &undo.paths(&records))?;
+    let desired = undo.desired(&records, &found, host, bundle)?;
+    deliver(
+        &session,
+        host,
+        &desired,
+        &records,
+        &found,
+        options,
+        &mut Report::new(out),
+    )
+}
 
-    let mut files = BTreeMap::new();
-    for entry in previous.iter().flat_map(|manifest| &manifest.entries) {
-        let backed_up = format!("{backup}{}", entry.path);
-        let recorded = |path: &&String| {
-            copies
-                .get(*path)
-                .is_some_and(|file| file.blake3 == entry.blake3)
-        };
-        // With --force, the copy that the rolled-back push kept is restored
-        // even when it is not what lugc recorded (the host had drifted).
-        let kept = |path: &&String| options.force && copies.contains_key(*path);
-        let (source, copy) = [&entry.path, &backed_up]
-            .into_iter()
-            .find(recorded)
-            .or_else(|| Some(&backed_up).filter(kept))
-            .and_then(|path| Some((path, copies.get(path)?)))
-            .ok_or_else(|| PushError::RollbackMissing {
-                host: host.to_owned(),
-                path: entry.path.clone(),
-            })?;
-        let want = Want {
-            bytes: read(source)?,
-            blake3: copy.blake3.clone(),
-            mode: entry.mode,
-            owner: entry.owner.clone(),
-            action: entry.action.clone(),
-        };
-        files.insert(entry.path.clone(), want);
+fn hold(options: &Options) -> Hold {
+    if !options.apply {
+        return Hold::Read;
     }
-    // Files the rolled-back push replaced without lugc having written them
-    // before: put back what was there (for a push cut short, only where it landed).
-    for entry in undone.iter().flat_map(|manifest| &manifest.entries) {
-        let backed_up = format!("{backup}{}", entry.path);
-        let landed = copies
-            .get(&entry.path)
-            .is_some_and(|file| file.blake3 == entry.blake3);
-        if cut_short && !landed {
-            continue;
-        }
-        if let (false, Some(copy)) = (files.contains_key(&entry.path), copies.get(&backed_up)) {
-            let want = Want {
-                bytes: read(&backed_up)?,
-                blake3: copy.blake3.clone(),
-                mode: copy.mode,
-                owner: copy.owner.clone(),
-                action: entry.action.clone(),
-            };
-            files.insert(entry.path.clone(), want);
-        }
+    let user = std::env::var("USER").unwrap_or_else(|_| "?".to_owned());
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    Hold::Lock {
+        holder: format!(
+            "lugc push by {user}@{} (pid {})",
+            machine.trim(),
+            std::process::id()
+        ),
     }
-    let desired = Desired {
-        bundle: bundle.to_owned(),
-        manifest: previous,
-        files,
-    };
-    let host_files = copies
-        .into_iter()
-        .filter(|(path, _)| paths.contains(path))
-        .collect();
-    deliver(remote, host, &desired, &probe, &host_files, options, out)
+}
+
+/// The host paths a push reads: the bundle's, and those lugc's records name.
+fn concerned(desired: &Desired, records: &Records) -> Vec<String> {
+    let recorded = records
+        .last
+        .iter()
+        .map(|last| &last.manifest)
+        .chain(records.pending_manifests())
+        .flat_map(|manifest| &manifest.entries)
+        .map(|entry| entry.path.clone());
+    let paths: BTreeSet<String> = desired.files.keys().cloned().chain(recorded).collect();
+    paths.into_iter().collect()
 }
 
 /// Plan, show, and with `options.apply` carry out the plan.
 fn deliver(
-    remote: &Remote,
+    session: &Session,
     host: &str,
     desired: &Desired,
-    probe: &Probe,
-    host_files: &BTreeMap<String, HostFile>,
+    records: &Records,
+    found: &Found,
     options: &Options,
-    out: &mut dyn Write,
+    report: &mut Report,
 ) -> Result<(), PushError> {
-    let last = probe.last.as_ref();
-    let pending: Vec<&Manifest> = probe.pending.iter().map(|r| &r.manifest).collect();
+    if let Some(path) = found.irregular.first() {
+        return Err(PushError::NotRegular {
+            host: host.to_owned(),
+            path: path.clone(),
+        });
+    }
+    let last = records.last.as_ref();
     let plan = plan::plan(
         desired,
-        host_files,
+        &found.files,
         last.map(|recorded| &recorded.manifest),
-        &pending,
-        probe.root_user,
+        &records.pending_manifests(),
+        session.root_user,
     );
     let new_text = desired.manifest.as_ref().map(Manifest::render);
     let new_id = new_text.as_deref().map_or_else(
         || "none".to_owned(),
         |text| crate::manifest::bundle_id(text.as_bytes()),
     );
-    let old_id = last.map_or("none", |recorded| recorded.id.as_str());
-    let show = |out: &mut dyn Write, text: &str| {
-        out.write_all(text.as_bytes())
-            .map_err(PushError::io("standard output"))
-    };
+    let last_text = last.map(|recorded| recorded.text.as_str());
     let through = if desired.bundle == host {
         String::new()
     } else {
         format!(" through {host}")
     };
-    let root = if remote.root.is_empty() {
+    let root = if session.root.is_empty() {
         String::new()
     } else {
-        format!(":{}", remote.root)
+        format!(":{}", session.root)
     };
-    show(
-        out,
-        &format!(
-            "{}{through} ({}{root}): bundle {} -> {}\n",
-            desired.bundle,
-            remote.target,
-            short(old_id),
-            short(&new_id)
-        ),
-    )?;
-    if !probe.pending.is_empty() {
-        let ids: Vec<&str> = probe.pending.iter().map(|r| short(&r.id)).collect();
-        show(
-            out,
-            &format!(
-                "  cut short: a push of bundle {} did not finish; the files it wrote are not drift\n",
-                ids.join(", ")
-            ),
-        )?;
+    report.say(&format!(
+        "{}{through} ({}{root}): bundle {} -> {}\n",
+        desired.bundle,
+        session.remote.target,
+        short(last.map_or("none", |recorded| recorded.id.as_str())),
+        short(&new_id)
+    ));
+    if !records.pending.is_empty() {
+        let ids: Vec<&str> = records
+            .pending
+            .iter()
+            .map(|push| push.id.as_str())
+            .collect();
+        report.say(&format!(
+            "  cut short: {} did not finish ({}); the files written are not drift\n",
+            noun(ids.len(), "push", "pushes"),
+            ids.join(", ")
+        ));
     }
-    let up_to_date = plan.is_empty()
-        && last.map(|recorded| &recorded.text) == new_text.as_ref()
-        && !probe.pending_record;
-    if up_to_date {
-        return show(out, "  up to date: nothing to transfer, no action to run\n");
+    if plan.is_empty() && new_text.as_deref() == last_text && records.pending.is_empty() {
+        report.say("  up to date: nothing to transfer, no action to run\n");
+        return Ok(());
     }
     let drift_note = if options.force {
         "  [drift: overwritten by --force]"
     } else {
         "  [drift]"
     };
-    show(out, &plan.render(desired, drift_note))?;
+    report.say(&plan.render(desired, drift_note));
     if !plan.drift.is_empty() && !options.force {
         return Err(PushError::Drift {
             host: host.to_owned(),
@@ -330,220 +266,133 @@ fn deliver(
         });
     }
     if !options.apply {
-        return show(out, "  dry run: nothing was changed; pass --yes to apply\n");
+        report.say("  dry run: nothing was changed; pass --yes to apply\n");
+        return Ok(());
     }
-    apply(
-        remote,
-        host,
-        desired,
-        probe,
-        &plan,
-        new_text.as_deref(),
-        options,
-        out,
-    )?;
-    show(
-        out,
-        &format!(
-            "  done: {} {} is in place on {host}\n",
-            desired.bundle,
-            short(&new_id)
-        ),
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn apply(
-    remote: &Remote,
-    host: &str,
-    desired: &Desired,
-    probe: &Probe,
-    plan: &Plan,
-    new_text: Option<&str>,
-    options: &Options,
-    out: &mut dyn Write,
-) -> Result<(), PushError> {
-    let last = probe.last.as_ref();
-    let key = state::backup_key(&desired.bundle, last);
     if plan.changes.iter().any(|(path, _)| on_pmxcfs(path)) {
-        state::check_quorum(remote)?;
+        check_quorum(session)?;
     }
-    let owner_of = |want: &Want| probe.root_user.then(|| want.owner.clone());
-    let work = workdir()?;
-    let stage = work.path().join("stage");
-    let last_text = last.map(|recorded| recorded.text.as_str());
-    // Before any file moves: the backup's MANIFEST, and this push as pending.
-    let mut state_files: Vec<(String, Option<String>)> = Vec::new();
-    if let Some(text) = last_text {
-        state_files.push((state::backup_manifest_path(&key), Some(text.to_owned())));
-    }
-    let this = desired.pending_manifest().render();
-    let mut pending: Vec<&str> = probe.pending.iter().map(|r| r.text.as_str()).collect();
-    if Some(this.as_str()) != last_text && !pending.contains(&this.as_str()) {
-        pending.push(&this);
-    }
-    if !pending.is_empty() {
-        let record = state::pending_record(&pending);
-        state_files.push((state::pending_path(&desired.bundle), Some(record)));
-    }
-    put_state(remote, &stage, &state_files, probe.root_user)?;
-
-    // A file a pending push wrote goes without a backup copy, so that the
-    // copy of the last complete bundle's file stays.
-    let mut groups: BTreeMap<(Metadata, bool), Vec<&str>> = BTreeMap::new();
-    let backed_up = |path: &str| !plan.pending.iter().any(|pending| pending == path);
-    for path in plan.writes() {
-        let want = &desired.files[path];
-        let file = stage.join(path.trim_start_matches('/'));
-        write_file(&file, &want.bytes)?;
-        let metadata = if on_pmxcfs(path) {
-            Metadata::ContentOnly
-        } else {
-            Metadata::Set {
-                mode: want.mode,
-                owner: owner_of(want),
-            }
-        };
-        groups
-            .entry((metadata, backed_up(path)))
-            .or_default()
-            .push(path);
-    }
-    for path in plan.removals() {
-        groups
-            .entry((Metadata::ContentOnly, backed_up(path)))
-            .or_default()
-            .push(path);
-    }
-    let backup = state::backup_files(&key);
-    for ((metadata, backed_up), paths) in &groups {
-        let backup_dir = backed_up.then_some(backup.as_str());
-        remote.put(&stage, paths, metadata, backup_dir)?;
-    }
-    let written = plan.writes().count();
-    let removed = plan.removals().count();
-    if written + removed > 0 {
-        out.write_all(
+    let stage = |stage: Stage| {
+        let host = host.to_owned();
+        let bundle = desired.bundle.clone();
+        move |cause: PushError| PushError::CutShort {
+            state: stage.state(&host, &bundle),
+            cause: Box::new(cause),
+        }
+    };
+    let begun = if plan.changes.is_empty() && new_text.as_deref() == last_text {
+        Begun {
+            id: String::new(),
+            pushes: records.pending.iter().map(|push| push.id.clone()).collect(),
+        }
+    } else {
+        let begun = transfer::begin(session, desired, records, &plan, &found.files, &new_id)
+            .map_err(stage(Stage::Begin))?;
+        let kept =
+            transfer::files(session, desired, &plan, &begun).map_err(stage(Stage::Transfer))?;
+        let written = plan.writes().count();
+        let removed = plan.removals().count();
+        let backup = if kept > 0 {
             format!(
-                "  transferred {written} file(s), removed {removed}; replaced files kept in {}\n",
-                remote.path(&state::backup_files(&key))
+                "; {} kept in {}",
+                noun(kept, "replaced file", "replaced files"),
+                record::backup_files(&session.root, &begun.id)
             )
-            .as_bytes(),
-        )
-        .map_err(PushError::io("standard output"))?;
-    }
-
-    actions::run(remote, &options.runner, host, &plan.actions, out)?;
-
-    // PREVIOUS changes with MANIFEST only: completing a push cut short or
-    // undoing it keeps the record of the bundle before the last one.
-    if new_text != last_text {
-        let records = vec![
-            (
-                state::previous_path(&desired.bundle),
-                Some(format!("{key}\n")),
-            ),
-            (
-                state::manifest_path(&desired.bundle),
-                new_text.map(str::to_owned),
-            ),
-        ];
-        put_state(
-            remote,
-            &work.path().join("state"),
-            &records,
-            probe.root_user,
-        )?;
-    }
-    if probe.pending_record || !pending.is_empty() {
-        let clear = [(state::pending_path(&desired.bundle), None)];
-        put_state(remote, &work.path().join("clear"), &clear, probe.root_user)?;
-    }
+        } else {
+            String::new()
+        };
+        report.say(&format!(
+            "  transferred {written} file(s), removed {removed}{backup}\n"
+        ));
+        begun
+    };
+    actions::run(
+        session,
+        &options.runner,
+        options.action_timeout,
+        host,
+        &desired.bundle,
+        &plan.actions,
+        report,
+    )?;
+    transfer::finish(
+        session,
+        &desired.bundle,
+        &begun,
+        new_text.as_deref(),
+        last_text,
+    )
+    .map_err(stage(Stage::Record))?;
+    report.say(&format!(
+        "  done: {} {} is in place on {host}\n",
+        desired.bundle,
+        short(&new_id)
+    ));
     Ok(())
 }
 
-/// Write lugc's own records (a `None` content removes the file).
-fn put_state(
-    remote: &Remote,
-    stage: &Path,
-    files: &[(String, Option<String>)],
-    root_user: bool,
-) -> Result<(), PushError> {
-    for (path, content) in files {
-        if let Some(content) = content {
-            write_file(
-                &stage.join(path.trim_start_matches('/')),
-                content.as_bytes(),
-            )?;
-        }
-    }
-    let paths: Vec<&str> = files.iter().map(|(path, _)| path.as_str()).collect();
-    let metadata = Metadata::Set {
-        mode: 0o644,
-        owner: root_user.then(|| "root:root".to_owned()),
-    };
-    fs::create_dir_all(stage).map_err(PushError::io(stage))?;
-    remote.put(stage, &paths, &metadata, None)
+/// Where a push stopped, for a message that says what the host now has.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    Begin,
+    Transfer,
+    Record,
 }
 
-fn refuse_irregular(host: &str, probe: &Probe) -> Result<(), PushError> {
-    match probe.irregular.first() {
-        Some(path) => Err(PushError::NotRegular {
-            host: host.to_owned(),
-            path: path.clone(),
+impl Stage {
+    fn state(self, host: &str, bundle: &str) -> String {
+        match self {
+            Stage::Begin => format!(
+                "no file on {host} was changed and no action ran; push again once the cause is fixed"
+            ),
+            Stage::Transfer => format!(
+                "the push was cut short during the transfer: each file on {host} is either its old or its new version, and no action ran. {host} records the push as pending: push again to complete it, or undo it with `lugc push {bundle} --rollback`"
+            ),
+            Stage::Record => format!(
+                "every file is in place on {host} and every action ran, but lugc's record there was not updated: push again to record it (its actions run again)"
+            ),
+        }
+    }
+}
+
+/// Fail unless /etc/pve under the root takes writes.
+fn check_quorum(session: &Session) -> Result<(), PushError> {
+    let target = session.remote.target.clone();
+    match session.exit_code("quorum")? {
+        0 => Ok(()),
+        3 => Err(PushError::NoPmxcfs { target }),
+        4 => Err(PushError::NoQuorum { target }),
+        code => Err(PushError::Remote {
+            target,
+            command: "quorum probe".to_owned(),
+            status: format!("exit {code}"),
+            detail: "no message".to_owned(),
         }),
-        None => Ok(()),
     }
-}
-
-/// Hash what `fetch` brought; metadata from the probe (missing for paths it did not stat).
-fn read_fetched(
-    fetched: &Path,
-    paths: &[String],
-    probe: &Probe,
-) -> Result<BTreeMap<String, HostFile>, PushError> {
-    let mut files = BTreeMap::new();
-    for path in paths {
-        let file = fetched.join(path.trim_start_matches('/'));
-        match fs::read(&file) {
-            Ok(bytes) => {
-                let stat = probe.files.get(path);
-                let host_file = HostFile {
-                    blake3: blake3::hash(&bytes).to_hex().to_string(),
-                    mode: stat.map_or(0, |stat| stat.mode),
-                    owner: stat.map_or_else(String::new, |stat| stat.owner.clone()),
-                };
-                files.insert(path.clone(), host_file);
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(PushError::io(file)(error)),
-        }
-    }
-    Ok(files)
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PushError> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(PushError::io(dir))?;
-    }
-    fs::write(path, bytes).map_err(PushError::io(path))
-}
-
-fn workdir() -> Result<tempfile::TempDir, PushError> {
-    tempfile::Builder::new()
-        .prefix("lugc-push-")
-        .tempdir()
-        .map_err(PushError::io(std::env::temp_dir()))
 }
 
 fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
 
+fn noun(count: usize, one: &str, many: &str) -> String {
+    if count == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{count} {many}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::manifest::Entry;
+    use std::fs;
+
+    fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        fs::create_dir_all(path.parent().unwrap())?;
+        fs::write(path, bytes)
+    }
 
     /// out/<bundle>/ holding one file at `path`.
     fn out_with(bundle: &str, path: &str, bytes: &[u8]) -> tempfile::TempDir {

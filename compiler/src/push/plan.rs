@@ -113,9 +113,6 @@ pub struct Plan {
     pub changes: Vec<(String, Change)>,
     /// Files whose content on the host is neither the last pushed nor the desired one.
     pub drift: Vec<String>,
-    /// Changed files whose content on the host a pending push wrote: they
-    /// are replaced without a backup copy, which keeps the last pushed one.
-    pub pending: Vec<String>,
     /// Paths whose action is due: written, removed, or not yet recorded as pushed.
     pub due: Vec<String>,
     /// Each distinct action once, in the path order of `due`.
@@ -242,10 +239,6 @@ pub fn plan(
             {
                 plan.drift.push(path.to_owned());
             }
-        }
-        let last_content = recorded.map(|entry| entry.blake3.as_str());
-        if change.is_some() && landed.is_some() && on_host != last_content {
-            plan.pending.push(path.to_owned());
         }
         let recorded_as_wanted = match (recorded, want) {
             (Some(entry), Some(want)) => {
@@ -378,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn what_a_cut_short_push_wrote_is_not_drift_and_keeps_no_backup() {
+    fn what_a_cut_short_push_wrote_is_not_drift() {
         let old = desired(&[
             (CHRONY, want("a", Some(RESTART))),
             ("/etc/gone", want("g", None)),
@@ -399,7 +392,6 @@ mod tests {
                 ("/etc/gone".to_owned(), Change::Add)
             ]
         );
-        assert_eq!(plan.pending, vec![CHRONY.to_owned()]);
         assert_eq!(plan.actions, vec![RESTART.to_owned()]);
 
         let without = super::plan(&new, &files, old.manifest.as_ref(), &[], true);
@@ -425,7 +417,6 @@ mod tests {
         );
         assert_eq!(plan.changes, vec![("/etc/x".to_owned(), Change::Remove)]);
         assert_eq!(plan.actions, vec!["reload x".to_owned()]);
-        assert_eq!(plan.pending, vec!["/etc/x".to_owned()]);
         assert!(plan.drift.is_empty());
     }
 

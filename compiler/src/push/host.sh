@@ -1,0 +1,192 @@
+#!/bin/sh
+# lugc's side of a push, run on the host as `sh -c SCRIPT lugc COMMAND ROOT ARGS...`.
+#
+# ROOT stands for / (empty for / itself; `hold` resolves it once and prints
+# the absolute path every later command gets). A path below ROOT is refused
+# when any of its components is a symbolic link, for reads and writes alike.
+# Nothing from a file on the host reaches a message: only lugc's own paths do.
+set -u
+command=$1 root=$2
+shift 2
+state=var/lib/lugc
+
+fail() {
+  printf 'lugc: %s\n' "$1" >&2
+  exit "${2:-1}"
+}
+
+# Succeeds when no component of the relative path $1 below $root is a symbolic link.
+link_free() {
+  prefix=$root rest=$1
+  while [ -n "$rest" ]; do
+    part=${rest%%/*}
+    case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac
+    [ -n "$part" ] || continue
+    prefix=$prefix/$part
+    [ ! -L "$prefix" ] || return 1
+  done
+}
+
+# Creates the missing directories of the relative path $1 below $root with mode $2.
+make_dirs() {
+  prefix=$root rest=$1
+  while [ -n "$rest" ]; do
+    part=${rest%%/*}
+    case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac
+    [ -n "$part" ] || continue
+    prefix=$prefix/$part
+    [ ! -L "$prefix" ] || fail "$prefix is a symbolic link" 4
+    [ -d "$prefix" ] || mkdir -m "$2" -- "$prefix" || fail "cannot create $prefix"
+  done
+}
+
+# Prints `record SIZE NAME` and the content of the regular file $root/$state/NAME,
+# or `irregular /PATH` when it is not one or lies behind a link; nothing when absent.
+emit() {
+  path=$root/$state/$1
+  if ! link_free "$state/$1" || { [ -e "$path" ] && [ ! -f "$path" ]; }; then
+    printf 'irregular /%s\n' "$state/$1"
+  elif [ -f "$path" ]; then
+    size=$(wc -c < "$path") || fail "cannot read $path"
+    printf 'record %s %s\n' "$size" "$1"
+    head -c "$size" -- "$path"
+  fi
+}
+
+# The push ids listed in the record file $1 (its first line is a header).
+ids() {
+  if [ -f "$root/$state/$1" ] && link_free "$state/$1"; then
+    sed -n '2,$p' -- "$root/$state/$1"
+  fi
+}
+
+case $command in
+hold)
+  # ARGS: lock|read HOLDER. Resolves the root, takes the host's push lock
+  # (lock), and holds it until lugc closes this command's input.
+  mode=$1 holder=$2
+  if [ -n "$root" ]; then
+    cd -- "$root" 2> /dev/null || fail "$root is not a directory on the host" 3
+    root=$(pwd -P)
+    [ "$root" != / ] || root=
+  fi
+  printf 'uid %s\n' "$(id -u)"
+  if [ "$mode" = lock ]; then
+    make_dirs var/lib 0755
+    make_dirs "$state" 0700
+    lock=$root/$state/lock
+    if [ -L "$lock" ] || { [ -e "$lock" ] && [ ! -f "$lock" ]; }; then
+      fail "$lock is not a regular file" 4
+    fi
+    exec 9>> "$lock" || fail "cannot open $lock"
+    if ! flock -n 9; then
+      printf 'busy %s\n' "$(head -c 200 -- "$lock" | tr -c '[:alnum:] .:@()_+-' '?')"
+      exit 75
+    fi
+    printf '%s since %s\n' "$holder" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$lock"
+  fi
+  printf 'ready %s\n' "$root"
+  exec cat > /dev/null
+  ;;
+records)
+  # ARGS: BUNDLE. lugc's records of the bundle and of the pushes they name.
+  bundle=$1
+  for name in MANIFEST PENDING PREVIOUS; do
+    emit "$bundle.$name"
+  done
+  for id in $(ids "$bundle.PENDING") $(ids "$bundle.PREVIOUS"); do
+    case $id in '' | .* | *[!0-9A-Za-z._-]*) continue ;; esac
+    if [ -d "$root/$state/backup/$id" ] && link_free "$state/backup/$id"; then
+      for name in BEFORE PUSHING MANIFEST; do
+        emit "backup/$id/$name"
+      done
+    else
+      printf 'nobackup %s\n' "$id"
+    fi
+  done
+  ;;
+files)
+  # Paths on input, one per line: each regular file as `file MODE OWNER SIZE
+  # PATH` and its content, `irregular PATH` for anything else that is there.
+  while IFS= read -r path; do
+    case $path in /*) ;; *) continue ;; esac
+    file=$root$path
+    if ! link_free "${path#/}" || { [ -e "$file" ] && [ ! -f "$file" ]; }; then
+      printf 'irregular %s\n' "$path"
+    elif [ -f "$file" ]; then
+      size=$(wc -c < "$file") || fail "cannot read $path"
+      meta=$(stat -c '%a %U:%G' -- "$file") || fail "cannot read $path"
+      printf 'file %s %s %s\n' "$meta" "$size" "$path"
+      head -c "$size" -- "$file"
+    fi
+  done
+  ;;
+begin)
+  # ARGS: PREFIX. Creates a backup directory that did not exist and prints its name.
+  make_dirs "$state/backup" 0700
+  dir=$(mktemp -d -- "$root/$state/backup/$1.XXXXXXXX") || fail "cannot create a backup directory"
+  printf '%s\n' "${dir##*/}"
+  ;;
+record)
+  # ARGS: NAME MODE. Input replaces $state/NAME whole.
+  name=$state/$1
+  make_dirs "${name%/*}" 0700
+  new=$root/$name.lugc-new.$$
+  (set -C && cat > "$new") || fail "cannot write $new"
+  if ! { chmod "$2" -- "$new" && mv -fT -- "$new" "$root/$name"; }; then
+    rm -f -- "$new"
+    fail "cannot write $root/$name"
+  fi
+  ;;
+unrecord)
+  # ARGS: NAME. Removes $state/NAME.
+  link_free "$state/$1" || fail "$root/$state/$1 lies behind a symbolic link" 4
+  rm -f -- "$root/$state/$1"
+  ;;
+remove)
+  # ARGS: BACKUP. Paths on input: each is kept under backup BACKUP, then removed.
+  backup=$state/backup/$1/files
+  while IFS= read -r path; do
+    case $path in /*) ;; *) continue ;; esac
+    link_free "${path#/}" || fail "a directory of $path is a symbolic link" 4
+    [ -e "$root$path" ] || continue
+    [ -f "$root$path" ] || fail "$path is not a regular file" 4
+    make_dirs "$backup${path%/*}" 0700
+    cp -p -- "$root$path" "$root/$backup$path" || fail "cannot keep $path in $root/$backup"
+    rm -f -- "$root$path" || fail "cannot remove $path"
+  done
+  ;;
+links)
+  # Paths on input: fails naming the first one below a symbolic link.
+  while IFS= read -r path; do
+    link_free "${path#/}" || fail "a directory of $path is a symbolic link" 4
+  done
+  ;;
+quorum)
+  # Exit 3 without /etc/pve, 4 when pmxcfs is read-only (no quorum).
+  [ -d "$root/etc/pve" ] || exit 3
+  probe=$root/etc/pve/.lugc-quorum-probe.$$
+  if (: > "$probe") 2> /dev/null; then rm -f -- "$probe"; else exit 4; fi
+  ;;
+action)
+  # ARGS: SECONDS RUNNER ACTION. Runs RUNNER ACTION, stopped after SECONDS
+  # (exit 124) or as soon as lugc's connection closes; never left behind.
+  limit=$1 runner=$2 action=$3
+  # RUNNER is a command line of the operator's, split into words.
+  # shellcheck disable=SC2086
+  timeout --kill-after=10 "$limit" $runner "$action" < /dev/null &
+  pid=$!
+  # A background list reads /dev/null unless told otherwise: give it lugc's input.
+  exec 3<&0
+  { cat > /dev/null; kill -TERM "$pid"; } <&3 > /dev/null 2>&1 &
+  watcher=$!
+  exec 3<&-
+  wait "$pid"
+  status=$?
+  kill "$watcher" 2> /dev/null
+  exit "$status"
+  ;;
+*)
+  fail "unknown command $command"
+  ;;
+esac

@@ -1,0 +1,225 @@
+//! push::probe: what a host has, read in one command each over the session:
+//! lugc's records of a bundle and of the pushes they name (`records`), and
+//! the files at given paths with mode, owner and content (`files`). Reads
+//! only. Text from the host reaches a message only as a bounded excerpt.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::push::error::PushError;
+use crate::push::plan::HostFile;
+use crate::push::record::{self, excerpt, Before, Recorded};
+use crate::push::remote::Session;
+
+/// lugc's records of one bundle on a host.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    /// The last complete push.
+    pub last: Option<Recorded>,
+    /// Pushes begun since and not complete, oldest first.
+    pub pending: Vec<Push>,
+    /// The pushes that made the last complete one, oldest first.
+    pub previous: Vec<Push>,
+}
+
+/// A push that PENDING or PREVIOUS names.
+#[derive(Debug, Clone)]
+pub struct Push {
+    pub id: String,
+    /// What its backup directory holds; `None` when that directory is gone.
+    pub backup: Option<Backup>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Backup {
+    pub before: Option<Before>,
+    pub pushing: Option<Recorded>,
+    pub replaced: Option<Recorded>,
+}
+
+impl Records {
+    /// What the pending pushes write, as far as their records tell.
+    pub fn pending_manifests(&self) -> Vec<&crate::manifest::Manifest> {
+        self.pending
+            .iter()
+            .filter_map(|push| push.backup.as_ref()?.pushing.as_ref())
+            .map(|recorded| &recorded.manifest)
+            .filter(|manifest| Some(*manifest) != self.last.as_ref().map(|last| &last.manifest))
+            .collect()
+    }
+}
+
+/// Regular files found at the probed paths.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub files: BTreeMap<String, HostFile>,
+    pub contents: BTreeMap<String, Vec<u8>>,
+    /// Probed paths that are there but are not regular files, or lie behind a symbolic link.
+    pub irregular: Vec<String>,
+}
+
+pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, PushError> {
+    let output = session.run("records", &[bundle], b"")?;
+    let bad = |reason: String| PushError::RemoteState {
+        host: host.to_owned(),
+        reason,
+    };
+    let mut stream = Stream::new(&output, host);
+    let mut raw: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut gone: BTreeSet<String> = BTreeSet::new();
+    while let Some(line) = stream.line()? {
+        match line.split_once(' ') {
+            Some(("record", rest)) => {
+                let (size, name) = rest.split_once(' ').ok_or_else(|| stream.bad(&line))?;
+                let bytes = stream.take(size)?;
+                raw.insert(name.to_owned(), bytes);
+            }
+            Some(("nobackup", id)) => {
+                gone.insert(id.to_owned());
+            }
+            Some(("irregular", path)) => {
+                return Err(bad(format!(
+                    "{} is not a regular file or lies behind a symbolic link",
+                    excerpt(path.as_bytes(), 200)
+                )));
+            }
+            _ => return Err(stream.bad(&line)),
+        }
+    }
+    let text = |name: &str| -> Result<Option<String>, PushError> {
+        raw.get(name)
+            .map(|bytes| {
+                String::from_utf8(bytes.clone()).map_err(|_| {
+                    bad(format!(
+                        "{} is not UTF-8",
+                        record::path(&session.root, name)
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let parsed = |name: &str, reason: String| {
+        bad(format!("{}: {reason}", record::path(&session.root, name)))
+    };
+    let manifest = |name: &str| -> Result<Option<Recorded>, PushError> {
+        text(name)?
+            .map(|text| Recorded::parse(text).map_err(|reason| parsed(name, reason)))
+            .transpose()
+    };
+    let pushes = |name: &str| -> Result<Vec<Push>, PushError> {
+        let Some(list) = text(name)? else {
+            return Ok(Vec::new());
+        };
+        let ids = record::parse_pushes(&list).map_err(|reason| parsed(name, reason))?;
+        ids.into_iter()
+            .map(|id| {
+                if gone.contains(&id) {
+                    return Ok(Push { id, backup: None });
+                }
+                let before = text(&record::before(&id))?
+                    .map(|text| {
+                        Before::parse(&text).map_err(|reason| parsed(&record::before(&id), reason))
+                    })
+                    .transpose()?;
+                let backup = Backup {
+                    before,
+                    pushing: manifest(&record::pushing(&id))?,
+                    replaced: manifest(&record::replaced(&id))?,
+                };
+                Ok(Push {
+                    id,
+                    backup: Some(backup),
+                })
+            })
+            .collect()
+    };
+    Ok(Records {
+        last: manifest(&record::manifest(bundle))?,
+        pending: pushes(&record::pending(bundle))?,
+        previous: pushes(&record::previous(bundle))?,
+    })
+}
+
+/// The regular files at `paths` (absolute on the host, below the root).
+pub fn files(session: &Session, host: &str, paths: &[String]) -> Result<Found, PushError> {
+    let mut found = Found::default();
+    if paths.is_empty() {
+        return Ok(found);
+    }
+    let mut input = paths.join("\n");
+    input.push('\n');
+    let output = session.run("files", &[], input.as_bytes())?;
+    let mut stream = Stream::new(&output, host);
+    while let Some(line) = stream.line()? {
+        match line.split_once(' ') {
+            Some(("file", rest)) => {
+                let fields: Vec<&str> = rest.splitn(4, ' ').collect();
+                let [mode, owner, size, path] = fields[..] else {
+                    return Err(stream.bad(&line));
+                };
+                let mode = u32::from_str_radix(mode, 8).map_err(|_| stream.bad(&line))?;
+                let bytes = stream.take(size)?;
+                let file = HostFile {
+                    blake3: blake3::hash(&bytes).to_hex().to_string(),
+                    mode,
+                    owner: owner.to_owned(),
+                };
+                found.files.insert(path.to_owned(), file);
+                found.contents.insert(path.to_owned(), bytes);
+            }
+            Some(("irregular", path)) => found.irregular.push(path.to_owned()),
+            _ => return Err(stream.bad(&line)),
+        }
+    }
+    Ok(found)
+}
+
+/// Lines, each possibly followed by a counted block of bytes.
+struct Stream<'a> {
+    bytes: &'a [u8],
+    host: &'a str,
+}
+
+impl<'a> Stream<'a> {
+    fn new(bytes: &'a [u8], host: &'a str) -> Stream<'a> {
+        Stream { bytes, host }
+    }
+
+    fn line(&mut self) -> Result<Option<String>, PushError> {
+        if self.bytes.is_empty() {
+            return Ok(None);
+        }
+        let end = self
+            .bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| self.bad_bytes(self.bytes))?;
+        let line = std::str::from_utf8(&self.bytes[..end])
+            .map_err(|_| self.bad_bytes(&self.bytes[..end]))?;
+        self.bytes = &self.bytes[end + 1..];
+        Ok(Some(line.to_owned()))
+    }
+
+    fn take(&mut self, size: &str) -> Result<Vec<u8>, PushError> {
+        let size: usize = size.trim().parse().map_err(|_| self.bad(size))?;
+        let block = self
+            .bytes
+            .get(..size)
+            .ok_or_else(|| PushError::RemoteState {
+                host: self.host.to_owned(),
+                reason: "the probe's answer is cut short".to_owned(),
+            })?;
+        self.bytes = &self.bytes[size..];
+        Ok(block.to_vec())
+    }
+
+    fn bad(&self, line: &str) -> PushError {
+        self.bad_bytes(line.as_bytes())
+    }
+
+    fn bad_bytes(&self, bytes: &[u8]) -> PushError {
+        PushError::RemoteState {
+            host: self.host.to_owned(),
+            reason: format!("the probe answered `{}`", excerpt(bytes, 80)),
+        }
+    }
+}

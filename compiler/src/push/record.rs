@@ -1,0 +1,274 @@
+//! push::record: lugc's records on a host, their names and formats. Pure.
+//!
+//! ```text
+//! /var/lib/lugc/lock                       flock(1)ed by the push under way; names its holder
+//! /var/lib/lugc/<bundle>.MANIFEST          MANIFEST of the last complete push of <bundle>
+//! /var/lib/lugc/<bundle>.PENDING           pushes begun since and not complete (push ids)
+//! /var/lib/lugc/<bundle>.PREVIOUS          the pushes that made the last complete one (push ids)
+//! /var/lib/lugc/backup/<id>/BEFORE         each path that push changes, as it was before
+//! /var/lib/lugc/backup/<id>/PUSHING        the files that push writes, as a MANIFEST
+//! /var/lib/lugc/backup/<id>/MANIFEST       the last complete MANIFEST when it began, if any
+//! /var/lib/lugc/backup/<id>/files/<path>   every file it replaced or removed
+//! ```
+//!
+//! A push id names a backup directory that the push created (`mktemp -d`):
+//! no push ever writes into another's, so no backup is ever overwritten.
+//! Names here are relative to /var/lib/lugc.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::manifest::Manifest;
+use crate::push::plan::HostFile;
+
+/// lugc's state directory on every host.
+pub const STATE_DIR: &str = "/var/lib/lugc";
+
+const PUSHES_HEADER: &str = "lugc-pushes 1";
+const BEFORE_HEADER: &str = "lugc-before 1";
+
+pub fn manifest(bundle: &str) -> String {
+    format!("{bundle}.MANIFEST")
+}
+
+pub fn pending(bundle: &str) -> String {
+    format!("{bundle}.PENDING")
+}
+
+pub fn previous(bundle: &str) -> String {
+    format!("{bundle}.PREVIOUS")
+}
+
+pub fn before(id: &str) -> String {
+    format!("backup/{id}/BEFORE")
+}
+
+pub fn pushing(id: &str) -> String {
+    format!("backup/{id}/PUSHING")
+}
+
+/// The MANIFEST that was complete when push `id` began.
+pub fn replaced(id: &str) -> String {
+    format!("backup/{id}/MANIFEST")
+}
+
+/// Where push `id` keeps the files it replaced, absolute below `root`.
+pub fn backup_files(root: &str, id: &str) -> String {
+    format!("{root}{STATE_DIR}/backup/{id}/files")
+}
+
+/// Absolute path of a record below `root`, for messages.
+pub fn path(root: &str, name: &str) -> String {
+    format!("{root}{STATE_DIR}/{name}")
+}
+
+/// A push id as `begin` makes it; anything else read from a host is refused.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// The prefix of a new push id: the bundle it pushes and its id.
+pub fn id_prefix(bundle: &str, bundle_id: &str) -> String {
+    format!("{bundle}-{}", bundle_id.get(..12).unwrap_or(bundle_id))
+}
+
+/// PENDING and PREVIOUS: push ids, oldest first.
+pub fn render_pushes(ids: &[String]) -> String {
+    let mut text = format!("{PUSHES_HEADER}\n");
+    for id in ids {
+        let _ = writeln!(text, "{id}");
+    }
+    text
+}
+
+pub fn parse_pushes(text: &str) -> Result<Vec<String>, String> {
+    let mut lines = text.lines();
+    if lines.next() != Some(PUSHES_HEADER) {
+        return Err(format!("its first line is not `{PUSHES_HEADER}`"));
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for line in lines {
+        if !valid_id(line) {
+            return Err(format!(
+                "`{}` is not a push id",
+                excerpt(line.as_bytes(), 80)
+            ));
+        }
+        if !ids.iter().any(|id| id == line) {
+            ids.push(line.to_owned());
+        }
+    }
+    Ok(ids)
+}
+
+/// A MANIFEST read from a host, with its exact text and id.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub manifest: Manifest,
+    pub text: String,
+    pub id: String,
+}
+
+impl Recorded {
+    pub fn parse(text: String) -> Result<Recorded, String> {
+        let manifest = Manifest::parse(&text).map_err(|error| error.to_string())?;
+        Ok(Recorded {
+            manifest,
+            id: crate::manifest::bundle_id(text.as_bytes()),
+            text,
+        })
+    }
+}
+
+/// BEFORE: what each path a push changes was before it.
+///
+/// ```text
+/// lugc-before 1
+/// bundle <bundle>
+/// replaces <bundle id, or none>
+/// present <blake3> <mode> <owner> <path>
+/// absent <path>
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Before {
+    pub bundle: String,
+    /// Id of the MANIFEST that was complete when the push began.
+    pub replaces: Option<String>,
+    /// Each path, and the file that was there (`None`: no file).
+    pub paths: BTreeMap<String, Option<HostFile>>,
+}
+
+impl Before {
+    pub fn render(&self) -> String {
+        let mut text = format!(
+            "{BEFORE_HEADER}\nbundle {}\nreplaces {}\n",
+            self.bundle,
+            self.replaces.as_deref().unwrap_or("none")
+        );
+        for (path, file) in &self.paths {
+            let _ = match file {
+                Some(file) => writeln!(
+                    text,
+                    "present {} {:04o} {} {path}",
+                    file.blake3, file.mode, file.owner
+                ),
+                None => writeln!(text, "absent {path}"),
+            };
+        }
+        text
+    }
+
+    pub fn parse(text: &str) -> Result<Before, String> {
+        let bad = |line: usize, text: &str| {
+            format!(
+                "line {line} `{}` is not understood",
+                excerpt(text.as_bytes(), 80)
+            )
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some(BEFORE_HEADER) {
+            return Err(format!("its first line is not `{BEFORE_HEADER}`"));
+        }
+        let mut field = |name: &str| {
+            lines
+                .next()
+                .and_then(|line| line.strip_prefix(name))
+                .map(str::to_owned)
+                .ok_or_else(|| format!("it has no `{name}` line"))
+        };
+        let bundle = field("bundle ")?;
+        let replaces = Some(field("replaces ")?).filter(|id| id != "none");
+        let mut paths = BTreeMap::new();
+        for (index, line) in lines.enumerate() {
+            let number = index + 4;
+            let fields: Vec<&str> = line.split(' ').collect();
+            let (path, file) = match fields.as_slice() {
+                ["absent", path] => (*path, None),
+                ["present", blake3, mode, owner, path] => {
+                    let mode = u32::from_str_radix(mode, 8).map_err(|_| bad(number, line))?;
+                    let file = HostFile {
+                        blake3: (*blake3).to_owned(),
+                        mode,
+                        owner: (*owner).to_owned(),
+                    };
+                    (*path, Some(file))
+                }
+                _ => return Err(bad(number, line)),
+            };
+            if !path.starts_with('/') {
+                return Err(bad(number, line));
+            }
+            paths.insert(path.to_owned(), file);
+        }
+        Ok(Before {
+            bundle,
+            replaces,
+            paths,
+        })
+    }
+}
+
+/// At most `limit` characters of text from a host, escaped so that it cannot
+/// span lines or carry control characters into a message.
+pub fn excerpt(bytes: &[u8], limit: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut shown: String = text
+        .chars()
+        .take(limit)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().count() > limit {
+        shown.push('…');
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_lists_round_trip_and_refuse_what_begin_cannot_make() {
+        let ids = vec!["pve-5-0123456789ab.Xy3kP0aQ".to_owned()];
+        assert_eq!(parse_pushes(&render_pushes(&ids)), Ok(ids));
+        assert!(parse_pushes("lugc-pushes 1\n../etc\n").is_err());
+        assert!(parse_pushes("lugc-pushes 1\n.hidden\n").is_err());
+        let error = parse_pushes("root:$6$secret:19000:0:99999:7:::\n").unwrap_err();
+        assert!(!error.contains("secret"), "{error}");
+    }
+
+    #[test]
+    fn before_round_trips() {
+        let before = Before {
+            bundle: "pve-5".into(),
+            replaces: None,
+            paths: BTreeMap::from([
+                ("/etc/hosts".to_owned(), None),
+                (
+                    "/etc/chrony/chrony.conf".to_owned(),
+                    Some(HostFile {
+                        blake3: "ab".repeat(32),
+                        mode: 0o640,
+                        owner: "root:_chrony".into(),
+                    }),
+                ),
+            ]),
+        };
+        assert_eq!(Before::parse(&before.render()), Ok(before));
+        assert!(Before::parse("lugc-before 1\nbundle x\n").is_err());
+        assert!(
+            Before::parse("lugc-before 1\nbundle x\nreplaces none\nabsent relative\n").is_err()
+        );
+    }
+
+    #[test]
+    fn excerpts_are_bounded_and_escaped() {
+        assert_eq!(excerpt(b"a\nb\x1b[31m", 10), "a\\nb\\u{1b}[31m");
+        assert_eq!(excerpt("x".repeat(100).as_bytes(), 3), "xxx…");
+    }
+}

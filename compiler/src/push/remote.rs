@@ -1,0 +1,667 @@
+//! push::remote: the only code in lugc that spawns `ssh` and `rsync`.
+//!
+//! A `Remote` says how to reach a host (target, port, `-o` options, the
+//! root directory that stands for `/`, timeouts). A `Session` is one ssh
+//! connection to it: a master connection (`ControlMaster`) whose own command
+//! resolves the root and, for a push, holds the host's push lock until the
+//! session ends (the kernel releases it when that command dies). Every later
+//! command and rsync goes through that master and nothing else: should it
+//! die, they fail instead of opening a connection without the lock.
+//!
+//! Every command on the host is `host.sh`, which refuses any path with a
+//! symbolic link below the root. Every command has a deadline; an action is
+//! stopped on the host when it times out or when lugc's connection closes.
+
+use std::io::{BufRead as _, BufReader, Read, Write as _};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::push::error::PushError;
+use crate::push::private::PrivateDir;
+
+/// lugc's side of every command on a host.
+const HOST_SH: &str = include_str!("host.sh");
+
+/// `hold` exits with this when another push holds the lock.
+const BUSY: i32 = 75;
+
+/// Where and how to reach one host.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// `user@address` as given to ssh.
+    pub target: String,
+    pub port: Option<u16>,
+    /// Passed to ssh as `-o OPTION`, before lugc's own defaults (ssh keeps the first value).
+    pub options: Vec<String>,
+    /// Directory on the host that stands for `/`, as given (empty for `/`).
+    pub root: String,
+    /// rsync on the host, when not `rsync` on its PATH.
+    pub rsync_path: Option<String>,
+    /// Connecting, keep-alive, and each of lugc's own commands on the host.
+    pub timeout: Duration,
+}
+
+/// What a session's master command does besides resolving the root.
+#[derive(Debug, Clone)]
+pub enum Hold {
+    /// Take the host's push lock, recording `holder` in it.
+    Lock { holder: String },
+    /// Read only: no lock, nothing written.
+    Read,
+}
+
+/// How `put` sets the metadata of the files it writes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Metadata {
+    /// pmxcfs: content only (`--no-perms --no-owner --no-group`).
+    ContentOnly,
+    /// Permission bits, and `user:group` when the remote user is root.
+    Set { mode: u32, owner: Option<String> },
+}
+
+/// How an action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Status(i32),
+    /// Stopped on the host after its time limit.
+    TimedOut,
+    Signal,
+}
+
+impl Remote {
+    /// Refuse what ssh could take for an option or a shell could interpret.
+    pub fn check_target(target: &str) -> Result<(), String> {
+        let (user, address) = target.rsplit_once('@').unwrap_or(("", target));
+        let word = |text: &str, extra: &str| {
+            text.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c) || extra.contains(c))
+        };
+        if address.is_empty() || address.starts_with('-') || !word(address, ":%") {
+            return Err(format!(
+                "`{}` is not an address: letters, digits, `.`, `-`, `_`, `:` and `%` only, not starting with `-`",
+                target.escape_debug()
+            ));
+        }
+        if target.contains('@') && (user.is_empty() || user.starts_with('-') || !word(user, "")) {
+            return Err(format!(
+                "`{}` has no usable user name before `@`",
+                target.escape_debug()
+            ));
+        }
+        Ok(())
+    }
+
+    /// ssh arguments for a new connection to the host, ending with `--` and the target.
+    fn connection_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(port) = self.port {
+            args.extend(["-p".to_owned(), port.to_string()]);
+        }
+        let seconds = self.timeout.as_secs().max(1);
+        let defaults = [
+            format!("ConnectTimeout={seconds}"),
+            format!("ServerAliveInterval={}", seconds.div_ceil(3)),
+            "ServerAliveCountMax=3".to_owned(),
+        ];
+        for option in self.options.iter().chain(&defaults) {
+            args.extend(["-o".to_owned(), option.clone()]);
+        }
+        args.extend(["--".to_owned(), self.target.clone()]);
+        args
+    }
+
+    /// The command a user can paste to check that ssh reaches the host.
+    pub fn ssh_command(&self) -> String {
+        let mut words = vec!["ssh".to_owned()];
+        words.extend(self.connection_args());
+        words.push("true".to_owned());
+        words
+            .iter()
+            .map(|word| shell_quote(word))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Deadline for one of lugc's own commands on the host.
+    fn deadline(&self) -> Duration {
+        self.timeout * 4
+    }
+}
+
+/// One connection to a host; see the module doc.
+pub struct Session<'r> {
+    pub remote: &'r Remote,
+    /// The root as the host resolved it: absolute, empty for `/`.
+    pub root: String,
+    /// The remote user is root and can set owners.
+    pub root_user: bool,
+    control: PrivateDir,
+    /// The master answered `ready`: a failure from now on is a lost connection.
+    ready: bool,
+    master: Child,
+    master_input: Option<ChildStdin>,
+    master_errors: Option<JoinHandle<Vec<u8>>>,
+}
+
+impl<'r> Session<'r> {
+    /// Connect, resolve the root, and with `Hold::Lock` take the push lock.
+    pub fn open(remote: &'r Remote, host: &str, hold: &Hold) -> Result<Session<'r>, PushError> {
+        let control = PrivateDir::new("lugc-ssh-")?;
+        let mut ssh = Command::new("ssh");
+        ssh.arg("-M")
+            .arg("-S")
+            .arg(control.path().join("master"))
+            .args(["-o", "ControlPersist=no"])
+            .args(remote.connection_args());
+        let (mode, holder) = match hold {
+            Hold::Lock { holder } => ("lock", holder.as_str()),
+            Hold::Read => ("read", ""),
+        };
+        ssh.arg(host_command("hold", &remote.root, &[mode, holder]));
+        ssh.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut master = ssh.spawn().map_err(missing("ssh", "openssh-client"))?;
+        let master_input = master.stdin.take();
+        let master_errors = master.stderr.take().map(read_all);
+        let (lines, received) = mpsc::channel();
+        if let Some(stdout) = master.stdout.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if lines.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let mut session = Session {
+            remote,
+            root: String::new(),
+            root_user: false,
+            control,
+            ready: false,
+            master,
+            master_input,
+            master_errors,
+        };
+        let deadline = Instant::now() + remote.deadline();
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(wait) {
+                Ok(line) => {
+                    let (kind, rest) = line.split_once(' ').unwrap_or((&line, ""));
+                    match kind {
+                        "uid" => session.root_user = rest == "0",
+                        "ready" => {
+                            session.root = rest.to_owned();
+                            session.ready = true;
+                            return Ok(session);
+                        }
+                        "busy" => {
+                            return Err(PushError::Busy {
+                                host: host.to_owned(),
+                                holder: rest.to_owned(),
+                            })
+                        }
+                        _ => {}
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(PushError::Timeout {
+                        target: remote.target.clone(),
+                        what: "connecting".to_owned(),
+                        seconds: remote.deadline().as_secs(),
+                    });
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = session.master.wait().map_err(PushError::io("ssh"))?;
+                    let detail = session
+                        .master_errors
+                        .take()
+                        .and_then(|reader| reader.join().ok())
+                        .unwrap_or_default();
+                    return Err(session.failure(status, &detail, "connecting"));
+                }
+            }
+        }
+    }
+
+    /// Run host.sh `command` with `args` and `input`; fails unless it exits 0.
+    pub fn run(&self, command: &str, args: &[&str], input: &[u8]) -> Result<Vec<u8>, PushError> {
+        let output = self.exec(command, args, input)?;
+        if output.status.success() {
+            Ok(output.stdout)
+        } else {
+            Err(self.failure(output.status, &output.stderr, command))
+        }
+    }
+
+    /// The exit code of host.sh `command` (only ssh's own failure is an error).
+    pub fn exit_code(&self, command: &str) -> Result<i32, PushError> {
+        let output = self.exec(command, &[], b"")?;
+        match output.status.code() {
+            Some(255) | None => Err(self.failure(output.status, &output.stderr, command)),
+            Some(code) => Ok(code),
+        }
+    }
+
+    fn exec(&self, command: &str, args: &[&str], input: &[u8]) -> Result<Output, PushError> {
+        let mut ssh = self.client();
+        ssh.arg(host_command(command, &self.root, args));
+        run_until(ssh, input, self.remote.deadline())?.ok_or_else(|| PushError::Timeout {
+            target: self.remote.target.clone(),
+            what: format!("`{command}`"),
+            seconds: self.remote.deadline().as_secs(),
+        })
+    }
+
+    /// Write the listed paths from `from` (a tree mirroring the host) to the
+    /// host, each to a temporary file renamed into place; with `backup`
+    /// (absolute on the host), every replaced file is kept under it first.
+    pub fn put(
+        &self,
+        from: &Path,
+        paths: &[&str],
+        metadata: &Metadata,
+        backup: Option<&str>,
+    ) -> Result<(), PushError> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let mut names = String::new();
+        for path in paths {
+            names.push_str(path.trim_start_matches('/'));
+            names.push('\n');
+        }
+        let mut rsync = Command::new("rsync");
+        rsync
+            .arg("-e")
+            .arg(self.client_words().join(" "))
+            .arg("--files-from=-")
+            .args(["--no-implied-dirs", "--checksum"])
+            .arg(format!(
+                "--timeout={}",
+                self.remote.timeout.as_secs().max(1)
+            ));
+        if let Some(path) = &self.remote.rsync_path {
+            rsync.arg(format!("--rsync-path={path}"));
+        }
+        match metadata {
+            Metadata::ContentOnly => {
+                rsync.args(["--no-perms", "--no-owner", "--no-group"]);
+            }
+            Metadata::Set { mode, owner } => {
+                rsync.arg("--perms").arg(format!("--chmod=F{mode:04o}"));
+                if let Some(owner) = owner {
+                    rsync.arg(format!("--chown={owner}"));
+                }
+            }
+        }
+        if let Some(dir) = backup {
+            rsync.arg("--backup").arg(format!("--backup-dir={dir}"));
+        }
+        rsync
+            .arg(format!("{}/", from.display()))
+            .arg(format!("{}:{}/", self.remote.target, self.root));
+        let output = run_until(rsync, names.as_bytes(), Duration::MAX)?.expect("no deadline");
+        if output.status.success() {
+            return Ok(());
+        }
+        let detail = last_lines(&output.stderr);
+        if output.status.code() == Some(255) || self.master_gone() {
+            return Err(self.lost(&detail));
+        }
+        Err(PushError::Rsync {
+            target: self.remote.target.clone(),
+            status: describe(output.status),
+            detail,
+        })
+    }
+
+    /// Run `runner ACTION` on the host, showing its output line by line as it
+    /// comes; stopped on the host after `limit`.
+    pub fn action(
+        &self,
+        runner: &str,
+        action: &str,
+        limit: Duration,
+        show: &mut dyn FnMut(&str),
+    ) -> Result<Ended, PushError> {
+        let seconds = limit.as_secs().max(1).to_string();
+        let mut ssh = self.client();
+        ssh.arg(host_command(
+            "action",
+            &self.root,
+            &[&seconds, runner, action],
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let mut child = ssh.spawn().map_err(missing("ssh", "openssh-client"))?;
+        // Held open until the action ends: closing it stops the action on the host.
+        let input = child.stdin.take();
+        let (lines, received) = mpsc::channel();
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    if lines.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(lines);
+        // The host stops the action itself; this only covers a host that stopped answering.
+        let deadline = Instant::now() + limit + Duration::from_secs(10) + self.remote.deadline();
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(wait) {
+                Ok(line) => show(&line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(self.lost("no answer while the action ran"));
+                }
+            }
+        }
+        let status = child.wait().map_err(PushError::io("ssh"))?;
+        drop(input);
+        match status.code() {
+            Some(124) => Ok(Ended::TimedOut),
+            Some(255) => Err(self.lost("the connection dropped while the action ran")),
+            Some(code) => Ok(Ended::Status(code)),
+            None => Ok(Ended::Signal),
+        }
+    }
+
+    /// ssh through the master connection only, never a new one.
+    fn client(&self) -> Command {
+        let words = self.client_words();
+        let mut ssh = Command::new(&words[0]);
+        ssh.args(&words[1..]).arg("--").arg(&self.remote.target);
+        ssh
+    }
+
+    /// The client's ssh command line, each word quoted for rsync's `-e`.
+    fn client_words(&self) -> Vec<String> {
+        let socket = self.control.path().join("master");
+        [
+            "ssh".to_owned(),
+            "-S".to_owned(),
+            rsync_quote(&socket.display().to_string()),
+            "-o".to_owned(),
+            "ControlMaster=no".to_owned(),
+            "-o".to_owned(),
+            "ProxyCommand=false".to_owned(),
+            "-o".to_owned(),
+            "BatchMode=yes".to_owned(),
+        ]
+        .into()
+    }
+
+    fn master_gone(&self) -> bool {
+        !self.control.path().join("master").exists()
+    }
+
+    fn lost(&self, detail: &str) -> PushError {
+        PushError::ConnectionLost {
+            target: self.remote.target.clone(),
+            detail: detail.to_owned(),
+        }
+    }
+
+    /// The error for a command of ours that exited with `status`.
+    fn failure(&self, status: ExitStatus, stderr: &[u8], what: &str) -> PushError {
+        let detail = last_lines(stderr);
+        match status.code() {
+            Some(255) if self.ready && self.master_gone() => self.lost(&detail),
+            Some(255) => PushError::Ssh {
+                target: self.remote.target.clone(),
+                detail,
+                command: self.remote.ssh_command(),
+            },
+            Some(BUSY) => PushError::Busy {
+                host: self.remote.target.clone(),
+                holder: String::new(),
+            },
+            Some(3) if what == "connecting" => PushError::NoRoot {
+                target: self.remote.target.clone(),
+                root: self.remote.root.clone(),
+            },
+            Some(4) => PushError::Link {
+                target: self.remote.target.clone(),
+                detail,
+            },
+            _ => PushError::Remote {
+                target: self.remote.target.clone(),
+                command: what.to_owned(),
+                status: describe(status),
+                detail,
+            },
+        }
+    }
+}
+
+impl Drop for Session<'_> {
+    /// End the master command (and so release the lock), then the connection.
+    fn drop(&mut self) {
+        drop(self.master_input.take());
+        let deadline = Instant::now() + self.remote.deadline();
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.master.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = self.master.kill();
+        let _ = self.master.wait();
+    }
+}
+
+/// `sh -c HOST_SH lugc COMMAND ROOT ARGS…`, quoted for the remote shell.
+fn host_command(command: &str, root: &str, args: &[&str]) -> String {
+    let mut words = vec!["sh", "-c", HOST_SH, "lugc", command, root];
+    words.extend(args);
+    words
+        .iter()
+        .map(|word| shell_quote(word))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn missing(tool: &str, package: &str) -> impl FnOnce(std::io::Error) -> PushError {
+    let (tool, package) = (tool.to_owned(), package.to_owned());
+    move |error| PushError::ToolMissing {
+        tool,
+        package,
+        reason: if error.kind() == std::io::ErrorKind::NotFound {
+            "not found on PATH".to_owned()
+        } else {
+            error.to_string()
+        },
+    }
+}
+
+fn read_all(mut stream: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stream.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+/// Run `command` with `input`; `None` when it outlived `limit` and was killed.
+fn run_until(
+    mut command: Command,
+    input: &[u8],
+    limit: Duration,
+) -> Result<Option<Output>, PushError> {
+    let tool = command.get_program().to_string_lossy().into_owned();
+    let package = if tool == "rsync" {
+        "rsync"
+    } else {
+        "openssh-client"
+    };
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(missing(&tool, package))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let input = input.to_vec();
+        // A command that exits without reading its input is not an error here.
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
+    let stdout = child.stdout.take().map(read_all);
+    let stderr = child.stderr.take().map(read_all);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(PushError::io(tool.clone()))? {
+            break status;
+        }
+        if start.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let collect = |reader: Option<JoinHandle<Vec<u8>>>| {
+        reader
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default()
+    };
+    Ok(Some(Output {
+        status,
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+    }))
+}
+
+/// `exit 3`, or the signal that ended a process.
+pub fn describe(status: ExitStatus) -> String {
+    match status.code() {
+        Some(code) => format!("exit {code}"),
+        None => "killed by a signal".to_owned(),
+    }
+}
+
+/// The last few non-empty lines of a tool's stderr, joined and bounded.
+pub fn last_lines(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("Warning: Permanently added"))
+        .collect();
+    let start = lines.len().saturating_sub(3);
+    let joined = lines[start..].join("; ");
+    if joined.is_empty() {
+        "no message".to_owned()
+    } else {
+        crate::push::record::excerpt(joined.as_bytes(), 400)
+    }
+}
+
+/// Quote one word for a POSIX shell.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// Quote one word of rsync's `-e` command, which knows quotes but no backslashes.
+fn rsync_quote(word: &str) -> String {
+    if !word.is_empty() && !word.contains([' ', '\'', '"']) {
+        word.to_owned()
+    } else if !word.contains('\'') {
+        format!("'{word}'")
+    } else {
+        format!("\"{word}\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("/etc/pve"), "/etc/pve");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(rsync_quote("IdentityFile=/a b"), "'IdentityFile=/a b'");
+    }
+
+    #[test]
+    fn last_lines_skip_noise() {
+        let stderr = b"Warning: Permanently added 'x' (ED25519) to the list of known hosts.\n\nssh: connect to host 127.0.0.1 port 1: Connection refused\n";
+        assert_eq!(
+            last_lines(stderr),
+            "ssh: connect to host 127.0.0.1 port 1: Connection refused"
+        );
+    }
+
+    #[test]
+    fn targets_that_ssh_or_a_shell_could_misread_are_refused() {
+        for good in [
+            "root@pve-5.vm.ustclug.org",
+            "pve-5",
+            "root@10.38.95.115",
+            "admin_1@fe80::1%eth0",
+        ] {
+            assert_eq!(Remote::check_target(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "-oProxyCommand=touch /tmp/x",
+            "root@-oProxyCommand=x",
+            "-l@host",
+            "root@host;reboot",
+            "root@$(id)",
+            "root@host name",
+            "",
+            "@host",
+            "root@",
+        ] {
+            assert!(Remote::check_target(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_host_script_passes_shellcheck_words() {
+        let command = host_command("hold", "/tmp/a b", &["lock", "it's me"]);
+        assert!(command.starts_with("sh -c '"), "{command}");
+        assert!(
+            command.ends_with(r"lugc hold '/tmp/a b' lock 'it'\''s me'"),
+            "{command}"
+        );
+    }
+}
