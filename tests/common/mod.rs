@@ -95,7 +95,12 @@ impl Fixture {
 
 /// A hermetic `lugc` command: empty environment but PATH, no colour, working directory `dir`.
 pub fn lugc_in(dir: &Path) -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::cargo_bin("lugc").expect("lugc binary");
+    assert_cmd::Command::from_std(lugc_std(dir))
+}
+
+/// `lugc_in` as a plain command, for tests that spawn lugc and act while it runs.
+pub fn lugc_std(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lugc"));
     command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())

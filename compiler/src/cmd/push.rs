@@ -87,6 +87,10 @@ pub fn run(args: &PushArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let config = Config::from_args(&args.input)?;
     let compilation = compile(&config)?;
     let bundles = selected(args, &compilation.bundles)?;
+    let destinations = bundles
+        .iter()
+        .map(|bundle| destination(args, &compilation.fleet, bundle))
+        .collect::<Result<Vec<_>, _>>()?;
     guard::current(&config, &compilation.bundles)?;
     if !args.allow_dirty {
         guard::committed(&config.out)?;
@@ -98,12 +102,11 @@ pub fn run(args: &PushArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         action_timeout: Duration::from_secs(args.action_timeout.max(1)),
     };
     let total = bundles.len();
-    for (number, bundle) in bundles.iter().enumerate() {
+    for (number, (bundle, (host, remote))) in bundles.iter().zip(destinations).enumerate() {
         if args.all {
             // Output that cannot be written never stops pushes halfway.
             let _ = writeln!(out, "[{}/{total}] {}", number + 1, bundle.name);
         }
-        let (host, remote) = destination(args, &compilation.fleet, bundle)?;
         if args.rollback {
             push::rollback(&remote, &host, &bundle.name, &options, out)?;
         } else {

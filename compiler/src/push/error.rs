@@ -85,10 +85,12 @@ pub enum PushError {
     )]
     NoPmxcfs { target: String },
 
-    #[error("{path} on {host} is not a regular file")]
+    #[error(
+        "{path} on {host} is not a regular file, or a directory on its path is a symbolic link"
+    )]
     #[diagnostic(
         code(lugc::push::not_regular),
-        help("lugc writes regular files only; remove or move it on the host first")
+        help("lugc reads and writes regular files only, never through a symbolic link below the root; replace the link or the file on the host first")
     )]
     NotRegular { host: String, path: String },
 

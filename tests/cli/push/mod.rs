@@ -1,15 +1,18 @@
 //! `lugc push` against a real sshd on loopback, pushing into a temporary root.
 //! Actions go to a stand-in runner that logs them (and fails on request), so
 //! no test ever runs systemctl, ifreload or iptables on this machine.
+//! `safety` holds the tests of what a push must never do.
+
+mod safety;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use crate::common::sshd::{free_port, Sshd};
-use crate::common::{git, require_tool, stderr, stdout, tree, Fixture};
+use crate::common::{git, lugc_std, require_tool, stderr, stdout, tree, Fixture};
 
 const CHRONY: &str = "etc/chrony/chrony.conf";
 const RESTART_CHRONY: &str = "systemctl restart chrony.service";
@@ -43,14 +46,23 @@ impl Setup {
                 "#!/bin/sh\n\
                  printf '%s\\n' \"$1\" >> {log}\n\
                  if [ -f {fail} ] && grep -qxF -- \"$1\" {fail}; then echo \"cannot: $1\" >&2; exit 3; fi\n\
+                 if [ -f {hook} ]; then . {hook}; fi\n\
                  echo \"ran: $1\"\n",
                 log = setup.sshd.dir().join("actions.log").display(),
                 fail = setup.sshd.dir().join("fail").display(),
+                hook = setup.sshd.dir().join("hook").display(),
             ),
         )
         .unwrap();
         fs::set_permissions(&runner, fs::Permissions::from_mode(0o755)).unwrap();
         setup
+    }
+
+    /// Shell code the runner sources before it reports an action as run
+    /// (`$1` is the action): a test's way to make an action hang, block, or
+    /// change the host behind lugc's back.
+    fn hook(&self, script: &str) {
+        fs::write(self.sshd.dir().join("hook"), script).unwrap();
     }
 
     fn runner(&self) -> PathBuf {
@@ -101,19 +113,27 @@ impl Setup {
     }
 
     fn push_at(&self, port: u16, args: &[&str]) -> Output {
-        let mut command = self.fixture.lugc();
+        let root = self.sshd.dir().join("hosts").join("{host}");
+        self.push_command(port, &root.display().to_string(), args)
+            .output()
+            .expect("run lugc push")
+    }
+
+    /// `lugc push ARGS` at the test sshd on `port`, into `root` (`{host}`
+    /// stands for the host name), actions through the stand-in runner.
+    fn push_command(&self, port: u16, root: &str, args: &[&str]) -> Command {
+        let mut command = lugc_std(self.fixture.path());
         command
             .arg("push")
             .args(args)
             .args(["--target", "root@127.0.0.1", "--port", &port.to_string()])
-            .arg("--root")
-            .arg(self.sshd.dir().join("hosts").join("{host}"))
+            .args(["--root", root])
             .arg("--action-runner")
             .arg(self.runner());
         for option in self.sshd.client_options() {
             command.args(["--ssh-option", &option]);
         }
-        command.output().expect("run lugc push")
+        command
     }
 
     /// `lugc push ARGS`, which must succeed.
@@ -206,28 +226,44 @@ case $SSH_ORIGINAL_COMMAND in
     count=$(( $(cat {count} 2>/dev/null || echo 0) + 1 ))
     echo "$count" > {count}
     if [ "$count" -gt {batches} ]; then
-      listener=$(cat {pidfile}) pids= pid=$PPID
-      while [ "$pid" -gt 1 ] && [ "$pid" != "$listener" ]; do
-        pids="$pids $pid"
-        pid=$(sed -n 's/^PPid:[[:space:]]*//p' /proc/$pid/status)
-      done
-      [ "$pid" = "$listener" ] || {{ echo "cut.sh: not under the test sshd" >&2; exit 1; }}
-      kill -KILL $pids
+      {drop}
       exit 1
     fi ;;
 esac
 exec "${{SHELL:-/bin/sh}}" -c "$SSH_ORIGINAL_COMMAND"
 "#,
                 count = dir.join("batches").display(),
-                pidfile = dir.join("sshd.pid").display(),
+                drop = self.drop_connection(),
             ),
         )
         .unwrap();
         fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+        self.forced_command(&wrapper.display().to_string());
+    }
+
+    /// Shell code that drops the ssh connection it runs under: it kills
+    /// every process between itself and the test sshd's listener.
+    fn drop_connection(&self) -> String {
+        format!(
+            r#"listener=$(cat {pidfile}) pids= pid=$PPID
+      while [ "$pid" -gt 1 ] && [ "$pid" != "$listener" ]; do
+        pids="$pids $pid"
+        pid=$(sed -n 's/^PPid:[[:space:]]*//p' /proc/$pid/status)
+      done
+      [ "$pid" = "$listener" ] || {{ echo "not under the test sshd" >&2; exit 1; }}
+      kill -KILL $pids"#,
+            pidfile = self.sshd.dir().join("sshd.pid").display()
+        )
+    }
+
+    /// sshd runs `command` for every session instead of what the client asked
+    /// (which it finds in $SSH_ORIGINAL_COMMAND).
+    fn forced_command(&self, command: &str) {
+        let dir = self.sshd.dir();
         let key = fs::read_to_string(dir.join("client_key.pub")).unwrap();
         fs::write(
             dir.join("authorized_keys"),
-            format!("command=\"{}\" {key}", wrapper.display()),
+            format!("command=\"{}\" {key}", command.replace('"', "\\\"")),
         )
         .unwrap();
     }
