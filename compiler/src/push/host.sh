@@ -15,8 +15,9 @@ fail() {
   exit "${2:-1}"
 }
 
-# Succeeds when no component of the relative path $1 below $root is a symbolic link.
-link_free() {
+# Walks the components of the relative path $1 below $root: fails (1) at a
+# symbolic link; given a mode $2, creates the missing directories with it.
+walk() {
   prefix=$root rest=$1
   while [ -n "$rest" ]; do
     part=${rest%%/*}
@@ -24,20 +25,21 @@ link_free() {
     [ -n "$part" ] || continue
     prefix=$prefix/$part
     [ ! -L "$prefix" ] || return 1
+    [ -z "${2:-}" ] || [ -d "$prefix" ] || mkdir -m "$2" -- "$prefix" || return 2
   done
+}
+
+# Succeeds when no component of the relative path $1 below $root is a symbolic link.
+link_free() {
+  walk "$1"
 }
 
 # Creates the missing directories of the relative path $1 below $root with mode $2.
 make_dirs() {
-  prefix=$root rest=$1
-  while [ -n "$rest" ]; do
-    part=${rest%%/*}
-    case $rest in */*) rest=${rest#*/} ;; *) rest= ;; esac
-    [ -n "$part" ] || continue
-    prefix=$prefix/$part
-    [ ! -L "$prefix" ] || fail "$prefix is a symbolic link" 4
-    [ -d "$prefix" ] || mkdir -m "$2" -- "$prefix" || fail "cannot create $prefix"
-  done
+  walk "$1" "$2" || case $? in
+    1) fail "$prefix is a symbolic link" 4 ;;
+    *) fail "cannot create $prefix" ;;
+  esac
 }
 
 # Prints `record SIZE NAME` and the content of the regular file $root/$state/NAME,

@@ -237,32 +237,31 @@ fn rollback_refuses_when_the_backup_it_needs_is_missing() {
     let backup = setup.host_root("pve-5").join("var/lib/lugc/backup");
     let (id, _) = setup.backups().remove(0);
 
+    // The dry run and the rollback itself refuse alike, and change nothing.
+    let refused = |context: &str, expected: &[String]| {
+        for args in [&["pve-5", "--rollback"][..], &["pve-5", "--rollback", "--yes"]] {
+            let error = failed(&setup.push(args), context);
+            for words in expected {
+                assert!(error.contains(words.as_str()), "{context}: {error}");
+            }
+            assert_eq!(setup.host_files("pve-5"), pushed, "{context}: nothing changed");
+        }
+    };
     // The copies are gone, the record of what was there is not.
     fs::remove_dir_all(backup.join(&id).join("files")).unwrap();
-    for args in [
-        &["pve-5", "--rollback"][..],
-        &["pve-5", "--rollback", "--yes"],
-    ] {
-        let error = failed(&setup.push(args), "rollback without copies");
-        assert!(error.contains("no copy is left"), "{error}");
-        assert!(error.contains(&format!("/{HOSTS}")), "{error}");
-        assert_eq!(setup.host_files("pve-5"), pushed, "nothing changed");
-    }
-
+    refused(
+        "rollback without copies",
+        &["no copy is left".to_owned(), format!("/{HOSTS}")],
+    );
     // The whole backup directory is gone.
     fs::remove_dir_all(&backup).unwrap();
-    for args in [
-        &["pve-5", "--rollback"][..],
-        &["pve-5", "--rollback", "--yes"],
-    ] {
-        let error = failed(&setup.push(args), "rollback without a backup");
-        assert!(
-            error.contains(&format!("is missing from /var/lib/lugc/backup/{id}")),
-            "{error}"
-        );
-        assert!(error.contains("nothing was changed"), "{error}");
-        assert_eq!(setup.host_files("pve-5"), pushed, "nothing changed");
-    }
+    refused(
+        "rollback without a backup",
+        &[
+            format!("is missing from /var/lib/lugc/backup/{id}"),
+            "nothing was changed".to_owned(),
+        ],
+    );
 }
 
 #[test]
