@@ -239,12 +239,19 @@ fn rollback_refuses_when_the_backup_it_needs_is_missing() {
 
     // The dry run and the rollback itself refuse alike, and change nothing.
     let refused = |context: &str, expected: &[String]| {
-        for args in [&["pve-5", "--rollback"][..], &["pve-5", "--rollback", "--yes"]] {
+        for args in [
+            &["pve-5", "--rollback"][..],
+            &["pve-5", "--rollback", "--yes"],
+        ] {
             let error = failed(&setup.push(args), context);
             for words in expected {
                 assert!(error.contains(words.as_str()), "{context}: {error}");
             }
-            assert_eq!(setup.host_files("pve-5"), pushed, "{context}: nothing changed");
+            assert_eq!(
+                setup.host_files("pve-5"),
+                pushed,
+                "{context}: nothing changed"
+            );
         }
     };
     // The copies are gone, the record of what was there is not.
@@ -602,7 +609,18 @@ fn a_closed_standard_output_does_not_stop_a_push_halfway() {
         Some(setup.manifest("pve-5"))
     );
     assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
-    assert_eq!(setup.actions().len(), 4, "{:?}", setup.actions());
+    let manifest = setup.manifest("pve-5");
+    let mut expected: Vec<&str> = Vec::new();
+    for action in manifest
+        .lines()
+        .skip(3)
+        .filter_map(|line| line.splitn(5, ' ').nth(4))
+    {
+        if action != "-" && !expected.contains(&action) {
+            expected.push(action);
+        }
+    }
+    assert_eq!(setup.actions(), expected, "every action ran once");
 }
 
 #[test]
@@ -669,9 +687,8 @@ fn messages_say_what_changed_what_ran_and_what_to_do() {
     setup.build();
     let error = failed(&setup.push(&["pve-5", "--yes", "--allow-dirty"]), "dropped");
     assert!(
-        error.contains(&format!(
-            "the files are in place on pve-5; actions run: none; `{RESTART_CHRONY}` was running"
-        )),
+        error.contains("the files are in place on pve-5; actions run: none; `")
+            && error.contains("` was running (on the host it finished or was stopped)"),
         "{error}"
     );
     assert!(error.contains("push again to complete it"), "{error}");
