@@ -21,6 +21,14 @@ pub struct Cli {
     pub command: Command,
 }
 
+const PUSH_EXAMPLES: &str = "\
+Examples:
+  lugc push pve-6               what would change on pve-6: the plan, then a unified diff of
+                                each file against the host's current one (secrets hidden)
+  lugc push pve-6 --stat        the same, one line per file
+  lugc push --all --json        every host's changes as one `lugc-diff 2` document
+  lugc push pve-6 --yes         apply: send the files, run their actions, record the push";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
     Auto,
@@ -34,7 +42,8 @@ pub enum Command {
     Build(cmd::build::BuildArgs),
     /// Show what changes on which host between a revision's out/ and the working tree.
     Diff(cmd::diff::DiffArgs),
-    /// Send one host's bundle to it with rsync over ssh.
+    /// Show what a host's bundle changes on it, as diffs against its current files; with --yes, send it with rsync over ssh.
+    #[command(after_help = PUSH_EXAMPLES)]
     Push(cmd::push::PushArgs),
     /// List the hosts with their site, cluster membership, address and bundle id.
     Hosts(cmd::hosts::HostsArgs),

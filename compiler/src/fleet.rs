@@ -14,6 +14,10 @@ use serde::Deserialize;
 pub struct Fleet {
     pub hosts: BTreeMap<String, Host>,
     pub cluster: ClusterFiles,
+    /// Files whose content is never printed: a path prefix (starting with
+    /// `/`) or a suffix; lib/secrets.ncl's and the fleet's own.
+    #[serde(default)]
+    pub secret_paths: Vec<String>,
 }
 
 /// One host as the push and hosts commands need it, plus its files.

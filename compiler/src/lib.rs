@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod natural;
 pub mod push;
 pub mod render;
+pub mod secret;
 pub mod storage_cfg;
 pub mod validate;
 pub mod write;

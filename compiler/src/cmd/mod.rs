@@ -17,7 +17,7 @@ pub fn run(command: Command, color: bool, out: &mut dyn Write) -> Result<Outcome
     match command {
         Command::Build(args) => build::run(&args, out),
         Command::Diff(args) => diff::run(&args, color, out),
-        Command::Push(args) => push::run(&args, out),
+        Command::Push(args) => push::run(&args, color, out),
         Command::Hosts(args) => hosts::run(&args, out),
         Command::Show(args) => show::run(&args, out),
         Command::Completions(args) => completions::run(&args, out),

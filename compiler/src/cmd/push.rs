@@ -2,6 +2,8 @@
 //! bundle (or every bundle with `--all`) to its host; a dry run unless `--yes`.
 //! Resolves where each bundle goes (the host's `ssh_target`, the cluster
 //! bundle's first member, `--target`/`--root` overrides); `push` does the rest.
+//! A dry run ends with the content each host would get, against what it has
+//! now, drawn by `diff::draw` (text, `--stat`, `--name-only`, `--json`).
 
 use std::io::Write;
 use std::time::Duration;
@@ -12,9 +14,10 @@ use crate::bundle::Bundle;
 use crate::cli::InputArgs;
 use crate::compile;
 use crate::config::Config;
+use crate::diff::{self, Report as DiffReport, View};
 use crate::error::{Error, Outcome};
 use crate::fleet::Fleet;
-use crate::push::{self, guard, Options, PushError, Remote};
+use crate::push::{self, guard, Options, PushError, Remote, Report};
 use crate::render::CLUSTER_BUNDLE;
 
 #[derive(Debug, Args)]
@@ -81,9 +84,70 @@ pub struct PushArgs {
     /// rsync on the host, when not the `rsync` on its PATH.
     #[arg(long, value_name = "PROGRAM")]
     pub rsync_path: Option<String>,
+
+    #[command(flatten)]
+    pub preview: PreviewArgs,
 }
 
-pub fn run(args: &PushArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+/// How a dry run shows the content it would change (as `lugc diff` does).
+#[derive(Debug, Clone, Args)]
+pub struct PreviewArgs {
+    /// Dry run: one line per changed file with lines added and removed, instead of the diffs.
+    #[arg(long, conflicts_with_all = ["name_only", "json", "yes"])]
+    pub stat: bool,
+
+    /// Dry run: only the files that would change, as `<bundle>/<path>`.
+    #[arg(long, conflicts_with_all = ["json", "yes"])]
+    pub name_only: bool,
+
+    /// Dry run: the changes as one `lugc-diff 2` JSON document on stdout (the plan goes to stderr).
+    #[arg(long, conflicts_with = "yes")]
+    pub json: bool,
+}
+
+impl PreviewArgs {
+    pub fn view(&self) -> View {
+        if self.json {
+            View::Json
+        } else if self.stat {
+            View::Stat
+        } else if self.name_only {
+            View::NameOnly
+        } else {
+            View::Text
+        }
+    }
+}
+
+/// Draw what dry runs collected: the host's files against the bundle's,
+/// each equal change across hosts once, as `lugc diff` draws a revision.
+pub fn draw_previews(
+    previews: Vec<diff::BundleChange>,
+    view: &View,
+    color: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    if previews.is_empty() {
+        return Ok(());
+    }
+    let mut bundles = previews;
+    bundles.sort_by(|a, b| crate::natural::cmp(&a.name, &b.name));
+    let report = DiffReport {
+        old: "now on the host".to_owned(),
+        new: "out/".to_owned(),
+        bundles,
+        ..DiffReport::default()
+    };
+    if report.bundles.iter().all(|bundle| bundle.files.is_empty()) && *view != View::Json {
+        return Ok(());
+    }
+    if *view == View::Text || *view == View::Stat {
+        writeln!(out)?;
+    }
+    diff::draw(&report, view, color, out)
+}
+
+pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome, Error> {
     let config = Config::from_args(&args.input)?;
     let compilation = compile(&config)?;
     let bundles = selected(args, &compilation.bundles)?;
@@ -100,20 +164,38 @@ pub fn run(args: &PushArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         force: args.force,
         runner: args.action_runner.clone(),
         action_timeout: Duration::from_secs(args.action_timeout.max(1)),
+        secret_paths: compilation.fleet.secret_paths.clone(),
     };
+    let view = args.preview.view();
+    // With --json, stdout holds the document alone; the plan goes to stderr.
+    let mut stderr = std::io::stderr();
+    let progress: &mut dyn Write = if view == View::Json {
+        &mut stderr
+    } else {
+        &mut *out
+    };
+    let mut report = Report::new(progress);
     let total = bundles.len();
-    for (number, (bundle, (host, remote))) in bundles.iter().zip(destinations).enumerate() {
-        if args.all {
-            // Output that cannot be written never stops pushes halfway.
-            let _ = writeln!(out, "[{}/{total}] {}", number + 1, bundle.name);
+    let result = (|| -> Result<(), Error> {
+        for (number, (bundle, (host, remote))) in bundles.iter().zip(destinations).enumerate() {
+            if args.all {
+                // Output that cannot be written never stops pushes halfway.
+                report.say(&format!("[{}/{total}] {}\n", number + 1, bundle.name));
+            }
+            if args.rollback {
+                push::rollback(&remote, &host, &bundle.name, &options, &mut report)?;
+            } else {
+                let desired = push::desired_from_out(&config.out, &bundle.name)?;
+                push::push(&remote, &host, &desired, &options, &mut report)?;
+            }
         }
-        if args.rollback {
-            push::rollback(&remote, &host, &bundle.name, &options, out)?;
-        } else {
-            let desired = push::desired_from_out(&config.out, &bundle.name)?;
-            push::push(&remote, &host, &desired, &options, out)?;
-        }
-    }
+        Ok(())
+    })();
+    let previews = std::mem::take(&mut report.previews);
+    drop(report);
+    // The preview is shown even when the dry run ends in an error (drift).
+    draw_previews(previews, &view, color, out)?;
+    result?;
     Ok(Outcome::Clean)
 }
 

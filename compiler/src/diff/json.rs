@@ -87,7 +87,7 @@ struct File<'a> {
     group: Option<Option<usize>>,
     old: Option<Meta<'a>>,
     new: Option<Meta<'a>>,
-    /// `text`, `same`, `binary` or `too_large`.
+    /// `text`, `same`, `binary`, `too_large` or `hidden`.
     content: &'static str,
     lines_added: Option<usize>,
     lines_removed: Option<usize>,
@@ -143,6 +143,7 @@ fn file(file: &FileChange, group: Option<Option<usize>>) -> File<'_> {
         } => ("text", Some(*added), Some(*removed), Some(&**hunks)),
         Content::Binary { .. } => ("binary", None, None, None),
         Content::TooLarge { .. } => ("too_large", None, None, None),
+        Content::Hidden { added, removed } => ("hidden", Some(*added), Some(*removed), None),
     };
     File {
         path: &file.path,

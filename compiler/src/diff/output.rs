@@ -249,6 +249,10 @@ pub fn content_note(content: &Content) -> Option<String> {
         } => Some(format!(
             "too large to show: {old_bytes} → {new_bytes} bytes"
         )),
+        Content::Hidden { added, removed } => Some(format!(
+            "(content hidden, {} changed)",
+            plural(added + removed, "line")
+        )),
         Content::Same | Content::Text { .. } => None,
     }
 }
@@ -410,6 +414,7 @@ pub fn stat_counts(file: &FileChange, minus: &str) -> String {
         Content::Text { added, removed, .. } => format!("+{added} {minus}{removed}"),
         Content::Binary { .. } => "binary".to_owned(),
         Content::TooLarge { .. } => "too large".to_owned(),
+        Content::Hidden { added, removed } => format!("+{added} {minus}{removed} (hidden)"),
         Content::Same => {
             let changes = metadata_changes(file);
             if changes.is_empty() {

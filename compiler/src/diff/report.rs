@@ -129,14 +129,27 @@ pub enum Content {
     Binary { old_bytes: usize, new_bytes: usize },
     /// Over [`MAX_BYTES`] or [`MAX_LINES`] on one side: reported, not dumped.
     TooLarge { old_bytes: usize, new_bytes: usize },
+    /// Text that may hold a secret (a host's file in push's preview): the
+    /// counts of lines only, never a line of it.
+    Hidden { added: usize, removed: usize },
 }
 
 impl Content {
     /// Lines added and removed (zero unless text).
     pub fn lines(&self) -> (usize, usize) {
         match self {
-            Content::Text { added, removed, .. } => (*added, *removed),
+            Content::Text { added, removed, .. } | Content::Hidden { added, removed } => {
+                (*added, *removed)
+            }
             _ => (0, 0),
+        }
+    }
+
+    /// The same change with its text withheld: only the counts stay.
+    pub fn hidden(self) -> Content {
+        match self {
+            Content::Text { added, removed, .. } => Content::Hidden { added, removed },
+            other => other,
         }
     }
 }

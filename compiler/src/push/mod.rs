@@ -21,6 +21,7 @@ pub mod actions;
 pub mod error;
 pub mod guard;
 pub mod plan;
+pub mod preview;
 pub mod private;
 pub mod probe;
 pub mod record;
@@ -53,17 +54,24 @@ pub struct Options {
     pub runner: String,
     /// How long an action may run before it is stopped on the host.
     pub action_timeout: Duration,
+    /// Path prefixes whose content a dry run never shows.
+    pub secret_paths: Vec<String>,
 }
 
 /// Standard output of a push. Writing it never fails the push: a closed
 /// pipe must not stop a push between its transfer and its actions.
 pub struct Report<'a> {
     out: &'a mut dyn Write,
+    /// What each dry run would change, the host's files against the bundle's.
+    pub previews: Vec<crate::diff::BundleChange>,
 }
 
 impl<'a> Report<'a> {
     pub fn new(out: &'a mut dyn Write) -> Report<'a> {
-        Report { out }
+        Report {
+            out,
+            previews: Vec::new(),
+        }
     }
 
     pub fn say(&mut self, text: &str) {
@@ -115,26 +123,19 @@ pub fn desired_from_out(out: &Path, name: &str) -> Result<Desired, PushError> {
     })
 }
 
-/// Show what pushing `desired` to `host` would change, and with `options.apply` do it.
+/// Show what pushing `desired` to `host` would change (a dry run adds its
+/// preview to `report`), and with `options.apply` do it.
 pub fn push(
     remote: &Remote,
     host: &str,
     desired: &Desired,
     options: &Options,
-    out: &mut dyn Write,
+    report: &mut Report,
 ) -> Result<(), PushError> {
     let session = Session::open(remote, host, &hold(options))?;
     let records = probe::records(&session, host, &desired.bundle)?;
     let found = probe::files(&session, host, &concerned(desired, &records))?;
-    deliver(
-        &session,
-        host,
-        desired,
-        &records,
-        &found,
-        options,
-        &mut Report::new(out),
-    )
+    deliver(&session, host, desired, &records, &found, options, report)
 }
 
 /// Put back what the last push to `host` replaced (or, while pushes cut
@@ -144,22 +145,14 @@ pub fn rollback(
     host: &str,
     bundle: &str,
     options: &Options,
-    out: &mut dyn Write,
+    report: &mut Report,
 ) -> Result<(), PushError> {
     let session = Session::open(remote, host, &hold(options))?;
     let records = probe::records(&session, host, bundle)?;
     let undo = rollback::undo(&records, host, bundle)?;
     let found = probe::files(&session, host, &undo.paths(&records))?;
     let desired = undo.desired(&records, &found, host, bundle)?;
-    deliver(
-        &session,
-        host,
-        &desired,
-        &records,
-        &found,
-        options,
-        &mut Report::new(out),
-    )
+    deliver(&session, host, &desired, &records, &found, options, report)
 }
 
 fn hold(options: &Options) -> Hold {
@@ -209,7 +202,7 @@ fn deliver(
     let last = records.last.as_ref();
     let plan = plan::plan(
         desired,
-        &found.files,
+        &plan::as_pve_reads(desired, &found.files, &found.contents),
         last.map(|recorded| &recorded.manifest),
         &records.pending_manifests(),
         session.root_user,
@@ -259,6 +252,19 @@ fn deliver(
         "  [drift]"
     };
     report.say(&plan.render(desired, drift_note));
+    if !options.apply {
+        let sides = preview::Sides {
+            desired,
+            found,
+            last: last.map(|recorded| &recorded.manifest),
+            old_id: last.map(|recorded| recorded.id.clone()),
+            new_id: new_text.as_ref().map(|_| new_id.clone()),
+            host,
+            set_owner: session.root_user,
+            secret_paths: &options.secret_paths,
+        };
+        report.previews.push(preview::bundle_change(&sides, &plan));
+    }
     if !plan.drift.is_empty() && !options.force {
         return Err(PushError::Drift {
             host: host.to_owned(),

@@ -14,8 +14,39 @@ pub const PMXCFS: &str = "/etc/pve/";
 /// pmxcfs refuses files larger than this.
 pub const PMXCFS_MAX: usize = 1024 * 1024;
 
+/// The cluster's storage configuration, which PVE rewrites in its own order.
+pub const STORAGE_CFG: &str = "/etc/pve/storage.cfg";
+
 pub fn on_pmxcfs(path: &str) -> bool {
     path.starts_with(PMXCFS)
+}
+
+/// The host's files as a push compares them: a storage.cfg that PVE reads
+/// as the same configuration as the desired one counts as the desired one
+/// (PVE writes sets and sections in an order of its own). `contents` holds
+/// the host's bytes of the files it has.
+pub fn as_pve_reads(
+    desired: &Desired,
+    files: &BTreeMap<String, HostFile>,
+    contents: &BTreeMap<String, Vec<u8>>,
+) -> BTreeMap<String, HostFile> {
+    let mut files = files.clone();
+    let (Some(want), Some(file), Some(bytes)) = (
+        desired.files.get(STORAGE_CFG),
+        files.get_mut(STORAGE_CFG),
+        contents.get(STORAGE_CFG),
+    ) else {
+        return files;
+    };
+    if file.blake3 != want.blake3 {
+        let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).ok();
+        if let (Some(desired), Some(on_host)) = (text(&want.bytes), text(bytes)) {
+            if crate::storage_cfg::same(&desired, &on_host) {
+                file.blake3.clone_from(&want.blake3);
+            }
+        }
+    }
+    files
 }
 
 /// One file as the host should have it.

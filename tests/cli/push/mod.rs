@@ -3,6 +3,7 @@
 //! no test ever runs systemctl, ifreload or iptables on this machine.
 //! `safety` holds the tests of what a push must never do.
 
+mod preview;
 mod safety;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,129 @@
+//! A dry run shows content: the host's files against the bundle's, as
+//! `lugc diff` draws them, never printing what may be secret.
+
+use std::fs;
+
+use super::{Setup, CHRONY};
+use crate::common::stdout;
+
+const INTERFACES: &str = "etc/network/interfaces";
+const HOSTS: &str = "etc/hosts";
+const STORAGE: &str = "etc/pve/storage.cfg";
+const HAND_INTERFACES: &str =
+    "auto lo\niface lo inet loopback\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 10.38.95.115/24\n\tbridge-ports eno1\n";
+const DEBIAN_CHRONY: &str = "pool 2.debian.pool.ntp.org iburst\nkeyfile /etc/chrony/chrony.keys\n";
+const KEY_BODY: &str = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ";
+
+impl Setup {
+    fn plant(&self, host: &str, path: &str, content: &str) {
+        let file = self.host_root(host).join(path);
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(file, content).unwrap();
+    }
+}
+
+#[test]
+fn a_dry_run_onto_a_hand_configured_host_shows_diffs_and_hides_secrets() {
+    let setup = Setup::new();
+    setup.plant("pve-5", INTERFACES, HAND_INTERFACES);
+    setup.plant("pve-5", CHRONY, DEBIAN_CHRONY);
+    let planted = format!(
+        "127.0.0.1 localhost\n-----BEGIN OPENSSH PRIVATE KEY-----\n{KEY_BODY}\n-----END OPENSSH PRIVATE KEY-----\n"
+    );
+    setup.plant("pve-5", HOSTS, &planted);
+    let before = setup.host_tree("pve-5");
+
+    let shown = setup.push_ok(&["pve-5"]);
+    assert_eq!(setup.host_tree("pve-5"), before, "a dry run wrote");
+    for expected in [
+        "--- a/pve-5/etc/network/interfaces",
+        "+++ b/pve-5/etc/network/interfaces",
+        "-\tbridge-ports eno1",
+        "+    bridge-ports enp65s0f0",
+        "--- a/pve-5/etc/chrony/chrony.conf",
+        "-pool 2.debian.pool.ntp.org iburst",
+        "+server time.ustc.edu.cn iburst",
+        "modified /etc/hosts",
+        "(content hidden, ",
+        "added /etc/hostname (0644 root:root)",
+        "push runs:",
+        "ifreload -a on pve-5",
+        "dry run: nothing was changed",
+    ] {
+        assert!(shown.contains(expected), "`{expected}` in:\n{shown}");
+    }
+    assert!(!shown.contains(KEY_BODY), "the key was printed:\n{shown}");
+    assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+
+    let stat = setup.push_ok(&["pve-5", "--stat"]);
+    assert!(stat.contains("/etc/network/interfaces"), "{stat}");
+    assert!(stat.contains("(hidden)"), "{stat}");
+    assert!(!stat.contains("@@"), "{stat}");
+
+    let names = setup.push_ok(&["pve-5", "--name-only"]);
+    let listed: Vec<&str> = names
+        .lines()
+        .filter(|line| line.starts_with("pve-5/"))
+        .collect();
+    assert!(listed.contains(&"pve-5/etc/network/interfaces"), "{names}");
+    assert!(listed.contains(&"pve-5/etc/hostname"), "{names}");
+
+    let output = setup.push(&["pve-5", "--json"]);
+    assert!(output.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", stdout(&output)));
+    assert_eq!(json["schema"], "lugc-diff 2");
+    let files = json["bundles"][0]["files"].as_array().unwrap();
+    let hosts = files.iter().find(|f| f["path"] == "/etc/hosts").unwrap();
+    assert_eq!(hosts["content"], "hidden");
+    assert_eq!(hosts["diff"], serde_json::Value::Null);
+    let interfaces = files
+        .iter()
+        .find(|f| f["path"] == "/etc/network/interfaces")
+        .unwrap();
+    assert_eq!(interfaces["status"], "modified");
+    assert!(interfaces["diff"]
+        .as_str()
+        .unwrap()
+        .contains("+    bridge-ports enp65s0f0"));
+    assert!(!stdout(&output).contains(KEY_BODY));
+    assert!(
+        crate::common::stderr(&output).contains("dry run"),
+        "the plan goes to stderr"
+    );
+    assert_eq!(setup.host_tree("pve-5"), before, "a dry run wrote");
+}
+
+#[test]
+fn a_storage_cfg_pve_rewrote_is_not_drift_and_an_edit_is() {
+    let setup = Setup::new();
+    let member = "esxi-5";
+    fs::create_dir_all(setup.host_root(member).join("etc/pve")).unwrap();
+    setup.push_ok(&["cluster", "--yes"]);
+    let ours = String::from_utf8(setup.out_file("cluster", STORAGE)).unwrap();
+
+    // PVE writes sections and sets in its own order: the same configuration.
+    let mut sections: Vec<&str> = ours.trim_end().split("\n\n").collect();
+    sections.reverse();
+    let rewritten = format!("{}\n\n", sections.join("\n\n"));
+    assert_ne!(rewritten, ours);
+    setup.plant(member, STORAGE, &rewritten);
+    let shown = setup.push_ok(&["cluster"]);
+    assert!(shown.contains("up to date"), "{shown}");
+
+    // A real edit is drift.
+    setup.plant(
+        member,
+        STORAGE,
+        &ours.replace("datastore vdp2", "datastore other"),
+    );
+    let output = setup.push(&["cluster"]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = crate::common::stderr(&output);
+    assert!(error.contains("drift on esxi-5"), "{error}");
+    let shown = stdout(&output);
+    assert!(
+        shown.contains("-\tdatastore other"),
+        "the preview shows the drift:\n{shown}"
+    );
+}
