@@ -45,6 +45,8 @@ pub enum Command {
     /// Show what a host's bundle changes on it, as diffs against its current files; with --yes, send it with rsync over ssh.
     #[command(after_help = PUSH_EXAMPLES)]
     Push(cmd::push::PushArgs),
+    /// Every host at a glance, read-only: the bundle in out/, the one last pushed, and whether they agree.
+    Status(cmd::status::StatusArgs),
     /// List the hosts with their site, cluster membership, address and bundle id.
     Hosts(cmd::hosts::HostsArgs),
     /// Print a host's rendered files from out/ (or built in memory), without writing anything.

@@ -18,6 +18,7 @@ pub mod natural;
 pub mod push;
 pub mod render;
 pub mod secret;
+pub mod status;
 pub mod storage_cfg;
 pub mod validate;
 pub mod write;

@@ -2,10 +2,12 @@
 
 pub mod build;
 pub mod completions;
+pub mod connect;
 pub mod diff;
 pub mod hosts;
 pub mod push;
 pub mod show;
+pub mod status;
 
 use std::io::Write;
 
@@ -18,6 +20,7 @@ pub fn run(command: Command, color: bool, out: &mut dyn Write) -> Result<Outcome
         Command::Build(args) => build::run(&args, out),
         Command::Diff(args) => diff::run(&args, color, out),
         Command::Push(args) => push::run(&args, color, out),
+        Command::Status(args) => status::run(&args, color, out),
         Command::Hosts(args) => hosts::run(&args, out),
         Command::Show(args) => show::run(&args, out),
         Command::Completions(args) => completions::run(&args, out),

@@ -10,15 +10,13 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::bundle::Bundle;
+use super::connect::{self, ConnectArgs};
 use crate::cli::InputArgs;
 use crate::compile;
 use crate::config::Config;
 use crate::diff::{self, Report as DiffReport, View};
 use crate::error::{Error, Outcome};
-use crate::fleet::Fleet;
-use crate::push::{self, guard, Options, PushError, Remote, Report};
-use crate::render::CLUSTER_BUNDLE;
+use crate::push::{self, guard, Options, Report};
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
@@ -53,21 +51,8 @@ pub struct PushArgs {
     #[arg(long, conflicts_with = "all")]
     pub rollback: bool,
 
-    /// ssh destination instead of the host's `ssh_target` (`{host}` stands for the host name).
-    #[arg(long, value_name = "USER@ADDR")]
-    pub target: Option<String>,
-
-    /// ssh port.
-    #[arg(long, short = 'p', value_name = "PORT")]
-    pub port: Option<u16>,
-
-    /// An ssh option, passed as `-o OPTION` (repeatable).
-    #[arg(long = "ssh-option", value_name = "OPTION")]
-    pub ssh_options: Vec<String>,
-
-    /// Push into DIR on the host instead of / (`{host}` stands for the host name).
-    #[arg(long, value_name = "DIR")]
-    pub root: Option<String>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 
     /// Program that runs each action on the host, given the action as its last argument.
     #[arg(long, value_name = "PROGRAM", default_value = "sh -c")]
@@ -76,14 +61,6 @@ pub struct PushArgs {
     /// Seconds an action may run before it is stopped on the host.
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub action_timeout: u64,
-
-    /// Seconds to wait for the host: to connect, between keep-alives, and for each of lugc's own commands there (×4).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub timeout: u64,
-
-    /// rsync on the host, when not the `rsync` on its PATH.
-    #[arg(long, value_name = "PROGRAM")]
-    pub rsync_path: Option<String>,
 
     #[command(flatten)]
     pub preview: PreviewArgs,
@@ -150,10 +127,10 @@ pub fn draw_previews(
 pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome, Error> {
     let config = Config::from_args(&args.input)?;
     let compilation = compile(&config)?;
-    let bundles = selected(args, &compilation.bundles)?;
+    let bundles = connect::selected(args.host.as_slice(), &compilation.bundles)?;
     let destinations = bundles
         .iter()
-        .map(|bundle| destination(args, &compilation.fleet, bundle))
+        .map(|bundle| args.connect.destination(&compilation.fleet, bundle))
         .collect::<Result<Vec<_>, _>>()?;
     guard::current(&config, &compilation.bundles)?;
     if !args.allow_dirty {
@@ -197,79 +174,4 @@ pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
     draw_previews(previews, &view, color, out)?;
     result?;
     Ok(Outcome::Clean)
-}
-
-/// The bundles to push, in order: hosts by name, then the cluster bundle,
-/// which reaches every member at once and so goes after each host took its own.
-fn selected<'a>(args: &PushArgs, bundles: &'a [Bundle]) -> Result<Vec<&'a Bundle>, PushError> {
-    match &args.host {
-        Some(name) => Ok(vec![guard::find(bundles, name)?]),
-        None => {
-            let (cluster, hosts): (Vec<&Bundle>, Vec<&Bundle>) = bundles
-                .iter()
-                .partition(|bundle| bundle.name == CLUSTER_BUNDLE);
-            let cluster = cluster
-                .into_iter()
-                .filter(|bundle| !bundle.manifest.reaches.is_empty());
-            Ok(hosts.into_iter().chain(cluster).collect())
-        }
-    }
-}
-
-/// The host a bundle lands on and how to reach it.
-fn destination(args: &PushArgs, fleet: &Fleet, bundle: &Bundle) -> Result<(String, Remote), Error> {
-    let host = if bundle.name == CLUSTER_BUNDLE {
-        bundle
-            .manifest
-            .reaches
-            .first()
-            .cloned()
-            .ok_or(PushError::NoClusterMember)?
-    } else {
-        bundle.name.clone()
-    };
-    let target = match &args.target {
-        Some(target) => {
-            let target = target.replace("{host}", &host);
-            Remote::check_target(&target).map_err(|reason| {
-                Error::usage(
-                    format!("--target: {reason}"),
-                    Some("give the ssh destination as user@address".to_owned()),
-                )
-            })?;
-            target
-        }
-        None => fleet
-            .hosts
-            .get(&host)
-            .map(|spec| spec.ssh_target.clone())
-            .ok_or_else(|| PushError::UnknownHost {
-                host: host.clone(),
-                suggestion: None,
-                known: fleet.hosts.keys().cloned().collect::<Vec<_>>().join(", "),
-            })?,
-    };
-    let root = match args.root.as_deref() {
-        None => String::new(),
-        Some("") => {
-            return Err(Error::usage(
-                "--root is empty",
-                Some("give the directory that stands for / on the host, or leave --root out to push to / itself".to_owned()),
-            ))
-        }
-        Some(root) if root.contains(['\n', '\r']) => {
-            return Err(Error::usage("--root holds a line break", None))
-        }
-        // `/`, `//`…: the host's own root, written as the empty prefix.
-        Some(root) => root.replace("{host}", &host).trim_end_matches('/').to_owned(),
-    };
-    let remote = Remote {
-        target,
-        port: args.port,
-        options: args.ssh_options.clone(),
-        root,
-        rsync_path: args.rsync_path.clone(),
-        timeout: Duration::from_secs(args.timeout.max(1)),
-    };
-    Ok((host, remote))
 }

@@ -123,6 +123,21 @@ files)
     fi
   done
   ;;
+hashes)
+  # Paths on input: each regular file as `hash MODE OWNER SHA256 PATH`,
+  # `irregular PATH` for anything else that is there. Reads no content out.
+  while IFS= read -r path; do
+    case $path in /*) ;; *) continue ;; esac
+    file=$root$path
+    if ! link_free "${path#/}" || { [ -e "$file" ] && [ ! -f "$file" ]; }; then
+      printf 'irregular %s\n' "$path"
+    elif [ -f "$file" ]; then
+      meta=$(stat -c '%a %U:%G' -- "$file") || fail "cannot read $path"
+      sum=$(sha256sum < "$file") || fail "cannot read $path"
+      printf 'hash %s %s %s\n' "$meta" "${sum%% *}" "$path"
+    fi
+  done
+  ;;
 begin)
   # ARGS: PREFIX. Creates a backup directory that did not exist and prints its name.
   make_dirs "$state/backup" 0700

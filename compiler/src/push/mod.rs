@@ -171,7 +171,7 @@ fn hold(options: &Options) -> Hold {
 }
 
 /// The host paths a push reads: the bundle's, and those lugc's records name.
-fn concerned(desired: &Desired, records: &Records) -> Vec<String> {
+pub fn concerned(desired: &Desired, records: &Records) -> Vec<String> {
     let recorded = records
         .last
         .iter()

@@ -1,7 +1,8 @@
 //! push::probe: what a host has, read in one command each over the session:
-//! lugc's records of a bundle and of the pushes they name (`records`), and
-//! the files at given paths with mode, owner and content (`files`). Reads
-//! only. Text from the host reaches a message only as a bounded excerpt.
+//! lugc's records of a bundle and of the pushes they name (`records`), the
+//! files at given paths with mode, owner and content (`files`), or with mode,
+//! owner and SHA-256 only (`hashes`, for `lugc status`). Reads only. Text
+//! from the host reaches a message only as a bounded excerpt.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -171,6 +172,55 @@ pub fn files(session: &Session, host: &str, paths: &[String]) -> Result<Found, P
         }
     }
     Ok(found)
+}
+
+/// A regular file as `hashes` finds it: no content, its SHA-256 (the host
+/// has sha256sum; lugc's records hold blake3, which the caller matches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hashed {
+    pub mode: u32,
+    pub owner: String,
+    pub sha256: String,
+}
+
+/// The regular files at `paths`, hashed on the host; nothing else is read.
+pub fn hashes(
+    session: &Session,
+    host: &str,
+    paths: &[String],
+) -> Result<(BTreeMap<String, Hashed>, Vec<String>), PushError> {
+    let mut files = BTreeMap::new();
+    let mut irregular = Vec::new();
+    if paths.is_empty() {
+        return Ok((files, irregular));
+    }
+    let mut input = paths.join("\n");
+    input.push('\n');
+    let output = session.run("hashes", &[], input.as_bytes())?;
+    let mut stream = Stream::new(&output, host);
+    while let Some(line) = stream.line()? {
+        match line.split_once(' ') {
+            Some(("hash", rest)) => {
+                let fields: Vec<&str> = rest.splitn(4, ' ').collect();
+                let [mode, owner, sha256, path] = fields[..] else {
+                    return Err(stream.bad(&line));
+                };
+                let mode = u32::from_str_radix(mode, 8).map_err(|_| stream.bad(&line))?;
+                if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(stream.bad(&line));
+                }
+                let hashed = Hashed {
+                    mode,
+                    owner: owner.to_owned(),
+                    sha256: sha256.to_owned(),
+                };
+                files.insert(path.to_owned(), hashed);
+            }
+            Some(("irregular", path)) => irregular.push(path.to_owned()),
+            _ => return Err(stream.bad(&line)),
+        }
+    }
+    Ok((files, irregular))
 }
 
 /// Lines, each possibly followed by a counted block of bytes.

@@ -5,6 +5,7 @@
 
 mod preview;
 mod safety;
+mod status;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -761,4 +762,41 @@ fn an_unknown_host_suggests_the_closest_name() {
     assert!(error.contains("unknown host `pve-66`"), "{error}");
     assert!(error.contains("did you mean `pve-6`?"), "{error}");
     assert!(error.contains("lugc::push::unknown_host"), "{error}");
+}
+
+/// shellcheck (every default check, `--norc`) and `dash -n` on `path`.
+fn check_shell(path: &std::path::Path) -> Result<(), String> {
+    for (tool, args) in [
+        ("dash", vec!["-n"]),
+        ("shellcheck", vec!["--norc", "-s", "sh"]),
+    ] {
+        let output = Command::new(require_tool(tool))
+            .args(args)
+            .arg(path)
+            .output()
+            .unwrap();
+        if !output.status.success() {
+            return Err(format!("{tool}: {}{}", stdout(&output), stderr(&output)));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_host_script_passes_shellcheck_and_dash() {
+    let script = crate::common::repo_root().join("compiler/src/push/host.sh");
+    check_shell(&script).unwrap_or_else(|e| panic!("{e}"));
+    // The same checks reject a broken copy: an unquoted path, an unclosed case.
+    let text = fs::read_to_string(&script).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (from, to, expected) in [
+        ("rm -f -- \"$root$path\"", "rm -f -- $root$path", "SC2086"),
+        ("  ;;\nbegin)", "\nbegin)", "dash"),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let broken = dir.path().join("host.sh");
+        fs::write(&broken, text.replacen(from, to, 1)).unwrap();
+        let error = check_shell(&broken).expect_err(expected);
+        assert!(error.contains(expected), "{error}");
+    }
 }

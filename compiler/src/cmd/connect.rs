@@ -1,0 +1,126 @@
+//! How `push`, `status` and `facts` reach hosts: the ssh options they share
+//! (`--target`, `--port`, `--ssh-option`, `--root`, `--timeout`,
+//! `--rsync-path`), which bundles a command names, and where each one lands
+//! (the host's `ssh_target`; the cluster bundle through its first member).
+//! Resolves names only; never connects.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::bundle::Bundle;
+use crate::error::Error;
+use crate::fleet::Fleet;
+use crate::push::{guard, PushError, Remote};
+use crate::render::CLUSTER_BUNDLE;
+
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// ssh destination instead of the host's `ssh_target` (`{host}` stands for the host name).
+    #[arg(long, value_name = "USER@ADDR")]
+    pub target: Option<String>,
+
+    /// ssh port.
+    #[arg(long, short = 'p', value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// An ssh option, passed as `-o OPTION` (repeatable).
+    #[arg(long = "ssh-option", value_name = "OPTION")]
+    pub ssh_options: Vec<String>,
+
+    /// The directory that stands for / on the host (`{host}` stands for the host name).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<String>,
+
+    /// Seconds to wait for the host: to connect, between keep-alives, and for each of lugc's own commands there (×4).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// rsync on the host, when not the `rsync` on its PATH.
+    #[arg(long, value_name = "PROGRAM")]
+    pub rsync_path: Option<String>,
+}
+
+/// The bundles `names` name (each checked, with the closest name suggested),
+/// or with no name every host's by name, then the cluster bundle, which
+/// reaches every member at once and so comes after each host's own.
+pub fn selected<'a>(names: &[String], bundles: &'a [Bundle]) -> Result<Vec<&'a Bundle>, PushError> {
+    if !names.is_empty() {
+        return names
+            .iter()
+            .map(|name| guard::find(bundles, name))
+            .collect();
+    }
+    let (cluster, mut hosts): (Vec<&Bundle>, Vec<&Bundle>) = bundles
+        .iter()
+        .partition(|bundle| bundle.name == CLUSTER_BUNDLE);
+    hosts.sort_by(|a, b| crate::natural::cmp(&a.name, &b.name));
+    let cluster = cluster
+        .into_iter()
+        .filter(|bundle| !bundle.manifest.reaches.is_empty());
+    Ok(hosts.into_iter().chain(cluster).collect())
+}
+
+impl ConnectArgs {
+    /// The host a bundle lands on and how to reach it.
+    pub fn destination(&self, fleet: &Fleet, bundle: &Bundle) -> Result<(String, Remote), Error> {
+        let host = if bundle.name == CLUSTER_BUNDLE {
+            bundle
+                .manifest
+                .reaches
+                .first()
+                .cloned()
+                .ok_or(PushError::NoClusterMember)?
+        } else {
+            bundle.name.clone()
+        };
+        self.remote(fleet, &host).map(|remote| (host, remote))
+    }
+
+    /// How to reach `host`.
+    pub fn remote(&self, fleet: &Fleet, host: &str) -> Result<Remote, Error> {
+        let target = match &self.target {
+            Some(target) => {
+                let target = target.replace("{host}", host);
+                Remote::check_target(&target).map_err(|reason| {
+                    Error::usage(
+                        format!("--target: {reason}"),
+                        Some("give the ssh destination as user@address".to_owned()),
+                    )
+                })?;
+                target
+            }
+            None => fleet
+                .hosts
+                .get(host)
+                .map(|spec| spec.ssh_target.clone())
+                .ok_or_else(|| PushError::UnknownHost {
+                    host: host.to_owned(),
+                    suggestion: None,
+                    known: fleet.hosts.keys().cloned().collect::<Vec<_>>().join(", "),
+                })?,
+        };
+        let root = match self.root.as_deref() {
+            None => String::new(),
+            Some("") => {
+                return Err(Error::usage(
+                    "--root is empty",
+                    Some("give the directory that stands for / on the host, or leave --root out for / itself".to_owned()),
+                ))
+            }
+            Some(root) if root.contains(['\n', '\r']) => {
+                return Err(Error::usage("--root holds a line break", None))
+            }
+            // `/`, `//`…: the host's own root, written as the empty prefix.
+            Some(root) => root.replace("{host}", host).trim_end_matches('/').to_owned(),
+        };
+        Ok(Remote {
+            target,
+            port: self.port,
+            options: self.ssh_options.clone(),
+            root,
+            rsync_path: self.rsync_path.clone(),
+            timeout: Duration::from_secs(self.timeout.max(1)),
+        })
+    }
+}

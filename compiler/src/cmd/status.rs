@@ -1,0 +1,357 @@
+//! `lugc status`: every bundle (or those named) against its host, read-only,
+//! `-j N` hosts at a time. Text rows are printed as each host answers, so a
+//! slow host delays only its own row; then a summary line. `--json` prints
+//! one `lugc-status 1` document instead (hosts in natural order, then
+//! the cluster bundle); `--diff` adds each host's content
+//! diffs as a dry run shows them. Exit 0 when every bundle is in sync, 1
+//! when any is not (unreachable included), 2 on an error of lugc itself.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::connect::{self, ConnectArgs};
+use crate::cli::InputArgs;
+use crate::compile;
+use crate::config::Config;
+use crate::diff::View;
+use crate::error::{Error, Outcome};
+use crate::push::{self, guard, plan::Change, PushError, Remote};
+use crate::status::{self, Ask, Row, State};
+
+/// Value of the `schema` field of `--json`.
+pub const SCHEMA: &str = "lugc-status 1";
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Hosts (or `cluster`) to look at [default: every host, then the cluster bundle].
+    #[arg(value_name = "HOST")]
+    pub hosts: Vec<String>,
+
+    /// How many hosts to contact at once.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
+    /// One `lugc-status 1` JSON document instead of the table.
+    #[arg(long, conflicts_with = "diff")]
+    pub json: bool,
+
+    /// Also show each file that differs, the host's version against out/'s (secrets hidden); reads their content.
+    #[arg(long)]
+    pub diff: bool,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// One bundle to look at.
+struct Job {
+    desired: push::plan::Desired,
+    out_id: String,
+    host: String,
+    remote: Remote,
+}
+
+pub fn run(args: &StatusArgs, color: bool, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let config = Config::from_args(&args.input)?;
+    let compilation = compile(&config)?;
+    guard::current(&config, &compilation.bundles)?;
+    let bundles = connect::selected(&args.hosts, &compilation.bundles)?;
+    let jobs = bundles
+        .iter()
+        .map(|bundle| {
+            let (host, remote) = args.connect.destination(&compilation.fleet, bundle)?;
+            Ok(Job {
+                desired: push::desired_from_out(&config.out, &bundle.name)?,
+                out_id: bundle.id.clone(),
+                host,
+                remote,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let secret_paths = &compilation.fleet.secret_paths;
+    let names: Vec<String> = jobs
+        .iter()
+        .map(|job| label(&job.desired.bundle, &job.host))
+        .collect();
+    let width = names
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(0)
+        .max("BUNDLE".len());
+    if !args.json {
+        writeln!(
+            out,
+            "{:width$}  {:12}  {:12}  STATE",
+            "BUNDLE", "OUT", "PUSHED"
+        )?;
+        out.flush()?;
+    }
+    let mut rows: Vec<Option<Row>> = vec![None; jobs.len()];
+    let next = AtomicUsize::new(0);
+    let workers = usize::from(args.jobs).min(jobs.len());
+    std::thread::scope(|scope| -> Result<(), Error> {
+        let (sender, received) = mpsc::channel::<(usize, Result<Row, PushError>)>();
+        for _ in 0..workers {
+            let sender = sender.clone();
+            let (jobs, next) = (&jobs, &next);
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(index) else { break };
+                let ask = Ask {
+                    desired: &job.desired,
+                    out_id: &job.out_id,
+                    diff: args.diff,
+                    secret_paths,
+                };
+                let row = status::check(&job.remote, &job.host, &ask);
+                if sender.send((index, row)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(sender);
+        let mut first_error = None;
+        for (index, row) in received {
+            match row {
+                Ok(row) => {
+                    if !args.json {
+                        writeln!(out, "{}", text_row(&names[index], width, &row))?;
+                        out.flush()?;
+                    }
+                    rows[index] = Some(row);
+                }
+                Err(error) => {
+                    // Stop handing out hosts; the workers finish theirs.
+                    next.store(jobs.len(), Ordering::SeqCst);
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), |error| Err(error.into()))
+    })?;
+    let rows: Vec<Row> = rows.into_iter().flatten().collect();
+    if args.json {
+        write_json(&rows, out)?;
+    } else {
+        writeln!(out, "{}", summary(&rows))?;
+        if args.diff {
+            let previews = rows.iter().filter_map(|row| row.preview.clone()).collect();
+            super::push::draw_previews(previews, &View::Text, color, out)?;
+        }
+    }
+    Ok(if rows.iter().all(|row| row.state == State::InSync) {
+        Outcome::Clean
+    } else {
+        Outcome::Differs
+    })
+}
+
+/// `pve-5`, or `cluster (esxi-5)` for a bundle read through another host.
+fn label(bundle: &str, host: &str) -> String {
+    if bundle == host {
+        bundle.to_owned()
+    } else {
+        format!("{bundle} ({host})")
+    }
+}
+
+fn short(id: Option<&str>) -> &str {
+    id.map_or("-", |id| id.get(..12).unwrap_or(id))
+}
+
+/// `pve-5  bba1809cc079  bba1809cc079  in sync`, with what is behind the state.
+fn text_row(name: &str, width: usize, row: &Row) -> String {
+    let detail = match &row.state {
+        State::InSync | State::NotPushed => String::new(),
+        State::Drift(paths) => format!(": {}", paths.join(", ")),
+        State::CutShort(ids) => format!(
+            ": {} (push again to complete, or --rollback)",
+            ids.join(", ")
+        ),
+        State::NeverPushed { matching } => {
+            format!(" ({matching} of {} files already match)", row.files)
+        }
+        State::Unreachable(error) | State::Error(error) => format!(": {error}"),
+    };
+    let pushed = match row.state {
+        State::Unreachable(_) => "?",
+        _ => short(row.pushed_id.as_deref()),
+    };
+    format!(
+        "{name:width$}  {:12}  {pushed:12}  {}{detail}",
+        short(Some(&row.out_id)),
+        row.state.name()
+    )
+}
+
+/// `8 bundles: 5 in sync, 1 drift, 1 not pushed, 1 unreachable`.
+fn summary(rows: &[Row]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for row in rows {
+        match counts
+            .iter_mut()
+            .find(|(name, _)| *name == row.state.name())
+        {
+            Some((_, count)) => *count += 1,
+            None => counts.push((row.state.name(), 1)),
+        }
+    }
+    counts.sort_by_key(|(name, _)| ORDER.iter().position(|known| known == name));
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(name, count)| format!("{count} {name}"))
+        .collect();
+    let noun = if rows.len() == 1 { "bundle" } else { "bundles" };
+    format!("{} {noun}: {}", rows.len(), parts.join(", "))
+}
+
+const ORDER: [&str; 7] = [
+    "in sync",
+    "not pushed",
+    "drift",
+    "push cut short",
+    "never pushed",
+    "unreachable",
+    "error",
+];
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: &'static str,
+    in_sync: bool,
+    summary: BTreeMap<String, usize>,
+    bundles: Vec<JsonRow<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    bundle: &'a str,
+    host: &'a str,
+    target: &'a str,
+    /// `in_sync`, `not_pushed`, `drift`, `cut_short`, `never_pushed`, `unreachable`, `error`.
+    state: String,
+    out_id: &'a str,
+    pushed_id: Option<&'a str>,
+    files: usize,
+    /// Files that already match, for a bundle never pushed.
+    matching: Option<usize>,
+    drift: &'a [String],
+    pending: &'a [String],
+    error: Option<&'a str>,
+    changes: Vec<JsonChange<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonChange<'a> {
+    path: &'a str,
+    /// `add`, `modify`, `metadata` or `remove`: what a push would do.
+    change: &'static str,
+}
+
+fn write_json(rows: &[Row], out: &mut dyn Write) -> std::io::Result<()> {
+    let key = |state: &State| state.name().replace("push ", "").replace(' ', "_");
+    let mut summary = BTreeMap::new();
+    for row in rows {
+        *summary.entry(key(&row.state)).or_insert(0) += 1;
+    }
+    let bundles = rows
+        .iter()
+        .map(|row| JsonRow {
+            bundle: &row.bundle,
+            host: &row.host,
+            target: &row.target,
+            state: key(&row.state),
+            out_id: &row.out_id,
+            pushed_id: row.pushed_id.as_deref(),
+            files: row.files,
+            matching: match row.state {
+                State::NeverPushed { matching } => Some(matching),
+                _ => None,
+            },
+            drift: match &row.state {
+                State::Drift(paths) => paths,
+                _ => &[],
+            },
+            pending: match &row.state {
+                State::CutShort(ids) => ids,
+                _ => &[],
+            },
+            error: match &row.state {
+                State::Unreachable(error) | State::Error(error) => Some(error),
+                _ => None,
+            },
+            changes: row
+                .changes
+                .iter()
+                .map(|(path, change)| JsonChange {
+                    path,
+                    change: match change {
+                        Change::Add => "add",
+                        Change::Modify => "modify",
+                        Change::Metadata => "metadata",
+                        Change::Remove => "remove",
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+    let document = Document {
+        schema: SCHEMA,
+        in_sync: rows.iter().all(|row| row.state == State::InSync),
+        summary,
+        bundles,
+    };
+    serde_json::to_writer_pretty(&mut *out, &document).map_err(std::io::Error::other)?;
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(state: State) -> Row {
+        Row {
+            bundle: "pve-5".into(),
+            host: "pve-5".into(),
+            target: "root@pve-5".into(),
+            out_id: "a".repeat(64),
+            pushed_id: Some("b".repeat(64)),
+            state,
+            files: 14,
+            changes: Vec::new(),
+            preview: None,
+        }
+    }
+
+    #[test]
+    fn rows_say_what_is_behind_the_state() {
+        let drift = row(State::Drift(vec!["/etc/hosts".into()]));
+        assert_eq!(
+            text_row("pve-5", 6, &drift),
+            format!(
+                "pve-5   {}  {}  drift: /etc/hosts",
+                "a".repeat(12),
+                "b".repeat(12)
+            )
+        );
+        let never = row(State::NeverPushed { matching: 3 });
+        assert!(
+            text_row("pve-5", 5, &never).ends_with("never pushed (3 of 14 files already match)")
+        );
+        let rows = [row(State::InSync), drift, row(State::InSync), never];
+        assert_eq!(
+            summary(&rows),
+            "4 bundles: 2 in sync, 1 drift, 1 never pushed"
+        );
+    }
+}

@@ -1,0 +1,281 @@
+//! status: where one bundle stands on its host, against out/, read-only.
+//!
+//! In: how to reach the host, the bundle as out/ holds it. Out: a [`Row`]:
+//! the bundle id last pushed, a [`State`] and the paths behind it. It opens
+//! one `push::remote::Session` with `Hold::Read` (no lock, nothing written),
+//! reads lugc's records (`probe::records`) and has the host hash the files
+//! the bundle and the records name (`probe::hashes`); the content of a file
+//! is read only where the hashes cannot tell (a file that differs from out/
+//! where an earlier push wrote another version, or storage.cfg, compared as
+//! PVE reads it), or for `--diff`. Then `push::plan` decides, as a push would.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+
+use crate::diff::BundleChange;
+use crate::push::plan::{self, Change, Desired, HostFile, STORAGE_CFG};
+use crate::push::probe::{self, Found, Records};
+use crate::push::remote::{Hold, Session};
+use crate::push::{preview, PushError, Remote};
+
+/// Where a bundle stands on its host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// The host holds the bundle in out/, as last pushed.
+    InSync,
+    /// The host holds the bundle it was last pushed; out/ is ahead.
+    NotPushed,
+    /// Files changed on the host since the last push.
+    Drift(Vec<String>),
+    /// Pushes that did not finish (a PENDING record): their ids.
+    CutShort(Vec<String>),
+    /// No push ever completed: how many of the bundle's files already match.
+    NeverPushed { matching: usize },
+    /// ssh could not reach the host: its error in one line.
+    Unreachable(String),
+    /// The host answered something lugc cannot read (its records, a root).
+    Error(String),
+}
+
+impl State {
+    /// The state's name in text and JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            State::InSync => "in sync",
+            State::NotPushed => "not pushed",
+            State::Drift(_) => "drift",
+            State::CutShort(_) => "push cut short",
+            State::NeverPushed { .. } => "never pushed",
+            State::Unreachable(_) => "unreachable",
+            State::Error(_) => "error",
+        }
+    }
+}
+
+/// One bundle's status.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub bundle: String,
+    /// The host it lands on (the cluster bundle's first member).
+    pub host: String,
+    pub target: String,
+    pub out_id: String,
+    /// The id of the bundle the last complete push left, if the host answered.
+    pub pushed_id: Option<String>,
+    pub state: State,
+    /// Files in out/'s bundle.
+    pub files: usize,
+    /// What a push would change now.
+    pub changes: Vec<(String, Change)>,
+    /// The host's files against out/ (with `--diff`).
+    pub preview: Option<BundleChange>,
+}
+
+/// What `check` needs besides the host.
+pub struct Ask<'a> {
+    pub desired: &'a Desired,
+    pub out_id: &'a str,
+    /// Read the content of every concerned file and make a preview.
+    pub diff: bool,
+    pub secret_paths: &'a [String],
+}
+
+/// The status of `ask.desired` on `host`. A host that cannot be reached or
+/// read is a row too; only trouble on this machine (no ssh) is an error.
+pub fn check(remote: &Remote, host: &str, ask: &Ask<'_>) -> Result<Row, PushError> {
+    let mut row = Row {
+        bundle: ask.desired.bundle.clone(),
+        host: host.to_owned(),
+        target: remote.target.clone(),
+        out_id: ask.out_id.to_owned(),
+        pushed_id: None,
+        state: State::InSync,
+        files: ask.desired.files.len(),
+        changes: Vec::new(),
+        preview: None,
+    };
+    match read(remote, host, ask, &mut row) {
+        Ok(()) => Ok(row),
+        Err(error @ (PushError::ToolMissing { .. } | PushError::Io { .. })) => Err(error),
+        Err(error @ (PushError::Ssh { .. } | PushError::ConnectionLost { .. })) => {
+            row.state = State::Unreachable(one_line(&error));
+            Ok(row)
+        }
+        Err(error @ PushError::Timeout { .. }) => {
+            row.state = State::Unreachable(one_line(&error));
+            Ok(row)
+        }
+        Err(error) => {
+            row.state = State::Error(one_line(&error));
+            Ok(row)
+        }
+    }
+}
+
+fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(), PushError> {
+    let session = Session::open(remote, host, &Hold::Read)?;
+    let desired = ask.desired;
+    let records = probe::records(&session, host, &desired.bundle)?;
+    row.pushed_id = records.last.as_ref().map(|last| last.id.clone());
+    let paths = crate::push::concerned(desired, &records);
+    let found = if ask.diff {
+        probe::files(&session, host, &paths)?
+    } else {
+        hashed(&session, host, desired, &records, &paths)?
+    };
+    let last = records.last.as_ref().map(|recorded| &recorded.manifest);
+    let plan = plan::plan(
+        desired,
+        &plan::as_pve_reads(desired, &found.files, &found.contents),
+        last,
+        &records.pending_manifests(),
+        session.root_user,
+    );
+    if ask.diff {
+        let sides = preview::Sides {
+            desired,
+            found: &found,
+            last,
+            old_id: row.pushed_id.clone(),
+            new_id: Some(ask.out_id.to_owned()),
+            host,
+            set_owner: session.root_user,
+            secret_paths: ask.secret_paths,
+        };
+        row.preview = Some(preview::bundle_change(&sides, &plan));
+    }
+    row.changes.clone_from(&plan.changes);
+    let mut drift: Vec<String> = plan.drift.clone();
+    drift.extend(
+        found
+            .irregular
+            .iter()
+            .map(|path| format!("{path} (not a regular file)")),
+    );
+    row.state = if !records.pending.is_empty() {
+        State::CutShort(records.pending.iter().map(|push| push.id.clone()).collect())
+    } else if records.last.is_none() {
+        let changed: BTreeSet<&str> = plan.changes.iter().map(|(p, _)| p.as_str()).collect();
+        let matching = desired
+            .files
+            .keys()
+            .filter(|path| !changed.contains(path.as_str()))
+            .count();
+        State::NeverPushed { matching }
+    } else if row.pushed_id.as_deref() == Some(ask.out_id) {
+        // Pushed as out/ has it: anything a push would change changed on the host.
+        drift.extend(
+            plan.changes
+                .iter()
+                .filter(|(path, _)| !plan.drift.contains(path))
+                .map(|(path, change)| match change {
+                    Change::Metadata => format!("{path} (mode or owner)"),
+                    _ => path.clone(),
+                }),
+        );
+        if drift.is_empty() {
+            State::InSync
+        } else {
+            State::Drift(drift)
+        }
+    } else if drift.is_empty() {
+        State::NotPushed
+    } else {
+        State::Drift(drift)
+    };
+    Ok(())
+}
+
+/// The concerned files as the plan needs them, from their hashes: a file
+/// whose SHA-256 is out/'s has out/'s blake3; one that differs is read only
+/// where another version lugc knows (the last or a pending push's) might be
+/// it, or where PVE may have rewritten it (storage.cfg).
+fn hashed(
+    session: &Session,
+    host: &str,
+    desired: &Desired,
+    records: &Records,
+    paths: &[String],
+) -> Result<Found, PushError> {
+    let (hashes, irregular) = probe::hashes(session, host, paths)?;
+    let mut known: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for manifest in records
+        .last
+        .iter()
+        .map(|last| &last.manifest)
+        .chain(records.pending_manifests())
+    {
+        for entry in &manifest.entries {
+            known
+                .entry(entry.path.as_str())
+                .or_default()
+                .insert(entry.blake3.as_str());
+        }
+    }
+    let mut found = Found {
+        irregular,
+        ..Found::default()
+    };
+    let mut unsure = Vec::new();
+    for (path, file) in hashes {
+        let want = desired.files.get(&path);
+        let blake3 = match want {
+            Some(want) if sha256(&want.bytes) == file.sha256 => want.blake3.clone(),
+            _ => {
+                let other = known.get(path.as_str()).is_some_and(|sums| {
+                    sums.iter()
+                        .any(|sum| Some(*sum) != want.map(|w| w.blake3.as_str()))
+                });
+                if other || (path == STORAGE_CFG && want.is_some()) {
+                    unsure.push(path);
+                    continue;
+                }
+                // No version lugc knows: a hash that matches none of them.
+                format!("sha256:{}", file.sha256)
+            }
+        };
+        let host_file = HostFile {
+            blake3,
+            mode: file.mode,
+            owner: file.owner,
+        };
+        found.files.insert(path, host_file);
+    }
+    let read = probe::files(session, host, &unsure)?;
+    found.files.extend(read.files);
+    found.contents.extend(read.contents);
+    found.irregular.extend(read.irregular);
+    Ok(found)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// An error's message (and its cause's) on one line.
+fn one_line(error: &PushError) -> String {
+    let text = error.to_string();
+    let joined: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    joined.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_is_hex_of_the_digest() {
+        assert_eq!(
+            sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
