@@ -47,6 +47,8 @@ pub enum Command {
     Push(cmd::push::PushArgs),
     /// Every host at a glance, read-only: the bundle in out/, the one last pushed, and whether they agree.
     Status(cmd::status::StatusArgs),
+    /// Gather what each host is (NICs, addresses, bridges, OS and PVE version, storage.cfg, VMs), read-only, into facts/<host>.json.
+    Facts(cmd::facts::FactsArgs),
     /// List the hosts with their site, cluster membership, address and bundle id.
     Hosts(cmd::hosts::HostsArgs),
     /// Print a host's rendered files from out/ (or built in memory), without writing anything.

@@ -31,6 +31,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Push(#[from] BoxedPushError),
 
+    /// `lugc facts` could not gather or write a host's facts.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Facts(#[from] crate::facts::FactsError),
+
     /// A mistake on the command line that clap cannot see.
     #[error("{message}")]
     #[diagnostic(code(lugc::usage))]

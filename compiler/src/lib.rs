@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod error;
 pub mod eval;
+pub mod facts;
 pub mod fleet;
 pub mod freshness;
 pub mod manifest;

@@ -257,7 +257,7 @@ fn sha256(bytes: &[u8]) -> String {
 }
 
 /// An error's message (and its cause's) on one line.
-fn one_line(error: &PushError) -> String {
+pub fn one_line(error: &PushError) -> String {
     let text = error.to_string();
     let joined: Vec<&str> = text
         .lines()

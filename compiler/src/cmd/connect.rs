@@ -4,6 +4,8 @@
 //! (the host's `ssh_target`; the cluster bundle through its first member).
 //! Resolves names only; never connects.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::Args;
@@ -41,6 +43,15 @@ pub struct ConnectArgs {
     pub rsync_path: Option<String>,
 }
 
+/// How many hosts a command contacts at once.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct JobsArgs {
+    /// How many hosts to contact at once.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+}
+
 /// The bundles `names` name (each checked, with the closest name suggested),
 /// or with no name every host's by name, then the cluster bundle, which
 /// reaches every member at once and so comes after each host's own.
@@ -59,6 +70,46 @@ pub fn selected<'a>(names: &[String], bundles: &'a [Bundle]) -> Result<Vec<&'a B
         .into_iter()
         .filter(|bundle| !bundle.manifest.reaches.is_empty());
     Ok(hosts.into_iter().chain(cluster).collect())
+}
+
+/// Run `work` on every job, `workers` at a time, and hand each result to
+/// `done` on this thread as it comes, with the job's index. The first error
+/// `done` returns stops handing out jobs; the workers finish theirs and
+/// that error is returned.
+pub fn in_parallel<J: Sync, R: Send, E>(
+    jobs: &[J],
+    workers: u16,
+    work: impl Fn(&J) -> R + Sync,
+    mut done: impl FnMut(usize, R) -> Result<(), E>,
+) -> Result<(), E> {
+    let next = AtomicUsize::new(0);
+    let workers = usize::from(workers).clamp(1, jobs.len().max(1));
+    std::thread::scope(|scope| {
+        let (sender, received) = mpsc::channel::<(usize, R)>();
+        for _ in 0..workers {
+            let sender = sender.clone();
+            let (next, work) = (&next, &work);
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(index) else { break };
+                if sender.send((index, work(job))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(sender);
+        let mut first_error = None;
+        for (index, result) in received {
+            if first_error.is_some() {
+                continue;
+            }
+            if let Err(error) = done(index, result) {
+                next.store(jobs.len(), Ordering::SeqCst);
+                first_error = Some(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    })
 }
 
 impl ConnectArgs {

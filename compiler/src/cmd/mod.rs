@@ -4,6 +4,7 @@ pub mod build;
 pub mod completions;
 pub mod connect;
 pub mod diff;
+pub mod facts;
 pub mod hosts;
 pub mod push;
 pub mod show;
@@ -21,6 +22,7 @@ pub fn run(command: Command, color: bool, out: &mut dyn Write) -> Result<Outcome
         Command::Diff(args) => diff::run(&args, color, out),
         Command::Push(args) => push::run(&args, color, out),
         Command::Status(args) => status::run(&args, color, out),
+        Command::Facts(args) => facts::run(&args, out),
         Command::Hosts(args) => hosts::run(&args, out),
         Command::Show(args) => show::run(&args, out),
         Command::Completions(args) => completions::run(&args, out),

@@ -8,8 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 
 use clap::Args;
 use serde::Serialize;
@@ -20,7 +18,7 @@ use crate::compile;
 use crate::config::Config;
 use crate::diff::View;
 use crate::error::{Error, Outcome};
-use crate::push::{self, guard, plan::Change, PushError, Remote};
+use crate::push::{self, guard, plan::Change, Remote};
 use crate::status::{self, Ask, Row, State};
 
 /// Value of the `schema` field of `--json`.
@@ -35,10 +33,8 @@ pub struct StatusArgs {
     #[arg(value_name = "HOST")]
     pub hosts: Vec<String>,
 
-    /// How many hosts to contact at once.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 8,
-          value_parser = clap::value_parser!(u16).range(1..))]
-    pub jobs: u16,
+    #[command(flatten)]
+    pub jobs: connect::JobsArgs,
 
     /// One `lugc-status 1` JSON document instead of the table.
     #[arg(long, conflicts_with = "diff")]
@@ -97,48 +93,29 @@ pub fn run(args: &StatusArgs, color: bool, out: &mut dyn Write) -> Result<Outcom
         out.flush()?;
     }
     let mut rows: Vec<Option<Row>> = vec![None; jobs.len()];
-    let next = AtomicUsize::new(0);
-    let workers = usize::from(args.jobs).min(jobs.len());
-    std::thread::scope(|scope| -> Result<(), Error> {
-        let (sender, received) = mpsc::channel::<(usize, Result<Row, PushError>)>();
-        for _ in 0..workers {
-            let sender = sender.clone();
-            let (jobs, next) = (&jobs, &next);
-            scope.spawn(move || loop {
-                let index = next.fetch_add(1, Ordering::SeqCst);
-                let Some(job) = jobs.get(index) else { break };
-                let ask = Ask {
-                    desired: &job.desired,
-                    out_id: &job.out_id,
-                    diff: args.diff,
-                    secret_paths,
-                };
-                let row = status::check(&job.remote, &job.host, &ask);
-                if sender.send((index, row)).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(sender);
-        let mut first_error = None;
-        for (index, row) in received {
-            match row {
-                Ok(row) => {
-                    if !args.json {
-                        writeln!(out, "{}", text_row(&names[index], width, &row))?;
-                        out.flush()?;
-                    }
-                    rows[index] = Some(row);
-                }
-                Err(error) => {
-                    // Stop handing out hosts; the workers finish theirs.
-                    next.store(jobs.len(), Ordering::SeqCst);
-                    first_error.get_or_insert(error);
-                }
+    let look = |job: &Job| {
+        let ask = Ask {
+            desired: &job.desired,
+            out_id: &job.out_id,
+            diff: args.diff,
+            secret_paths,
+        };
+        status::check(&job.remote, &job.host, &ask)
+    };
+    connect::in_parallel(
+        &jobs,
+        args.jobs.jobs,
+        look,
+        |index, row| -> Result<(), Error> {
+            let row = row?;
+            if !args.json {
+                writeln!(out, "{}", text_row(&names[index], width, &row))?;
+                out.flush()?;
             }
-        }
-        first_error.map_or(Ok(()), |error| Err(error.into()))
-    })?;
+            rows[index] = Some(row);
+            Ok(())
+        },
+    )?;
     let rows: Vec<Row> = rows.into_iter().flatten().collect();
     if args.json {
         write_json(&rows, out)?;

@@ -55,6 +55,29 @@ emit() {
   fi
 }
 
+# Paths on input, one per line: each regular file as `file MODE OWNER SIZE
+# PATH` and its content, or with $1 = hash as `hash MODE OWNER SHA256 PATH`;
+# `irregular PATH` for anything else that is there.
+emit_files() {
+  while IFS= read -r path; do
+    case $path in /*) ;; *) continue ;; esac
+    file=$root$path
+    if ! link_free "${path#/}" || { [ -e "$file" ] && [ ! -f "$file" ]; }; then
+      printf 'irregular %s\n' "$path"
+    elif [ -f "$file" ]; then
+      meta=$(stat -c '%a %U:%G' -- "$file") || fail "cannot read $path"
+      if [ "${1:-}" = hash ]; then
+        sum=$(sha256sum < "$file") || fail "cannot read $path"
+        printf 'hash %s %s %s\n' "$meta" "${sum%% *}" "$path"
+      else
+        size=$(wc -c < "$file") || fail "cannot read $path"
+        printf 'file %s %s %s\n' "$meta" "$size" "$path"
+        head -c "$size" -- "$file"
+      fi
+    fi
+  done
+}
+
 # The push ids listed in the record file $1 (its first line is a header).
 ids() {
   if [ -f "$root/$state/$1" ] && link_free "$state/$1"; then
@@ -108,35 +131,55 @@ records)
   done
   ;;
 files)
-  # Paths on input, one per line: each regular file as `file MODE OWNER SIZE
-  # PATH` and its content, `irregular PATH` for anything else that is there.
-  while IFS= read -r path; do
-    case $path in /*) ;; *) continue ;; esac
-    file=$root$path
-    if ! link_free "${path#/}" || { [ -e "$file" ] && [ ! -f "$file" ]; }; then
-      printf 'irregular %s\n' "$path"
-    elif [ -f "$file" ]; then
-      size=$(wc -c < "$file") || fail "cannot read $path"
-      meta=$(stat -c '%a %U:%G' -- "$file") || fail "cannot read $path"
-      printf 'file %s %s %s\n' "$meta" "$size" "$path"
-      head -c "$size" -- "$file"
+  # Paths on input: each regular file with its content (`emit_files`).
+  emit_files
+  ;;
+facts)
+  # ARGS: RUNNER, then NAME INPUT COMMAND triples. Read-only. Emits the
+  # files facts are read from as `files` does (os-release, storage.cfg, this
+  # node's VM configs), then runs each COMMAND through RUNNER with LUGC_ROOT
+  # set to the root and the file INPUT below it (`-`: none) on its input:
+  # `run NAME STATUS SIZE` and its output, or `absent NAME` without INPUT.
+  runner=$1
+  shift
+  vms=etc/pve/qemu-server
+  # On a PVE node pmxcfs links it to nodes/<node>/qemu-server: follow that link only.
+  if [ -L "$root/$vms" ]; then
+    case $(readlink -- "$root/$vms") in
+      nodes/*/qemu-server) vms=etc/pve/$(readlink -- "$root/$vms") ;;
+      *) vms= ;;
+    esac
+  fi
+  {
+    printf '%s\n' /etc/os-release /usr/lib/os-release /etc/pve/storage.cfg
+    if [ -n "$vms" ] && [ -d "$root/$vms" ] && link_free "$vms"; then
+      for conf in "$root/$vms"/*.conf; do
+        [ ! -f "$conf" ] || printf '/%s\n' "$vms/${conf##*/}"
+      done
     fi
+  } | emit_files
+  while [ $# -ge 3 ]; do
+    name=$1 input=$2 fact=$3
+    shift 3
+    if [ "$input" = - ]; then
+      input=/dev/null
+    elif link_free "${input#/}" && [ -f "$root$input" ]; then
+      input=$root$input
+    else
+      printf 'absent %s\n' "$name"
+      continue
+    fi
+    # RUNNER is a command line of the operator's, split into words.
+    # shellcheck disable=SC2086
+    output=$(LUGC_ROOT=$root $runner "$fact" < "$input" 2> /dev/null; printf '.%s' "$?")
+    status=${output##*.}
+    output=${output%.*}
+    printf 'run %s %s %s\n%s' "$name" "$status" "$(printf '%s' "$output" | wc -c)" "$output"
   done
   ;;
 hashes)
-  # Paths on input: each regular file as `hash MODE OWNER SHA256 PATH`,
-  # `irregular PATH` for anything else that is there. Reads no content out.
-  while IFS= read -r path; do
-    case $path in /*) ;; *) continue ;; esac
-    file=$root$path
-    if ! link_free "${path#/}" || { [ -e "$file" ] && [ ! -f "$file" ]; }; then
-      printf 'irregular %s\n' "$path"
-    elif [ -f "$file" ]; then
-      meta=$(stat -c '%a %U:%G' -- "$file") || fail "cannot read $path"
-      sum=$(sha256sum < "$file") || fail "cannot read $path"
-      printf 'hash %s %s %s\n' "$meta" "${sum%% *}" "$path"
-    fi
-  done
+  # Paths on input: as `files`, with each file's SHA-256 instead of its content.
+  emit_files hash
   ;;
 begin)
   # ARGS: PREFIX. Creates a backup directory that did not exist and prints its name.

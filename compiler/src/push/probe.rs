@@ -1,7 +1,8 @@
 //! push::probe: what a host has, read in one command each over the session:
 //! lugc's records of a bundle and of the pushes they name (`records`), the
 //! files at given paths with mode, owner and content (`files`), or with mode,
-//! owner and SHA-256 only (`hashes`, for `lugc status`). Reads only. Text
+//! owner and SHA-256 only (`hashes`, for `lugc status`), or what `lugc facts`
+//! reads and runs (`facts`). Reads only. Text
 //! from the host reaches a message only as a bounded excerpt.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -151,27 +152,91 @@ pub fn files(session: &Session, host: &str, paths: &[String]) -> Result<Found, P
     let output = session.run("files", &[], input.as_bytes())?;
     let mut stream = Stream::new(&output, host);
     while let Some(line) = stream.line()? {
-        match line.split_once(' ') {
-            Some(("file", rest)) => {
-                let fields: Vec<&str> = rest.splitn(4, ' ').collect();
-                let [mode, owner, size, path] = fields[..] else {
-                    return Err(stream.bad(&line));
-                };
-                let mode = u32::from_str_radix(mode, 8).map_err(|_| stream.bad(&line))?;
-                let bytes = stream.take(size)?;
-                let file = HostFile {
-                    blake3: blake3::hash(&bytes).to_hex().to_string(),
-                    mode,
-                    owner: owner.to_owned(),
-                };
-                found.files.insert(path.to_owned(), file);
-                found.contents.insert(path.to_owned(), bytes);
-            }
-            Some(("irregular", path)) => found.irregular.push(path.to_owned()),
-            _ => return Err(stream.bad(&line)),
+        if !found_file(&mut stream, &line, &mut found)? {
+            return Err(stream.bad(&line));
         }
     }
     Ok(found)
+}
+
+/// Reads a `file` or `irregular` line (and the file's bytes) into `found`;
+/// false for any other line.
+fn found_file(stream: &mut Stream<'_>, line: &str, found: &mut Found) -> Result<bool, PushError> {
+    match line.split_once(' ') {
+        Some(("file", rest)) => {
+            let fields: Vec<&str> = rest.splitn(4, ' ').collect();
+            let [mode, owner, size, path] = fields[..] else {
+                return Err(stream.bad(line));
+            };
+            let mode = u32::from_str_radix(mode, 8).map_err(|_| stream.bad(line))?;
+            let bytes = stream.take(size)?;
+            let file = HostFile {
+                blake3: blake3::hash(&bytes).to_hex().to_string(),
+                mode,
+                owner: owner.to_owned(),
+            };
+            found.files.insert(path.to_owned(), file);
+            found.contents.insert(path.to_owned(), bytes);
+        }
+        Some(("irregular", path)) => found.irregular.push(path.to_owned()),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// One fact command to run on the host (`host.sh facts`).
+#[derive(Debug, Clone, Copy)]
+pub struct FactCommand<'a> {
+    pub name: &'a str,
+    /// A file below the root given to the command as its input; the command
+    /// is not run when it is absent.
+    pub input: Option<&'a str>,
+    pub command: &'a str,
+}
+
+/// What `host.sh facts` answered: the files facts are read from, and each
+/// command's exit status and output (`None`: its input is absent).
+#[derive(Debug, Clone, Default)]
+pub struct Gathered {
+    pub found: Found,
+    pub ran: BTreeMap<String, Option<(i32, Vec<u8>)>>,
+}
+
+/// Read the fact files and run `commands` through `runner` on the host.
+pub fn facts(
+    session: &Session,
+    host: &str,
+    runner: &str,
+    commands: &[FactCommand<'_>],
+) -> Result<Gathered, PushError> {
+    let mut args = vec![runner];
+    for command in commands {
+        args.extend([command.name, command.input.unwrap_or("-"), command.command]);
+    }
+    let output = session.run("facts", &args, b"")?;
+    let mut stream = Stream::new(&output, host);
+    let mut gathered = Gathered::default();
+    while let Some(line) = stream.line()? {
+        if found_file(&mut stream, &line, &mut gathered.found)? {
+            continue;
+        }
+        match line.split_once(' ') {
+            Some(("run", rest)) => {
+                let fields: Vec<&str> = rest.splitn(3, ' ').collect();
+                let [name, status, size] = fields[..] else {
+                    return Err(stream.bad(&line));
+                };
+                let status = status.parse().map_err(|_| stream.bad(&line))?;
+                let bytes = stream.take(size)?;
+                gathered.ran.insert(name.to_owned(), Some((status, bytes)));
+            }
+            Some(("absent", name)) => {
+                gathered.ran.insert(name.to_owned(), None);
+            }
+            _ => return Err(stream.bad(&line)),
+        }
+    }
+    Ok(gathered)
 }
 
 /// A regular file as `hashes` finds it: no content, its SHA-256 (the host

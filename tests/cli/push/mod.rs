@@ -3,6 +3,7 @@
 //! no test ever runs systemctl, ifreload or iptables on this machine.
 //! `safety` holds the tests of what a push must never do.
 
+mod facts;
 mod preview;
 mod safety;
 mod status;
@@ -132,6 +133,23 @@ impl Setup {
             .args(["--root", root])
             .arg("--action-runner")
             .arg(self.runner());
+        for option in self.sshd.client_options() {
+            command.args(["--ssh-option", &option]);
+        }
+        command
+    }
+
+    /// `lugc SUBCOMMAND ARGS` at the test sshd, `{host}` roots under its directory.
+    fn remote_command(&self, subcommand: &str, args: &[&str]) -> Command {
+        let root = self.sshd.dir().join("hosts").join("{host}");
+        let mut command = lugc_std(self.fixture.path());
+        command
+            .arg(subcommand)
+            .args(args)
+            .args(["--target", "root@127.0.0.1"])
+            .args(["--port", &self.sshd.port().to_string()])
+            .arg("--root")
+            .arg(root);
         for option in self.sshd.client_options() {
             command.args(["--ssh-option", &option]);
         }

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use super::{Setup, CHRONY};
-use crate::common::{lugc_std, stderr, stdout};
+use crate::common::{stderr, stdout};
 
 const HOSTS: [&str; 7] = [
     "pve-5", "esxi-5", "pve-6", "pve-7", "pve-8", "pve-9", "pve-10",
@@ -21,23 +21,11 @@ const HOSTS: [&str; 7] = [
 impl Setup {
     /// `lugc status ARGS` at the test sshd, `{host}` roots under its directory.
     fn status_command(&self, args: &[&str]) -> Command {
-        let root = self.sshd.dir().join("hosts").join("{host}");
-        let mut command = lugc_std(self.fixture.path());
-        command
-            .arg("status")
-            .args(args)
-            .args(["--target", "root@127.0.0.1"])
-            .args(["--port", &self.sshd.port().to_string()])
-            .arg("--root")
-            .arg(root);
-        for option in self.sshd.client_options() {
-            command.args(["--ssh-option", &option]);
-        }
-        command
+        self.remote_command("status", args)
     }
 
     /// Every entry below every host root: path, kind, mode, owner, bytes.
-    fn all_roots(&self) -> BTreeMap<PathBuf, (u32, u32, Vec<u8>)> {
+    pub(super) fn all_roots(&self) -> BTreeMap<PathBuf, (u32, u32, Vec<u8>)> {
         walkdir::WalkDir::new(self.sshd.dir().join("hosts"))
             .into_iter()
             .map(|entry| entry.unwrap())

@@ -1,0 +1,128 @@
+//! facts::gather: one host's facts over one read-only session: the files
+//! read below the root and the commands run through the fact runner, in one
+//! `host.sh facts` call.
+
+use crate::push::probe::{self, FactCommand, Gathered};
+use crate::push::remote::{Hold, Session};
+use crate::push::{PushError, Remote};
+
+use super::{fingerprint, ip, os_release, speeds, storage, vm_config, Facts, PBS_CERT};
+
+/// The commands a fact comes from; the runner gets each as one argument.
+const COMMANDS: [FactCommand<'static>; 6] = [
+    FactCommand {
+        name: "ip-link",
+        input: None,
+        command: "ip -j -d link",
+    },
+    FactCommand {
+        name: "ip-addr",
+        input: None,
+        command: "ip -j addr",
+    },
+    FactCommand {
+        name: "ip-route",
+        input: None,
+        command: "ip -j route",
+    },
+    FactCommand {
+        name: "speed",
+        input: None,
+        command: r#"for nic in /sys/class/net/*; do echo "${nic##*/} $(cat "$nic/speed" 2>/dev/null)"; done"#,
+    },
+    FactCommand {
+        name: "pveversion",
+        input: None,
+        command: "pveversion",
+    },
+    FactCommand {
+        name: "pbs-fingerprint",
+        input: Some(PBS_CERT),
+        command: "openssl x509 -noout -fingerprint -sha256",
+    },
+];
+
+/// The commands whose failure leaves no usable facts.
+const REQUIRED: [&str; 3] = ["ip-link", "ip-addr", "ip-route"];
+
+/// Gather `host`'s facts, reading and running only; `runner` runs each command there.
+pub fn gather(remote: &Remote, host: &str, runner: &str) -> Result<Facts, PushError> {
+    let session = Session::open(remote, host, &Hold::Read)?;
+    let gathered = probe::facts(&session, host, runner, &COMMANDS)?;
+    assemble(host, &gathered).map_err(|reason| PushError::RemoteState {
+        host: host.to_owned(),
+        reason,
+    })
+}
+
+/// Facts from what the host answered.
+fn assemble(host: &str, gathered: &Gathered) -> Result<Facts, String> {
+    let output = |name: &str| -> Option<&[u8]> {
+        match gathered.ran.get(name) {
+            Some(Some((0, bytes))) => Some(bytes),
+            _ => None,
+        }
+    };
+    for name in REQUIRED {
+        if output(name).is_none() {
+            let command = COMMANDS
+                .iter()
+                .find(|c| c.name == name)
+                .map_or(name, |c| c.command);
+            let status = match gathered.ran.get(name) {
+                Some(Some((status, _))) => format!("exit {status}"),
+                _ => "no answer".to_owned(),
+            };
+            return Err(format!("`{command}` failed on the host ({status})"));
+        }
+    }
+    let text = |path: &str| {
+        gathered
+            .found
+            .contents
+            .get(path)
+            .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+    };
+    let mut links = ip::links(
+        output("ip-link").unwrap_or_default(),
+        output("ip-addr").unwrap_or_default(),
+    )?;
+    let speed_text = String::from_utf8_lossy(output("speed").unwrap_or_default()).into_owned();
+    for (name, speed) in speeds(&speed_text) {
+        if let Some(link) = links.get_mut(name) {
+            link.speed = Some(speed);
+        }
+    }
+    let vms = gathered
+        .found
+        .contents
+        .iter()
+        .filter_map(|(path, bytes)| {
+            let (dir, file) = path.rsplit_once('/')?;
+            let id = file.strip_suffix(".conf")?;
+            let is_vm = dir.ends_with("/qemu-server")
+                && !id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_digit());
+            is_vm.then(|| (id.to_owned(), vm_config(&String::from_utf8_lossy(bytes))))
+        })
+        .collect();
+    Ok(Facts {
+        schema: super::SCHEMA,
+        host: host.to_owned(),
+        os_release: text("/etc/os-release")
+            .or_else(|| text("/usr/lib/os-release"))
+            .map(|text| os_release(&text))
+            .unwrap_or_default(),
+        pve_version: output("pveversion")
+            .map(String::from_utf8_lossy)
+            .and_then(|text| text.lines().next().map(|line| line.trim().to_owned()))
+            .filter(|line| !line.is_empty()),
+        bridges: ip::bridges(&links),
+        links,
+        routes: ip::routes(output("ip-route").unwrap_or_default())?,
+        storage: text("/etc/pve/storage.cfg").map(|text| storage(&text)),
+        vms,
+        pbs_fingerprint: output("pbs-fingerprint")
+            .and_then(|bytes| fingerprint(&String::from_utf8_lossy(bytes))),
+    })
+}

@@ -1,0 +1,271 @@
+//! facts: what a host is, as `lugc facts` gathers it into `facts/<host>.json`.
+//!
+//! In: the files a host keeps its configuration in (read below `--root`) and
+//! the output of a few commands run there through the fact runner
+//! (`ip -j`, `pveversion`, `openssl`). Out: a [`Facts`] document, written
+//! with sorted keys and no timestamps, so the same host state gives the same
+//! bytes. `gather` is the host side, read-only; the rest is pure.
+
+mod gather;
+pub mod ip;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use gather::gather;
+use ip::{Link, Route};
+
+/// Value of the `schema` field of a fact file.
+pub const SCHEMA: &str = "lugc-facts 1";
+
+/// The directory of fact files, beside cluster.ncl and out/.
+pub const FACTS_DIR: &str = "facts";
+
+/// The certificate PBS serves on its port.
+const PBS_CERT: &str = "/etc/proxmox-backup/proxy.pem";
+
+/// One host's facts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Facts {
+    pub schema: &'static str,
+    pub host: String,
+    /// /etc/os-release (or /usr/lib/os-release) as key and value.
+    pub os_release: BTreeMap<String, String>,
+    /// `pveversion`'s line, where PVE is installed.
+    pub pve_version: Option<String>,
+    /// Network interfaces by name, without the loopback and guests' ports.
+    pub links: BTreeMap<String, Link>,
+    /// Bridges and their ports.
+    pub bridges: BTreeMap<String, Vec<String>>,
+    pub routes: Vec<Route>,
+    /// /etc/pve/storage.cfg as PVE reads it: `{ id: { type, property: value } }`.
+    pub storage: Option<BTreeMap<String, BTreeMap<String, serde_json::Value>>>,
+    /// This node's VM configs by id, with values that look secret hidden.
+    pub vms: BTreeMap<String, String>,
+    /// SHA-256 fingerprint of the PBS certificate, where PBS runs.
+    pub pbs_fingerprint: Option<String>,
+}
+
+impl Facts {
+    /// The fact file's text: pretty JSON, keys sorted, a final newline.
+    pub fn render(&self) -> String {
+        // serde_json's maps are sorted: a round through `Value` sorts every key.
+        let value = serde_json::to_value(self).expect("facts serialise");
+        let mut text = serde_json::to_string_pretty(&value).expect("facts serialise");
+        text.push('\n');
+        text
+    }
+
+    /// A one-line account: `12 links, 3 bridges, 2 VMs, Debian GNU/Linux 12 (bookworm), PVE 8.2.4`.
+    pub fn summary(&self) -> String {
+        let count = |n: usize, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
+        let mut parts = vec![
+            count(self.links.len(), "link"),
+            count(self.bridges.len(), "bridge"),
+            count(self.vms.len(), "VM"),
+        ];
+        if let Some(os) = self.os_release.get("PRETTY_NAME") {
+            parts.push(os.clone());
+        }
+        if let Some(pve) = &self.pve_version {
+            // `pve-manager/8.2.4/faa83925c9641325 (running kernel: …)`
+            let version = pve.split('/').nth(1).unwrap_or(pve);
+            parts.push(format!("PVE {version}"));
+        }
+        if self.pbs_fingerprint.is_some() {
+            parts.push("PBS".to_owned());
+        }
+        parts.join(", ")
+    }
+}
+
+/// What stops `lugc facts` or a build that reads facts.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum FactsError {
+    #[error("no facts from {}: {}", if hosts.len() == 1 { "this host" } else { "these hosts" }, hosts.join(", "))]
+    #[diagnostic(
+        code(lugc::facts::unreached),
+        help("the other hosts' facts are written; check that ssh reaches them and run `lugc facts` for them again")
+    )]
+    Unreached { hosts: Vec<String> },
+
+    #[error("cannot write {}: {error}", path.display())]
+    #[diagnostic(code(lugc::facts::write))]
+    Write {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+
+    #[error("the cluster bundle has no facts of its own")]
+    #[diagnostic(
+        code(lugc::facts::cluster),
+        help("name the hosts, or none for every host")
+    )]
+    Cluster,
+}
+
+/// The fact file of `host` under the repository root `root`.
+pub fn path(root: &Path, host: &str) -> PathBuf {
+    root.join(FACTS_DIR).join(format!("{host}.json"))
+}
+
+/// Write `text` as `host`'s fact file (a temporary file renamed into place);
+/// false when the file already held it.
+pub fn write(root: &Path, host: &str, text: &str) -> Result<bool, FactsError> {
+    let path = path(root, host);
+    if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(false);
+    }
+    let failed = |error| FactsError::Write {
+        path: path.clone(),
+        error,
+    };
+    let dir = root.join(FACTS_DIR);
+    std::fs::create_dir_all(&dir).map_err(failed)?;
+    let mut file = tempfile::NamedTempFile::new_in(&dir).map_err(failed)?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(failed)?;
+    let permissions = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+    file.as_file()
+        .set_permissions(permissions)
+        .map_err(failed)?;
+    file.persist(&path).map_err(|error| failed(error.error))?;
+    Ok(true)
+}
+
+/// `os-release` lines (`KEY=value`, quoted or not) as a map.
+fn os_release(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|line| {
+            let (key, value) = line.trim().split_once('=')?;
+            if key.is_empty() || key.starts_with('#') {
+                return None;
+            }
+            let value = value.trim();
+            let unquoted = ['"', '\'']
+                .into_iter()
+                .find_map(|q| value.strip_prefix(q)?.strip_suffix(q))
+                .unwrap_or(value);
+            Some((key.to_owned(), unquoted.replace("\\\"", "\"")))
+        })
+        .collect()
+}
+
+/// storage.cfg as PVE keeps it, as JSON values: sets as sorted arrays.
+fn storage(text: &str) -> BTreeMap<String, BTreeMap<String, serde_json::Value>> {
+    use crate::storage_cfg::{read, Value};
+    read(text)
+        .config
+        .storages
+        .into_iter()
+        .map(|(id, section)| {
+            let mut values: BTreeMap<String, serde_json::Value> = section
+                .values
+                .into_iter()
+                .map(|(key, value)| {
+                    let value = match value {
+                        Value::Text(text) => serde_json::Value::from(text),
+                        Value::Number(number) => serde_json::Value::from(number),
+                        Value::Set(items) => {
+                            serde_json::Value::from(items.into_iter().collect::<Vec<_>>())
+                        }
+                    };
+                    (key, value)
+                })
+                .collect();
+            values.insert("type".to_owned(), section.storage_type.into());
+            (id, values)
+        })
+        .collect()
+}
+
+/// A VM config with the value of every line that looks secret (a
+/// `cipassword` hash) hidden.
+fn vm_config(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            if crate::secret::looks_secret(line.as_bytes()) {
+                let name = line.split_once(':').map_or(line, |(name, _)| name);
+                format!("{name}: (hidden)\n")
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect()
+}
+
+/// `sha256 Fingerprint=AB:CD:…` (openssl x509 -fingerprint) → `AB:CD:…`.
+fn fingerprint(output: &str) -> Option<String> {
+    let (_, value) = output.lines().next()?.split_once('=')?;
+    let value = value.trim().to_ascii_uppercase();
+    let pairs: Vec<&str> = value.split(':').collect();
+    (pairs.len() == 32
+        && pairs
+            .iter()
+            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit())))
+    .then_some(value)
+}
+
+/// `eth0 10000` lines → speeds of the links that report one.
+fn speeds(text: &str) -> BTreeMap<&str, u64> {
+    text.lines()
+        .filter_map(|line| {
+            let (name, speed) = line.split_once(' ')?;
+            let speed: u64 = speed.trim().parse().ok()?;
+            (speed > 0 && speed < u64::from(u32::MAX)).then_some((name, speed))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_release_values_lose_their_quotes() {
+        let text = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_CODENAME=bookworm\n# comment\n";
+        let values = os_release(text);
+        assert_eq!(values["PRETTY_NAME"], "Debian GNU/Linux 12 (bookworm)");
+        assert_eq!(values["VERSION_CODENAME"], "bookworm");
+        assert_eq!(values.len(), 3);
+    }
+
+    #[test]
+    fn storage_is_read_as_pve_reads_it() {
+        let text = "dir: local\n\tpath /var/lib/vz\n\tcontent iso,backup\n\nlvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent rootdir,images\n\nzfspool: local-zfs\n\tpool rpool/data\n\tsparse\n\tcontent images\n";
+        let sections = storage(text);
+        assert_eq!(sections["local"]["type"], "dir");
+        assert_eq!(
+            sections["local"]["content"],
+            serde_json::json!(["backup", "iso"])
+        );
+        assert_eq!(sections["local-lvm"]["vgname"], "pve");
+        assert_eq!(sections["local-zfs"]["sparse"], 1);
+    }
+
+    #[test]
+    fn a_vm_config_keeps_no_password_hash() {
+        let text = "name: web\ncipassword: $5$abcdefgh$0123456789012345678901234567890123456789012\nmemory: 2048\n";
+        assert_eq!(
+            vm_config(text),
+            "name: web\ncipassword: (hidden)\nmemory: 2048\n"
+        );
+    }
+
+    #[test]
+    fn fingerprints_are_read_from_openssl() {
+        let pairs = vec!["ab"; 32].join(":");
+        assert_eq!(
+            fingerprint(&format!("sha256 Fingerprint={pairs}\n")),
+            Some(pairs.to_ascii_uppercase())
+        );
+        assert_eq!(fingerprint("unable to load certificate\n"), None);
+    }
+
+    #[test]
+    fn speeds_skip_links_without_one() {
+        let speeds = speeds("eno1 1000\neno2 -1\nvmbr0 \nlo\n");
+        assert_eq!(speeds.into_iter().collect::<Vec<_>>(), [("eno1", 1000)]);
+    }
+}
