@@ -27,7 +27,10 @@ Examples:
                                 each file against the host's current one (secrets hidden)
   lugc push pve-6 --stat        the same, one line per file
   lugc push --all --json        every host's changes as one `lugc-diff 2` document
-  lugc push pve-6 --yes         apply: send the files, run their actions, record the push";
+  lugc push pve-6 --yes         apply: send the files, run their actions, record the push
+  lugc push --all --yes -j 8    every host, 8 at a time, then the cluster bundle; a table of results
+  lugc push --all --yes --keep-going
+                                go on past a host that fails (it is reported, exit 2)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {

@@ -36,6 +36,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Facts(#[from] crate::facts::FactsError),
 
+    /// `lugc push --all` failed on some hosts.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    PushAll(#[from] crate::cmd::push_all::Failed),
+
     /// A mistake on the command line that clap cannot see.
     #[error("{message}")]
     #[diagnostic(code(lugc::usage))]

@@ -16,6 +16,8 @@ pub mod fleet;
 pub mod freshness;
 pub mod manifest;
 pub mod natural;
+pub mod parallel;
+pub mod progress;
 pub mod push;
 pub mod render;
 pub mod secret;

@@ -4,8 +4,6 @@
 //! (the host's `ssh_target`; the cluster bundle through its first member).
 //! Resolves names only; never connects.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::Args;
@@ -13,6 +11,7 @@ use clap::Args;
 use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::fleet::Fleet;
+use crate::parallel::{Event, Pool};
 use crate::push::{guard, PushError, Remote};
 use crate::render::CLUSTER_BUNDLE;
 
@@ -72,44 +71,45 @@ pub fn selected<'a>(names: &[String], bundles: &'a [Bundle]) -> Result<Vec<&'a B
     Ok(hosts.into_iter().chain(cluster).collect())
 }
 
-/// Run `work` on every job, `workers` at a time, and hand each result to
-/// `done` on this thread as it comes, with the job's index. The first error
-/// `done` returns stops handing out jobs; the workers finish theirs and
-/// that error is returned.
+/// Run `work` on every job, `workers` at a time (a `parallel::Pool`), and
+/// hand each result to `done` on this thread as it comes, with the job's
+/// index. The first error `done` returns stops handing out jobs; the
+/// workers finish theirs and that error is returned.
 pub fn in_parallel<J: Sync, R: Send, E>(
     jobs: &[J],
     workers: u16,
     work: impl Fn(&J) -> R + Sync,
     mut done: impl FnMut(usize, R) -> Result<(), E>,
 ) -> Result<(), E> {
-    let next = AtomicUsize::new(0);
-    let workers = usize::from(workers).clamp(1, jobs.len().max(1));
-    std::thread::scope(|scope| {
-        let (sender, received) = mpsc::channel::<(usize, R)>();
-        for _ in 0..workers {
-            let sender = sender.clone();
-            let (next, work) = (&next, &work);
-            scope.spawn(move || loop {
-                let index = next.fetch_add(1, Ordering::SeqCst);
-                let Some(job) = jobs.get(index) else { break };
-                if sender.send((index, work(job))).is_err() {
-                    break;
-                }
-            });
-        }
-        drop(sender);
-        let mut first_error = None;
-        for (index, result) in received {
-            if first_error.is_some() {
-                continue;
-            }
-            if let Err(error) = done(index, result) {
-                next.store(jobs.len(), Ordering::SeqCst);
-                first_error = Some(error);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
-    })
+    let pool = Pool {
+        width: usize::from(workers),
+        after: &[],
+        tick: None,
+    };
+    pool.run(
+        jobs,
+        |_, job, _: &dyn Fn(())| work(job),
+        |_| false,
+        |event| match event {
+            Event::Finished(index, result) => done(index, result),
+            Event::Started(_) | Event::Progress(..) | Event::Tick => Ok(()),
+        },
+    )?;
+    Ok(())
+}
+
+/// `pve-5`, or `cluster (esxi-5)` for a bundle reached through another host.
+pub fn label(bundle: &str, host: &str) -> String {
+    if bundle == host {
+        bundle.to_owned()
+    } else {
+        format!("{bundle} ({host})")
+    }
+}
+
+/// A bundle id as people read it: its first 12 digits, `-` for none.
+pub fn short(id: Option<&str>) -> &str {
+    id.map_or("-", |id| id.get(..12).unwrap_or(id))
 }
 
 impl ConnectArgs {

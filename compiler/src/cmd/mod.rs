@@ -7,6 +7,7 @@ pub mod diff;
 pub mod facts;
 pub mod hosts;
 pub mod push;
+pub mod push_all;
 pub mod show;
 pub mod status;
 

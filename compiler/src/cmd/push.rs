@@ -1,5 +1,6 @@
 //! `lugc push`: check that out/ is current and committed, then push one
-//! bundle (or every bundle with `--all`) to its host; a dry run unless `--yes`.
+//! bundle to its host (every bundle with `--all`, see `push_all`); a dry run
+//! unless `--yes`.
 //! Resolves where each bundle goes (the host's `ssh_target`, the cluster
 //! bundle's first member, `--target`/`--root` overrides); `push` does the rest.
 //! A dry run ends with the content each host would get, against what it has
@@ -11,6 +12,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::connect::{self, ConnectArgs};
+use super::push_all::{self, Fleet};
 use crate::cli::InputArgs;
 use crate::compile;
 use crate::config::Config;
@@ -31,9 +33,18 @@ pub struct PushArgs {
     )]
     pub host: Option<String>,
 
-    /// Push every host in name order, then the cluster bundle; stop at the first failure.
+    /// Push every host, `-j N` at a time, then the cluster bundle once its members are done; ends with a table of results.
     #[arg(long)]
     pub all: bool,
+
+    /// With --all: how many hosts to push to at once.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 4, requires = "all",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
+    /// With --all: go on past a host whose push failed (without it, no host starts after a failure).
+    #[arg(long, requires = "all")]
+    pub keep_going: bool,
 
     /// Apply the changes; without it, only show what would change.
     #[arg(long, short = 'y')]
@@ -144,6 +155,17 @@ pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
         secret_paths: compilation.fleet.secret_paths.clone(),
     };
     let view = args.preview.view();
+    if args.all {
+        let fleet = Fleet {
+            out: &config.out,
+            bundles: &bundles,
+            destinations,
+            options: &options,
+            jobs: usize::from(args.jobs),
+            keep_going: args.keep_going,
+        };
+        return push_all::run(fleet, &view, color, out);
+    }
     // With --json, stdout holds the document alone; the plan goes to stderr.
     let mut stderr = std::io::stderr();
     let progress: &mut dyn Write = if view == View::Json {
@@ -152,22 +174,13 @@ pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
         &mut *out
     };
     let mut report = Report::new(progress);
-    let total = bundles.len();
-    let result = (|| -> Result<(), Error> {
-        for (number, (bundle, (host, remote))) in bundles.iter().zip(destinations).enumerate() {
-            if args.all {
-                // Output that cannot be written never stops pushes halfway.
-                report.say(&format!("[{}/{total}] {}\n", number + 1, bundle.name));
-            }
-            if args.rollback {
-                push::rollback(&remote, &host, &bundle.name, &options, &mut report)?;
-            } else {
-                let desired = push::desired_from_out(&config.out, &bundle.name)?;
-                push::push(&remote, &host, &desired, &options, &mut report)?;
-            }
-        }
-        Ok(())
-    })();
+    let (bundle, (host, remote)) = (bundles[0], &destinations[0]);
+    let result = if args.rollback {
+        push::rollback(remote, host, &bundle.name, &options, &mut report)
+    } else {
+        push::desired_from_out(&config.out, &bundle.name)
+            .and_then(|desired| push::push(remote, host, &desired, &options, &mut report))
+    };
     let previews = std::mem::take(&mut report.previews);
     drop(report);
     // The preview is shown even when the dry run ends in an error (drift).

@@ -12,7 +12,7 @@ use std::io::Write;
 use clap::Args;
 use serde::Serialize;
 
-use super::connect::{self, ConnectArgs};
+use super::connect::{self, label, short, ConnectArgs};
 use crate::cli::InputArgs;
 use crate::compile;
 use crate::config::Config;
@@ -131,19 +131,6 @@ pub fn run(args: &StatusArgs, color: bool, out: &mut dyn Write) -> Result<Outcom
     } else {
         Outcome::Differs
     })
-}
-
-/// `pve-5`, or `cluster (esxi-5)` for a bundle read through another host.
-fn label(bundle: &str, host: &str) -> String {
-    if bundle == host {
-        bundle.to_owned()
-    } else {
-        format!("{bundle} ({host})")
-    }
-}
-
-fn short(id: Option<&str>) -> &str {
-    id.map_or("-", |id| id.get(..12).unwrap_or(id))
 }
 
 /// `pve-5  bba1809cc079  bba1809cc079  in sync`, with what is behind the state.

@@ -64,6 +64,20 @@ pub struct Report<'a> {
     out: &'a mut dyn Write,
     /// What each dry run would change, the host's files against the bundle's.
     pub previews: Vec<crate::diff::BundleChange>,
+    /// The last push's figures, for `push --all`'s summary table.
+    pub summary: Summary,
+}
+
+/// A push in figures: the bundle before and after, and its plan.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Bundle ids on the host before the push (none: never pushed) and after it.
+    pub ids: Option<(Option<String>, String)>,
+    pub written: usize,
+    pub removed: usize,
+    pub actions: usize,
+    /// Nothing to transfer, no action to run.
+    pub up_to_date: bool,
 }
 
 impl<'a> Report<'a> {
@@ -71,6 +85,7 @@ impl<'a> Report<'a> {
         Report {
             out,
             previews: Vec::new(),
+            summary: Summary::default(),
         }
     }
 
@@ -230,6 +245,7 @@ fn deliver(
         short(last.map_or("none", |recorded| recorded.id.as_str())),
         short(&new_id)
     ));
+    report.summary.ids = Some((last.map(|recorded| recorded.id.clone()), new_id.clone()));
     if !records.pending.is_empty() {
         let ids: Vec<&str> = records
             .pending
@@ -244,6 +260,7 @@ fn deliver(
     }
     if plan.is_empty() && new_text.as_deref() == last_text && records.pending.is_empty() {
         report.say("  up to date: nothing to transfer, no action to run\n");
+        report.summary.up_to_date = true;
         return Ok(());
     }
     let drift_note = if options.force {
@@ -252,6 +269,9 @@ fn deliver(
         "  [drift]"
     };
     report.say(&plan.render(desired, drift_note));
+    report.summary.written = plan.writes().count();
+    report.summary.removed = plan.removals().count();
+    report.summary.actions = plan.actions.len();
     if !options.apply {
         let sides = preview::Sides {
             desired,

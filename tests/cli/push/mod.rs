@@ -3,6 +3,7 @@
 //! no test ever runs systemctl, ifreload or iptables on this machine.
 //! `safety` holds the tests of what a push must never do.
 
+mod all;
 mod facts;
 mod preview;
 mod safety;
@@ -31,9 +32,13 @@ struct Setup {
 
 impl Setup {
     fn new() -> Setup {
+        Setup::with(Fixture::new())
+    }
+
+    /// A setup of `fixture`'s fleet.
+    fn with(fixture: Fixture) -> Setup {
         require_tool("rsync");
         require_tool("git");
-        let fixture = Fixture::new();
         let setup = Setup {
             fixture,
             sshd: Sshd::start(),
@@ -740,35 +745,6 @@ fn push_cluster_lands_pmxcfs_files_through_the_first_member() {
         );
     }
     assert!(setup.push_ok(&["cluster", "--yes"]).contains("up to date"));
-}
-
-#[test]
-fn push_all_walks_every_host_then_the_cluster_bundle() {
-    let setup = Setup::new();
-    let index = setup.fixture.read("out/INDEX");
-    let bundles: Vec<&str> = index
-        .lines()
-        .skip(1)
-        .filter_map(|line| line.split(' ').nth(1))
-        .collect();
-    // Every host runs pmxcfs: a member shares the cluster's, a standalone host has its own.
-    for host in bundles.iter().filter(|name| **name != "cluster") {
-        fs::create_dir_all(setup.host_root(host).join("etc/pve")).unwrap();
-    }
-    let shown = setup.push_ok(&["--all", "--yes"]);
-    let total = bundles.len();
-    assert!(shown.contains(&format!("[1/{total}] ")), "{shown}");
-    assert!(
-        shown.contains(&format!("[{total}/{total}] cluster")),
-        "{shown}"
-    );
-    for host in bundles.iter().filter(|name| **name != "cluster") {
-        assert_eq!(
-            setup.host_file(host, CHRONY),
-            setup.out_file(host, CHRONY),
-            "{host}"
-        );
-    }
 }
 
 #[test]

@@ -1,0 +1,504 @@
+//! `lugc push --all`: every bundle, `-j N` at a time (`parallel::Pool`),
+//! the cluster bundle once the bundles of the members it reaches are done.
+//! Each push writes its usual lines into a buffer of its own, printed whole
+//! when it ends: in bundle order when stdout is not a terminal, else as each
+//! ends, above one live line per bundle. A failure stops the handing out of
+//! bundles unless `--keep-going` (a dry run always goes on); a table of every
+//! bundle's result ends the output.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::connect::{label, short};
+use crate::bundle::Bundle;
+use crate::diff::{BundleChange, View};
+use crate::error::{Error, Outcome};
+use crate::parallel::{Event, Pool};
+use crate::progress::Live;
+use crate::push::{self, BoxedPushError, Options, PushError, Remote, Report, Summary};
+
+/// What `push --all` pushes, and how.
+pub struct Fleet<'a> {
+    /// The out/ directory.
+    pub out: &'a Path,
+    pub bundles: &'a [&'a Bundle],
+    /// Where each of `bundles` lands: the host and how to reach it.
+    pub destinations: Vec<(String, Remote)>,
+    pub options: &'a Options,
+    /// How many pushes run at once.
+    pub jobs: usize,
+    pub keep_going: bool,
+}
+
+struct Job {
+    bundle: String,
+    host: String,
+    remote: Remote,
+}
+
+/// How one bundle's turn ended.
+struct Ended {
+    /// The push's lines, as a push to this host alone prints them.
+    output: Vec<u8>,
+    summary: Summary,
+    previews: Vec<BundleChange>,
+    /// `Err(reason)`: skipped without contacting the host.
+    pushed: Result<Result<(), PushError>, String>,
+}
+
+impl Ended {
+    fn failed(&self) -> bool {
+        matches!(self.pushed, Ok(Err(_)))
+    }
+
+    fn result(&self, apply: bool) -> String {
+        match &self.pushed {
+            Err(reason) => format!("skipped: {reason}"),
+            Ok(Err(error)) => format!("failed: {error}"),
+            Ok(Ok(())) if self.summary.up_to_date => "up to date".to_owned(),
+            Ok(Ok(())) if !apply => "dry run".to_owned(),
+            Ok(Ok(())) => "done".to_owned(),
+        }
+    }
+}
+
+/// Some pushes of `push --all` failed; each one's diagnostic follows.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the push failed on {names}")]
+#[diagnostic(code(lugc::push::failed), help("{help}"))]
+pub struct Failed {
+    names: String,
+    help: String,
+    #[related]
+    errors: Vec<HostFailure>,
+}
+
+/// A push's error, named by the bundle it stopped.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{label}: {error}")]
+#[diagnostic(forward(error))]
+pub struct HostFailure {
+    label: String,
+    error: BoxedPushError,
+}
+
+pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let jobs: Vec<Job> = fleet
+        .bundles
+        .iter()
+        .zip(fleet.destinations)
+        .map(|(bundle, (host, remote))| Job {
+            bundle: bundle.name.clone(),
+            host,
+            remote,
+        })
+        .collect();
+    // A bundle that reaches other hosts (the cluster's) goes after their own bundles.
+    let after: Vec<Vec<usize>> = fleet
+        .bundles
+        .iter()
+        .enumerate()
+        .map(|(index, bundle)| {
+            (0..jobs.len())
+                .filter(|&other| {
+                    other != index && bundle.manifest.reaches.contains(&jobs[other].bundle)
+                })
+                .collect()
+        })
+        .collect();
+    let options = fleet.options;
+    let json = *view == View::Json;
+    // With --json, stdout holds the document alone; the rest goes to stderr.
+    let mut stderr = std::io::stderr();
+    let progress: &mut dyn Write = if json { &mut stderr } else { &mut *out };
+    let terminal = !json && std::io::stdout().is_terminal();
+    let mut screen = Screen::new(&jobs, terminal, progress);
+    let blocked: Vec<AtomicBool> = jobs.iter().map(|_| AtomicBool::new(false)).collect();
+    let pool = Pool {
+        width: fleet.jobs,
+        after: &after,
+        tick: terminal.then_some(Duration::from_millis(250)),
+    };
+    let keep_going = fleet.keep_going || !options.apply;
+    let started = pool.run(
+        &jobs,
+        |index, job, progress: &dyn Fn(String)| {
+            let ended = if let Some(&member) = after[index]
+                .iter()
+                .find(|&&other| blocked[other].load(Ordering::SeqCst))
+            {
+                Ended {
+                    output: Vec::new(),
+                    summary: Summary::default(),
+                    previews: Vec::new(),
+                    pushed: Err(format!("{} did not go through", jobs[member].bundle)),
+                }
+            } else {
+                push_one(fleet.out, job, options, progress)
+            };
+            if !matches!(ended.pushed, Ok(Ok(()))) {
+                blocked[index].store(true, Ordering::SeqCst);
+            }
+            ended
+        },
+        |ended: &Ended| ended.failed() && !keep_going,
+        |event| screen.event(event, options.apply, color),
+    )?;
+    let mut ended = screen.finish()?;
+    let first_failed = (0..jobs.len())
+        .find(|&index| ended[index].as_ref().is_some_and(Ended::failed))
+        .map(|index| jobs[index].bundle.clone());
+    for (index, slot) in ended.iter_mut().enumerate() {
+        if !started[index] {
+            let reason = match &first_failed {
+                Some(bundle) => format!("not started after {bundle} failed"),
+                None => "not started".to_owned(),
+            };
+            *slot = Some(Ended {
+                output: Vec::new(),
+                summary: Summary::default(),
+                previews: Vec::new(),
+                pushed: Err(reason),
+            });
+        }
+    }
+    let ended: Vec<Ended> = ended.into_iter().flatten().collect();
+    let previews = ended
+        .iter()
+        .flat_map(|ended| ended.previews.iter().cloned())
+        .collect();
+    super::push::draw_previews(previews, view, color, out)?;
+    let progress: &mut dyn Write = if json { &mut stderr } else { &mut *out };
+    let labels: Vec<String> = jobs
+        .iter()
+        .map(|job| label(&job.bundle, &job.host))
+        .collect();
+    write!(
+        progress,
+        "\n{}",
+        table(&labels, &ended, options.apply, color)
+    )?;
+    progress.flush()?;
+    failure(&labels, ended, fleet.keep_going)
+}
+
+/// Push one bundle, its lines kept and each line passed on to `progress`.
+fn push_one(out: &Path, job: &Job, options: &Options, progress: &dyn Fn(String)) -> Ended {
+    let mut lines = Lines {
+        kept: Vec::new(),
+        line_start: 0,
+        progress,
+    };
+    let mut report = Report::new(&mut lines);
+    let pushed = push::desired_from_out(out, &job.bundle)
+        .and_then(|desired| push::push(&job.remote, &job.host, &desired, options, &mut report));
+    let summary = std::mem::take(&mut report.summary);
+    let previews = std::mem::take(&mut report.previews);
+    drop(report);
+    Ended {
+        output: lines.kept,
+        summary,
+        previews,
+        pushed: Ok(pushed),
+    }
+}
+
+/// Keeps what a push writes and passes each line it completes to `progress`.
+struct Lines<'a> {
+    kept: Vec<u8>,
+    line_start: usize,
+    progress: &'a dyn Fn(String),
+}
+
+impl Write for Lines<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.kept.extend_from_slice(bytes);
+        while let Some(end) = self.kept[self.line_start..]
+            .iter()
+            .position(|byte| *byte == b'\n')
+        {
+            let line = &self.kept[self.line_start..self.line_start + end];
+            (self.progress)(String::from_utf8_lossy(line).trim().to_owned());
+            self.line_start += end + 1;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Where a bundle is, for its live line.
+enum State {
+    Waiting,
+    Running { since: Instant, line: String },
+    Over(String),
+}
+
+/// The output while pushes run: each push's lines once it ends, and on a
+/// terminal one live line per bundle below them.
+struct Screen<'o> {
+    out: &'o mut dyn Write,
+    live: Option<Live>,
+    names: Vec<String>,
+    states: Vec<State>,
+    ended: Vec<Option<Ended>>,
+    /// Without a terminal: the bundles whose lines are printed, in order.
+    printed: usize,
+}
+
+impl<'o> Screen<'o> {
+    fn new(jobs: &[Job], terminal: bool, out: &'o mut dyn Write) -> Screen<'o> {
+        Screen {
+            out,
+            live: terminal.then(Live::default),
+            names: jobs
+                .iter()
+                .map(|job| label(&job.bundle, &job.host))
+                .collect(),
+            states: jobs.iter().map(|_| State::Waiting).collect(),
+            ended: jobs.iter().map(|_| None).collect(),
+            printed: 0,
+        }
+    }
+
+    fn event(
+        &mut self,
+        event: Event<String, Ended>,
+        apply: bool,
+        color: bool,
+    ) -> std::io::Result<()> {
+        match event {
+            Event::Started(index) => {
+                self.states[index] = State::Running {
+                    since: Instant::now(),
+                    line: "connecting".to_owned(),
+                };
+            }
+            Event::Progress(index, text) => {
+                if let State::Running { line, .. } = &mut self.states[index] {
+                    if !text.is_empty() {
+                        *line = text;
+                    }
+                }
+            }
+            Event::Finished(index, ended) => {
+                self.states[index] = State::Over(paint(&ended.result(apply), color));
+                let block = self.block(index, &ended);
+                self.ended[index] = Some(ended);
+                if self.live.is_none() {
+                    return self.print_in_order();
+                }
+                return self.redraw(&block);
+            }
+            Event::Tick => {}
+        }
+        self.redraw(&[])
+    }
+
+    /// On a terminal, print `above` and draw the live lines again.
+    fn redraw(&mut self, above: &[u8]) -> std::io::Result<()> {
+        if self.live.is_none() {
+            return Ok(());
+        }
+        let lines = self.lines();
+        match &mut self.live {
+            Some(live) => live.above(self.out, above, &lines),
+            None => Ok(()),
+        }
+    }
+
+    /// `[3/9] pve-6`, then the push's lines.
+    fn block(&self, index: usize, ended: &Ended) -> Vec<u8> {
+        let mut block = format!(
+            "[{}/{}] {}\n",
+            index + 1,
+            self.names.len(),
+            self.names[index]
+        )
+        .into_bytes();
+        block.extend_from_slice(&ended.output);
+        match &ended.pushed {
+            Err(reason) => block.extend_from_slice(format!("  skipped: {reason}\n").as_bytes()),
+            Ok(Err(error)) => block.extend_from_slice(format!("  failed: {error}\n").as_bytes()),
+            Ok(Ok(())) => {}
+        }
+        block
+    }
+
+    /// Without a terminal, print each push's lines once those before it are printed.
+    fn print_in_order(&mut self) -> std::io::Result<()> {
+        while let Some(Some(ended)) = self.ended.get(self.printed) {
+            let block = self.block(self.printed, ended);
+            self.out.write_all(&block)?;
+            self.printed += 1;
+        }
+        self.out.flush()
+    }
+
+    /// One line per bundle, or, when they do not fit, per running bundle and a count.
+    fn lines(&self) -> Vec<String> {
+        let width = self.names.iter().map(String::len).max().unwrap_or(0);
+        let line = |index: usize| {
+            let state = match &self.states[index] {
+                State::Waiting => "waiting".to_owned(),
+                State::Running { since, line } => {
+                    format!("{:>4}s  {line}", since.elapsed().as_secs())
+                }
+                State::Over(result) => result.clone(),
+            };
+            format!("{:width$}  {state}", self.names[index])
+        };
+        if self.names.len() < Live::room() {
+            return (0..self.names.len()).map(line).collect();
+        }
+        let running = |index: &usize| matches!(self.states[*index], State::Running { .. });
+        let mut lines: Vec<String> = (0..self.names.len()).filter(running).map(line).collect();
+        let over = self
+            .states
+            .iter()
+            .filter(|state| matches!(state, State::Over(_)))
+            .count();
+        lines.push(format!(
+            "{over} of {} finished, {} running",
+            self.names.len(),
+            lines.len()
+        ));
+        lines
+    }
+
+    /// Print what is left to print; what each bundle's turn came to (none: not started).
+    fn finish(mut self) -> std::io::Result<Vec<Option<Ended>>> {
+        match &mut self.live {
+            Some(live) => live.draw(self.out, &[])?,
+            None => {
+                for index in self.printed..self.ended.len() {
+                    if let Some(ended) = &self.ended[index] {
+                        let block = self.block(index, ended);
+                        self.out.write_all(&block)?;
+                    }
+                }
+                self.out.flush()?;
+            }
+        }
+        Ok(self.ended)
+    }
+}
+
+/// The result in colour: green when done, red when failed, yellow when skipped.
+fn paint(result: &str, color: bool) -> String {
+    let code = match result.split(':').next() {
+        _ if !color => return result.to_owned(),
+        Some("failed") => "31",
+        Some("skipped") => "33",
+        _ => "32",
+    };
+    format!("\x1b[{code}m{result}\x1b[0m")
+}
+
+/// The summary: one row per bundle, then the count of each result.
+fn table(labels: &[String], ended: &[Ended], apply: bool, color: bool) -> String {
+    let rows: Vec<[String; 5]> = ended
+        .iter()
+        .map(|ended| {
+            let summary = &ended.summary;
+            let (ids, figures) = match &summary.ids {
+                Some((old, new)) => (
+                    format!(
+                        "{} -> {}",
+                        old.as_deref().map_or("none", |old| short(Some(old))),
+                        short(Some(new))
+                    ),
+                    [summary.written, summary.removed, summary.actions].map(|n| n.to_string()),
+                ),
+                None => ("-".to_owned(), ["-", "-", "-"].map(str::to_owned)),
+            };
+            let [written, removed, actions] = figures;
+            [ids, written, removed, actions, ended.result(apply)]
+        })
+        .collect();
+    let head = [
+        "BUNDLE",
+        "OLD -> NEW",
+        "WRITTEN",
+        "REMOVED",
+        "ACTIONS",
+        "RESULT",
+    ];
+    let width = |column: usize, cells: &mut dyn Iterator<Item = usize>| {
+        cells.max().unwrap_or(0).max(head[column].len())
+    };
+    let name_width = width(0, &mut labels.iter().map(String::len));
+    let ids_width = width(1, &mut rows.iter().map(|row| row[0].len()));
+    let mut text = format!(
+        "{:name_width$}  {:ids_width$}  {}  {}  {}  {}\n",
+        head[0], head[1], head[2], head[3], head[4], head[5]
+    );
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for (name, row) in labels.iter().zip(&rows) {
+        text.push_str(&format!(
+            "{name:name_width$}  {:ids_width$}  {:>7}  {:>7}  {:>7}  {}\n",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            paint(&row[4], color)
+        ));
+        let kind = row[4].split(':').next().unwrap_or_default().to_owned();
+        match counts.iter_mut().find(|(seen, _)| *seen == kind) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((kind, 1)),
+        }
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(kind, count)| format!("{count} {kind}"))
+        .collect();
+    let noun = if rows.len() == 1 { "bundle" } else { "bundles" };
+    text.push_str(&format!("{} {noun}: {}\n", rows.len(), parts.join(", ")));
+    text
+}
+
+/// Exit 0 when every push went through, else the error of each that failed.
+fn failure(labels: &[String], ended: Vec<Ended>, keep_going: bool) -> Result<Outcome, Error> {
+    let skipped = ended.iter().filter(|ended| ended.pushed.is_err()).count();
+    let errors: Vec<HostFailure> = labels
+        .iter()
+        .zip(ended)
+        .filter_map(|(label, ended)| match ended.pushed {
+            Ok(Err(error)) => Some(HostFailure {
+                label: label.clone(),
+                error: error.into(),
+            }),
+            _ => None,
+        })
+        .collect();
+    if errors.is_empty() {
+        return Ok(Outcome::Clean);
+    }
+    let names: Vec<&str> = errors
+        .iter()
+        .map(|failure| failure.label.as_str())
+        .collect();
+    let mut help =
+        "fix the cause and push again; bundles already in place are left alone".to_owned();
+    if skipped > 0 {
+        help.push_str(&format!(
+            "; {skipped} skipped{}",
+            if keep_going {
+                ""
+            } else {
+                " (--keep-going pushes the other hosts past a failed one)"
+            }
+        ));
+    }
+    Err(Failed {
+        names: names.join(", "),
+        help,
+        errors,
+    }
+    .into())
+}
