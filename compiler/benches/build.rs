@@ -66,6 +66,7 @@ fn main() {
         file: file.clone(),
         out: PathBuf::new(),
         detail: lugc::eval::Detail::Brief,
+        facts: lugc::eval::FactsUse::Checked,
     };
     let mut nickel = Vec::new();
     let mut evaluate = Vec::new();

@@ -266,6 +266,7 @@ mod tests {
             file: dir.path().join("cluster.ncl"),
             out: dir.path().join("out"),
             detail: crate::eval::Detail::Brief,
+            facts: crate::eval::FactsUse::Checked,
         };
         (dir, config)
     }

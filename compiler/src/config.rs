@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Color, InputArgs};
 use crate::error::Error;
-use crate::eval::Detail;
+use crate::eval::{Detail, FactsUse};
 
 /// Default name of the fleet description.
 pub const DEFAULT_FILE: &str = "cluster.ncl";
@@ -20,6 +20,8 @@ pub struct Config {
     pub out: PathBuf,
     /// How much of an error in the fleet to show.
     pub detail: Detail,
+    /// Whether a disagreement with the hosts' facts fails the evaluation.
+    pub facts: FactsUse,
 }
 
 impl Config {
@@ -37,7 +39,12 @@ impl Config {
         } else {
             Detail::Brief
         };
-        Ok(Config { file, out, detail })
+        Ok(Config {
+            file,
+            out,
+            detail,
+            facts: FactsUse::Checked,
+        })
     }
 
     /// The directory that holds the fleet description: the repository root by convention.

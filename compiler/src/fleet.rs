@@ -18,6 +18,10 @@ pub struct Fleet {
     /// `/`) or a suffix; lib/secrets.ncl's and the fleet's own.
     #[serde(default)]
     pub secret_paths: Vec<String>,
+    /// What the hosts' facts show that the build does not stop for (a VM
+    /// on a node that the fleet does not describe).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// One host as the push and hosts commands need it, plus its files.

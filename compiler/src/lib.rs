@@ -45,7 +45,7 @@ pub struct Compilation {
 
 /// eval → validate → render → bundle. Writing, diffing and pushing take the result.
 pub fn compile(config: &Config) -> Result<Compilation, Error> {
-    let evaluated = eval::evaluate(&config.file, config.detail)?;
+    let evaluated = eval::evaluate_with(&config.file, config.detail, config.facts)?;
     validate::validate(&evaluated)?;
     let trees = render::render(&evaluated.fleet);
     let bundles = trees.into_iter().map(bundle::bundle).collect();

@@ -11,6 +11,9 @@
 //! # at: cluster.ncl:LINE:COL
 //! ```
 //!
+//! A case may come with the hosts' facts: `<name>.facts/<host>.json`
+//! beside it is copied as the fleet's `facts/`.
+//!
 //! `expect` may repeat; `at` is the location miette prints for an error, and
 //! repeats for a case with several errors, in the order they are printed.
 //! `<name>.stderr` beside a case is what the build prints, in full: a change
@@ -33,6 +36,8 @@ struct Case {
     at: Vec<String>,
     /// The snapshot of the whole stderr, if the case has one.
     snapshot: Option<PathBuf>,
+    /// `<name>.facts/`, copied as the fleet's facts/, if the case has one.
+    facts: Option<PathBuf>,
 }
 
 fn corpus_dir() -> PathBuf {
@@ -80,6 +85,7 @@ fn committed_cases() -> Vec<Case> {
                 expect,
                 at,
                 snapshot: snapshot.exists().then_some(snapshot),
+                facts: Some(path.with_extension("facts")).filter(|dir| dir.is_dir()),
             }
         })
         .collect()
@@ -114,6 +120,7 @@ fn generated_cases() -> Vec<Case> {
             expect: vec!["this expression has type String, but Number was expected".into()],
             at: vec![format!("cluster.ncl:{broken_line}:16")],
             snapshot: None,
+            facts: None,
         },
         Case {
             name: "generated: literal nesting 20000 deep".into(),
@@ -121,6 +128,7 @@ fn generated_cases() -> Vec<Case> {
             expect: vec!["cluster.ncl nests deeper than 1000 levels".into()],
             at: vec!["cluster.ncl:4:1011".into()],
             snapshot: None,
+            facts: None,
         },
     ]
 }
@@ -134,6 +142,9 @@ fn run_case(case: &Case, lib: &Path, out: &Path) -> Vec<String> {
     copy_tree(lib, &dir.path().join("lib"));
     copy_tree(out, &dir.path().join("out"));
     fs::write(dir.path().join("cluster.ncl"), &case.source).unwrap();
+    if let Some(facts) = &case.facts {
+        copy_tree(facts, &dir.path().join("facts"));
+    }
     let before = tree(&dir.path().join("out"));
     let output = lugc_in(dir.path()).arg("build").output().unwrap();
     let text = stderr(&output);
@@ -278,12 +289,12 @@ fn every_bad_fleet_states_what_it_expects() {
         let path = entry.unwrap().path();
         let known = matches!(
             path.extension().and_then(|ext| ext.to_str()),
-            Some("ncl" | "expect" | "stderr" | "md")
+            Some("ncl" | "expect" | "stderr" | "md" | "facts")
         );
         assert!(known, "unexpected file in tests/bad/: {}", path.display());
         if path
             .extension()
-            .is_some_and(|ext| ext == "expect" || ext == "stderr")
+            .is_some_and(|ext| ext == "expect" || ext == "stderr" || ext == "facts")
         {
             assert!(
                 path.with_extension("ncl").exists(),

@@ -39,6 +39,9 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
     }
     let compilation = crate::compile(&config)?;
+    for warning in &compilation.fleet.warnings {
+        eprintln!("warning: {warning}");
+    }
     let shown = config.out.display();
     if args.check {
         let stale = write::check(&config.out, &compilation.bundles)?;
@@ -61,7 +64,11 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         return Ok(Outcome::Differs);
     }
     write::write(&config.out, &compilation.bundles)?;
-    if let Some(key) = &key {
+    // A build with warnings is not skipped next time: they show again.
+    if let Some(key) = key
+        .as_ref()
+        .filter(|_| compilation.fleet.warnings.is_empty())
+    {
         cache::store(&config, key, &crate::bundle::index(&compilation.bundles));
     }
     for bundle in &compilation.bundles {

@@ -36,7 +36,11 @@ pub struct FactsArgs {
 }
 
 pub fn run(args: &FactsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let config = Config::from_args(&args.input)?;
+    // Stale facts must not stop their own refresh: read, not checked.
+    let config = Config {
+        facts: crate::eval::FactsUse::Unchecked,
+        ..Config::from_args(&args.input)?
+    };
     let compilation = crate::compile(&config)?;
     let selected = connect::selected(&args.hosts, &compilation.bundles)?;
     let hosts = selected

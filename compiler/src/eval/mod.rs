@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use nickel_lang_core::eval::cache::CacheImpl;
+use nickel_lang_core::eval::value::NickelValue;
 use nickel_lang_core::files::{FileId, Files};
+use nickel_lang_core::identifier::Ident;
 use nickel_lang_core::position::RawSpan;
 use nickel_lang_core::program::{Program, ProgramBuilder};
 
@@ -52,13 +54,38 @@ pub enum Detail {
     Verbose,
 }
 
-/// Evaluate `file` and read the result as a [`Fleet`].
+/// Whether lib/ checks the description against the hosts' facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FactsUse {
+    /// Checked: a disagreement fails the build.
+    #[default]
+    Checked,
+    /// Only read (the helpers in lib/facts.ncl), for `lugc facts`, which
+    /// must run however stale the facts are.
+    Unchecked,
+}
+
+/// Name of the value lugc adds to Nickel's environment: `{ check, hosts }`,
+/// the facts of every host that has a fact file.
+const FACTS_BINDING: &str = "lugc_facts";
+
+/// Evaluate `file` and read the result as a [`Fleet`], with the facts
+/// beside it checked.
 pub fn evaluate(file: &Path, detail: Detail) -> Result<Evaluated, Diagnostics> {
+    evaluate_with(file, detail, FactsUse::Checked)
+}
+
+/// Evaluate `file` with the facts in its directory's facts/, used as `facts` says.
+pub fn evaluate_with(
+    file: &Path,
+    detail: Detail,
+    facts: FactsUse,
+) -> Result<Evaluated, Diagnostics> {
     let file = file.to_path_buf();
     std::thread::Builder::new()
         .name("nickel-eval".into())
         .stack_size(EVAL_STACK_BYTES)
-        .spawn(move || evaluate_on_this_thread(&file, detail))
+        .spawn(move || evaluate_on_this_thread(&file, detail, facts))
         .map_err(|error| {
             Diagnostics::from(SourceDiagnostic::new(format!(
                 "cannot start evaluation: {error}"
@@ -73,13 +100,23 @@ pub fn evaluate(file: &Path, detail: Detail) -> Result<Evaluated, Diagnostics> {
         })
 }
 
-fn evaluate_on_this_thread(file: &Path, detail: Detail) -> Result<Evaluated, Diagnostics> {
+fn evaluate_on_this_thread(
+    file: &Path,
+    detail: Detail,
+    facts: FactsUse,
+) -> Result<Evaluated, Diagnostics> {
     let base = display_base(file);
     let main_name = display_name(&base, &file.to_string_lossy());
     let main_text = source::read_main(file, &main_name)?;
     source::check_nesting(&main_name, &main_text)?;
+    let hosts = crate::facts::load(file.parent().unwrap_or(Path::new("")))?;
+    let given = serde_json::json!({ "check": facts == FactsUse::Checked, "hosts": hosts });
+    let given: NickelValue = serde_json::from_value(given).map_err(|error| {
+        SourceDiagnostic::new(format!("cannot hand the facts to Nickel: {error}"))
+    })?;
     let mut program: Program<CacheImpl> = ProgramBuilder::new()
         .add_path(file)
+        .extend_initial_env(vec![(Ident::from(FACTS_BINDING), given)])
         .build()
         .map_err(|error| SourceDiagnostic::new(format!("cannot read {main_name}: {error}")))?;
     let value = match program.eval_full_for_export() {

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::diagnostic::{Diagnostics, SourceDiagnostic};
+
 pub use gather::gather;
 use ip::{Link, Route};
 
@@ -132,6 +134,85 @@ pub fn write(root: &Path, host: &str, text: &str) -> Result<bool, FactsError> {
         .map_err(failed)?;
     file.persist(&path).map_err(|error| failed(error.error))?;
     Ok(true)
+}
+
+/// The fact files under `root`'s facts/, by host (each file's stem): an
+/// empty map without facts/. A file that is not a fact file is an error at
+/// its line and column.
+pub fn load(root: &Path) -> Result<serde_json::Map<String, serde_json::Value>, Diagnostics> {
+    let dir = root.join(FACTS_DIR);
+    let mut hosts = serde_json::Map::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(hosts);
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    paths.sort();
+    let mut problems = Vec::new();
+    for path in paths {
+        let Some(host) = path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+        else {
+            continue;
+        };
+        let name = format!("{FACTS_DIR}/{host}.json");
+        match read_fact_file(&path, &name, &host) {
+            Ok(value) => {
+                hosts.insert(host, value);
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        Ok(hosts)
+    } else {
+        Err(Diagnostics::new(problems, ""))
+    }
+}
+
+/// One fact file, checked to be one (its schema and host).
+fn read_fact_file(
+    path: &Path,
+    name: &str,
+    host: &str,
+) -> Result<serde_json::Value, SourceDiagnostic> {
+    let text: std::sync::Arc<str> = std::fs::read_to_string(path)
+        .map_err(|error| SourceDiagnostic::new(format!("cannot read {name}: {error}")))?
+        .into();
+    let again = "run `lugc facts HOST` to gather it again";
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|error| {
+        let at = offset(&text, error.line(), error.column());
+        SourceDiagnostic::new(format!("{name} is not JSON: {error}"))
+            .at(name, &text, at..at, "here")
+            .with_help(again)
+    })?;
+    let field = |key: &str| value.get(key).and_then(serde_json::Value::as_str);
+    if field("schema") != Some(SCHEMA) {
+        return Err(
+            SourceDiagnostic::new(format!("{name} is not a `{SCHEMA}` fact file")).with_help(again),
+        );
+    }
+    if field("host") != Some(host) {
+        return Err(SourceDiagnostic::new(format!(
+            "{name} holds the facts of `{}`, not of {host}",
+            field("host").unwrap_or("no host")
+        ))
+        .with_help("a fact file is named after its host"));
+    }
+    Ok(value)
+}
+
+/// The byte offset of a 1-based line and column (serde_json's) in `text`.
+fn offset(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (start + column.saturating_sub(1)).min(text.len())
 }
 
 /// `os-release` lines (`KEY=value`, quoted or not) as a map.

@@ -271,3 +271,61 @@ fn facts_run_the_real_commands_by_default() {
     );
     assert!(facts["routes"].is_array(), "{facts:#}");
 }
+
+/// Gathered facts hold the build to the hosts: a storage the cluster has
+/// and the description lacks fails it, a VM it does not describe is a
+/// warning, an invented NIC name fails at its line; `lugc facts` still runs
+/// while the build fails, so that stale facts can be refreshed.
+#[test]
+fn a_build_is_checked_against_the_gathered_facts() {
+    let setup = recorded_hosts();
+    let output = setup.facts(&["pve-6"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = setup.fixture.run(&["build"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    let error = stderr(&output);
+    assert!(
+        error.contains("has `old-nas` (nfs), which this description lacks"),
+        "{error}"
+    );
+
+    // The old storage goes from the host; gathered again, the build passes.
+    setup.host_write(
+        "pve-6",
+        "etc/pve/storage.cfg",
+        "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup,snippets\n\nlvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent rootdir,images\n",
+    );
+    let output = setup.facts(&["pve-6"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = setup.fixture.run(&["build"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("warning: pve-6 runs VM 100 (facts/pve-6.json), which cluster.ncl does not describe; lugc leaves it alone"),
+        "{}",
+        stderr(&output)
+    );
+
+    setup.fixture.edit(
+        "cluster.ncl",
+        "uplink = \"eno1\", # assumed: one of the three",
+        "uplink = \"eno7\", # assumed: one of the three",
+    );
+    let line = setup
+        .fixture
+        .read("cluster.ncl")
+        .lines()
+        .position(|l| l.contains("\"eno7\""))
+        .unwrap()
+        + 1;
+    let output = setup.fixture.run(&["build"]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr(&output);
+    assert!(
+        error.contains("host pve-6: uplink `eno7` is not a NIC of pve-6 (facts/pve-6.json)"),
+        "{error}"
+    );
+    assert!(
+        error.contains(&format!("[cluster.ncl:{line}:16]")),
+        "{error}"
+    );
+}
