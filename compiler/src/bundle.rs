@@ -1,7 +1,7 @@
 //! bundle: `BundleTree` → `Bundle`: hashes every file with blake3, builds the
 //! MANIFEST and the bundle id. Pure; does no I/O.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::manifest::{Entry, Manifest};
 use crate::render::{BundleTree, TargetFile};
@@ -30,9 +30,17 @@ pub fn bundle(tree: BundleTree) -> Bundle {
             action: file.action.clone(),
         })
         .collect();
+    let confirm: BTreeSet<String> = tree
+        .files
+        .values()
+        .filter(|file| file.confirm)
+        .filter_map(|file| file.action.clone())
+        .collect();
     let manifest = Manifest {
         bundle: tree.name.clone(),
         reaches: tree.reaches,
+        absent: tree.absent,
+        confirm: confirm.into_iter().collect(),
         entries,
     };
     let manifest_text = manifest.render();

@@ -310,6 +310,7 @@ mod tests {
                 path: "/etc/f".into(),
                 action: None,
             }],
+            ..Manifest::default()
         };
         fs::write(out.join("h/MANIFEST"), manifest.render()).unwrap();
         let index = format!("{INDEX_HEADER}\n{} h\n", manifest.id());

@@ -37,6 +37,9 @@ pub struct Host {
     #[serde(default)]
     pub address: Option<String>,
     pub files: BTreeMap<String, FileSpec>,
+    /// Paths that must not exist on the host.
+    #[serde(default)]
+    pub absent: Vec<String>,
 }
 
 /// Files replicated by pmxcfs under /etc/pve, written through one member.
@@ -58,6 +61,9 @@ pub struct FileSpec {
     /// Shell command run on the host when this file changes.
     #[serde(default)]
     pub action: Option<String>,
+    /// The action can cut the host off: a push runs it under a revert armed on the host.
+    #[serde(default)]
+    pub confirm: bool,
 }
 
 impl Fleet {

@@ -185,6 +185,7 @@ mod tests {
             mode,
             owner: "root:root".to_owned(),
             action: None,
+            confirm: false,
         };
         let tree = BundleTree {
             name: "h".to_owned(),
@@ -194,6 +195,7 @@ mod tests {
                 ("/etc/cron.daily/job".to_owned(), file("#!/bin/sh\n", 0o755)),
             ]
             .into(),
+            absent: Vec::new(),
         };
         let bundles = vec![crate::bundle::bundle(tree)];
         let out = dir.join("out");

@@ -1,20 +1,29 @@
 //! manifest: the MANIFEST format of a bundle, rendered and parsed.
 //!
 //! ```text
-//! lugc-manifest 1
+//! lugc-manifest 2
 //! bundle pve-5
 //! reaches pve-5
+//! absent <path>                       (zero or more, sorted)
+//! confirm <action>                    (zero or more, sorted)
 //! <blake3> <mode> <owner> <path> <action or ->
 //! ```
 //!
-//! File lines are sorted by path; the action is the rest of the line. The
+//! `absent` names a path that must not exist on the host (a push refuses to
+//! go on while it does); `confirm` an action that can cut the host off, which
+//! a push runs only under a revert armed on the host. File lines are sorted
+//! by path; the action is the rest of the line. Version 1, without `absent`
+//! and `confirm` lines, is still read (records on hosts pushed before). The
 //! blake3 of the MANIFEST bytes is the bundle id. Knows nothing of Nickel,
 //! git or the file system.
 
 use std::fmt::Write as _;
 
-/// First line of every MANIFEST; bump it on any format change.
-pub const HEADER: &str = "lugc-manifest 1";
+/// First line of every MANIFEST lugc writes; bump it on any format change.
+pub const HEADER: &str = "lugc-manifest 2";
+
+/// The header of MANIFESTs that earlier versions of lugc recorded on hosts.
+const HEADER_V1: &str = "lugc-manifest 1";
 
 /// One file of a bundle as the manifest records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,12 +37,16 @@ pub struct Entry {
 }
 
 /// A parsed or freshly built manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Manifest {
     /// `cluster` or a host name.
     pub bundle: String,
     /// Hosts this bundle lands on, sorted.
     pub reaches: Vec<String>,
+    /// Paths that must not exist on the host, sorted.
+    pub absent: Vec<String>,
+    /// Actions that run only under a revert armed on the host, sorted.
+    pub confirm: Vec<String>,
     /// Sorted by path.
     pub entries: Vec<Entry>,
 }
@@ -52,6 +65,12 @@ impl Manifest {
             self.bundle,
             self.reaches.join(" ")
         );
+        for path in &self.absent {
+            let _ = writeln!(text, "absent {path}");
+        }
+        for action in &self.confirm {
+            let _ = writeln!(text, "confirm {action}");
+        }
         for entry in &self.entries {
             let action = entry.action.as_deref().unwrap_or("-");
             let _ = writeln!(
@@ -78,7 +97,7 @@ impl Manifest {
             reason: reason.to_owned(),
         };
         match lines.next() {
-            Some((_, HEADER)) => {}
+            Some((_, HEADER | HEADER_V1)) => {}
             _ => return Err(fail(1, &format!("expected `{HEADER}`"))),
         }
         let bundle = header_field(lines.next(), "bundle")?.to_owned();
@@ -86,8 +105,27 @@ impl Manifest {
             .split_whitespace()
             .map(str::to_owned)
             .collect();
+        let mut absent: Vec<String> = Vec::new();
+        let mut confirm: Vec<String> = Vec::new();
         let mut entries: Vec<Entry> = Vec::new();
         for (number, line) in lines {
+            let listed = match line.split_once(' ') {
+                Some(("absent", path)) if entries.is_empty() && confirm.is_empty() => {
+                    Some((&mut absent, path.starts_with('/').then_some(path)))
+                }
+                Some(("confirm", action)) if entries.is_empty() => {
+                    Some((&mut confirm, Some(action).filter(|a| !a.is_empty())))
+                }
+                _ => None,
+            };
+            if let Some((list, item)) = listed {
+                let item = item.ok_or_else(|| fail(number, "malformed line"))?;
+                if list.last().is_some_and(|last| last.as_str() >= item) {
+                    return Err(fail(number, "lines must be sorted and unique"));
+                }
+                list.push(item.to_owned());
+                continue;
+            }
             let entry = parse_entry(line).ok_or_else(|| fail(number, "malformed file line"))?;
             if entries.last().is_some_and(|last| last.path >= entry.path) {
                 return Err(fail(number, "file lines must be sorted by path and unique"));
@@ -97,6 +135,8 @@ impl Manifest {
         Ok(Manifest {
             bundle,
             reaches,
+            absent,
+            confirm,
             entries,
         })
     }
@@ -161,6 +201,7 @@ mod tests {
                     action: None,
                 },
             ],
+            ..Manifest::default()
         }
     }
 
@@ -170,6 +211,24 @@ mod tests {
         let text = manifest.render();
         assert!(text.contains(" 0755 root:root /etc/cron.daily/sync-cert -\n"));
         assert_eq!(Manifest::parse(&text), Ok(manifest));
+    }
+
+    #[test]
+    fn round_trip_with_absent_paths_and_confirmed_actions() {
+        let manifest = Manifest {
+            absent: vec!["/etc/network/interfaces.new".into()],
+            confirm: vec!["ifreload -a".into()],
+            ..sample()
+        };
+        let text = manifest.render();
+        assert!(text.contains("\nabsent /etc/network/interfaces.new\nconfirm ifreload -a\n"));
+        assert_eq!(Manifest::parse(&text), Ok(manifest));
+    }
+
+    #[test]
+    fn reads_version_1() {
+        let text = sample().render().replace(HEADER, HEADER_V1);
+        assert_eq!(Manifest::parse(&text), Ok(sample()));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! bundle. Turns the evaluated strings into bytes and numeric modes; does no I/O.
 //! Runs after `validate`, so modes and paths are known to be well formed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::fleet::{FileSpec, Fleet};
 
@@ -16,6 +16,8 @@ pub struct BundleTree {
     /// Hosts this bundle lands on.
     pub reaches: Vec<String>,
     pub files: BTreeMap<String, TargetFile>,
+    /// Paths that must not exist on the host.
+    pub absent: Vec<String>,
 }
 
 /// One file's bytes and the metadata the manifest records.
@@ -25,6 +27,8 @@ pub struct TargetFile {
     pub mode: u32,
     pub owner: String,
     pub action: Option<String>,
+    /// The action runs under a revert armed on the host.
+    pub confirm: bool,
 }
 
 pub fn render(fleet: &Fleet) -> Vec<BundleTree> {
@@ -36,11 +40,19 @@ pub fn render(fleet: &Fleet) -> Vec<BundleTree> {
             .map(|name| (*name).to_owned())
             .collect(),
         files: target_files(&fleet.cluster.files),
+        absent: Vec::new(),
     };
     let hosts = fleet.hosts.iter().map(|(name, host)| BundleTree {
         name: name.clone(),
         reaches: vec![name.clone()],
         files: target_files(&host.files),
+        absent: host
+            .absent
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
     });
     let mut trees: Vec<BundleTree> = hosts.chain([cluster]).collect();
     trees.sort_by(|a, b| a.name.cmp(&b.name));
@@ -56,6 +68,7 @@ fn target_files(files: &BTreeMap<String, FileSpec>) -> BTreeMap<String, TargetFi
                 mode: parse_mode(&spec.mode).unwrap_or(0o644),
                 owner: spec.owner.clone(),
                 action: spec.action.clone(),
+                confirm: spec.confirm && spec.action.is_some(),
             };
             (path.clone(), file)
         })

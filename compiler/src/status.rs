@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::diff::BundleChange;
 use crate::push::plan::{self, Change, Desired, HostFile, STORAGE_CFG};
 use crate::push::probe::{self, Found, Records};
+use crate::push::record::Reverted;
 use crate::push::remote::{Hold, Session};
 use crate::push::{preview, PushError, Remote};
 
@@ -70,6 +71,8 @@ pub struct Row {
     pub changes: Vec<(String, Change)>,
     /// The host's files against out/ (with `--diff`).
     pub preview: Option<BundleChange>,
+    /// The last push the host reverted on its own, unconfirmed, not pushed over since.
+    pub reverted: Option<Reverted>,
 }
 
 /// What `check` needs besides the host.
@@ -94,6 +97,7 @@ pub fn check(remote: &Remote, host: &str, ask: &Ask<'_>) -> Result<Row, PushErro
         files: ask.desired.files.len(),
         changes: Vec::new(),
         preview: None,
+        reverted: None,
     };
     match read(remote, host, ask, &mut row) {
         Ok(()) => Ok(row),
@@ -118,6 +122,7 @@ fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(),
     let desired = ask.desired;
     let records = probe::records(&session, host, &desired.bundle)?;
     row.pushed_id = records.last.as_ref().map(|last| last.id.clone());
+    row.reverted.clone_from(&records.reverted);
     let paths = crate::push::concerned(desired, &records);
     let found = if ask.diff {
         probe::files(&session, host, &paths)?
@@ -153,6 +158,11 @@ fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(),
             .iter()
             .map(|path| format!("{path} (not a regular file)")),
     );
+    drift.extend(
+        plan.unwanted
+            .iter()
+            .map(|path| format!("{path} (must not exist)")),
+    );
     row.state = if !records.pending.is_empty() {
         State::CutShort(records.pending.iter().map(|push| push.id.clone()).collect())
     } else if records.last.is_none() {
@@ -168,7 +178,7 @@ fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(),
         drift.extend(
             plan.changes
                 .iter()
-                .filter(|(path, _)| !plan.drift.contains(path))
+                .filter(|(path, _)| !plan.drift.contains(path) && !plan.unwanted.contains(path))
                 .map(|(path, change)| match change {
                     Change::Metadata => format!("{path} (mode or owner)"),
                     _ => path.clone(),

@@ -48,6 +48,26 @@ pub fn validate(evaluated: &Evaluated) -> Result<(), Diagnostics> {
                 ));
             }
         }
+        for path in &host.absent {
+            let mut fail = |what: String, help: &str| {
+                problems.push(Problem::new(
+                    path,
+                    format!("{name}: absent {path}: {what}"),
+                    help,
+                ));
+            };
+            if let Err(reason) = check_path(path) {
+                fail(
+                    reason,
+                    "target paths are absolute, normalised, and stay inside the host root",
+                );
+            } else if host.files.contains_key(path) {
+                fail(
+                    "the host also gets a file there".to_owned(),
+                    "a path is either one of the host's files or absent, not both",
+                );
+            }
+        }
     }
     for (path, file) in &fleet.cluster.files {
         check_file(CLUSTER_BUNDLE, path, file, &mut problems);

@@ -55,7 +55,7 @@ fn out_has_bundles_manifests_and_an_index() {
             id,
             "bundle id of {name}"
         );
-        for entry in String::from_utf8(manifest).unwrap().lines().skip(3) {
+        for entry in crate::common::file_lines(&String::from_utf8(manifest).unwrap()) {
             let fields: Vec<&str> = entry.splitn(5, ' ').collect();
             let file = fs::read(
                 fixture

@@ -166,6 +166,14 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The file lines of a MANIFEST: those after its header, `absent` and `confirm` lines.
+pub fn file_lines(manifest: &str) -> impl Iterator<Item = &str> {
+    manifest
+        .lines()
+        .skip(3)
+        .filter(|line| !line.starts_with("absent ") && !line.starts_with("confirm "))
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -8,9 +8,7 @@ use crate::common::{repo_root, tree};
 /// The MANIFEST line of `path` in `bundle`: `(mode, owner, action)`.
 fn manifest_entry(bundle: &str, path: &str) -> (String, String, String) {
     let manifest = out(&format!("{bundle}/MANIFEST"));
-    let line = manifest
-        .lines()
-        .skip(3)
+    let line = crate::common::file_lines(&manifest)
         .find(|line| line.split(' ').nth(3) == Some(path))
         .unwrap_or_else(|| panic!("{path} is not in {bundle}'s MANIFEST:\n{manifest}"));
     let fields: Vec<&str> = line.splitn(5, ' ').collect();
@@ -683,7 +681,7 @@ fn standalone_hosts_get_nothing_of_the_cluster() {
     for host in STANDALONE {
         let manifest = out(&format!("{host}/MANIFEST"));
         assert_line(&manifest, &format!("reaches {host}"));
-        for line in manifest.lines().skip(3) {
+        for line in crate::common::file_lines(&manifest) {
             let path = line.split(' ').nth(3).expect("path");
             if path.starts_with("/etc/pve/") {
                 assert_eq!(path, format!("/etc/pve/nodes/{host}/host.fw"), "{host}");

@@ -73,6 +73,17 @@ pub struct PushArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub action_timeout: u64,
 
+    /// Seconds the host waits, after the last action of a push that can cut it off
+    /// (`ifreload -a`, firewall), for lugc to reach it over a new ssh connection;
+    /// without that confirmation the host puts back the replaced files on its own.
+    #[arg(long, value_name = "SECONDS", default_value_t = 90, value_parser = clap::value_parser!(u64).range(5..))]
+    pub confirm_timeout: u64,
+
+    /// Dangerous: run actions that can cut the host off without arming a revert;
+    /// if the host becomes unreachable, nothing brings it back.
+    #[arg(long, conflicts_with = "confirm_timeout")]
+    pub no_confirm: bool,
+
     #[command(flatten)]
     pub preview: PreviewArgs,
 }
@@ -153,6 +164,7 @@ pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
         runner: args.action_runner.clone(),
         action_timeout: Duration::from_secs(args.action_timeout.max(1)),
         secret_paths: compilation.fleet.secret_paths.clone(),
+        confirm: (!args.no_confirm).then(|| Duration::from_secs(args.confirm_timeout)),
     };
     let view = args.preview.view();
     if args.all {

@@ -151,8 +151,14 @@ fn text_row(name: &str, width: usize, row: &Row) -> String {
         State::Unreachable(_) => "?",
         _ => short(row.pushed_id.as_deref()),
     };
+    let reverted = row.reverted.as_ref().map_or_else(String::new, |reverted| {
+        format!(
+            "; {} reverted push {} at {} because it was not confirmed",
+            row.host, reverted.push, reverted.at
+        )
+    });
     format!(
-        "{name:width$}  {:12}  {pushed:12}  {}{detail}",
+        "{name:width$}  {:12}  {pushed:12}  {}{detail}{reverted}",
         short(Some(&row.out_id)),
         row.state.name()
     )
@@ -211,8 +217,17 @@ struct JsonRow<'a> {
     matching: Option<usize>,
     drift: &'a [String],
     pending: &'a [String],
+    /// The push the host last reverted on its own, unconfirmed.
+    reverted: Option<JsonReverted<'a>>,
     error: Option<&'a str>,
     changes: Vec<JsonChange<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonReverted<'a> {
+    push: &'a str,
+    bundle_id: &'a str,
+    at: &'a str,
 }
 
 #[derive(Serialize)]
@@ -250,6 +265,11 @@ fn write_json(rows: &[Row], out: &mut dyn Write) -> std::io::Result<()> {
                 State::CutShort(ids) => ids,
                 _ => &[],
             },
+            reverted: row.reverted.as_ref().map(|reverted| JsonReverted {
+                push: &reverted.push,
+                bundle_id: &reverted.bundle_id,
+                at: &reverted.at,
+            }),
             error: match &row.state {
                 State::Unreachable(error) | State::Error(error) => Some(error),
                 _ => None,
@@ -294,6 +314,7 @@ mod tests {
             files: 14,
             changes: Vec::new(),
             preview: None,
+            reverted: None,
         }
     }
 

@@ -619,10 +619,12 @@ mod tests {
                         mode: *mode,
                         owner: "root:root".to_owned(),
                         action: action.map(str::to_owned),
+                        confirm: false,
                     };
                     ((*path).to_owned(), file)
                 })
                 .collect(),
+            absent: Vec::new(),
         }
     }
 

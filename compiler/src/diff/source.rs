@@ -543,6 +543,7 @@ mod tests {
                     name: name.to_owned(),
                     reaches: vec!["pve-5".to_owned()],
                     files: BTreeMap::new(),
+                    absent: Vec::new(),
                 })
             })
             .collect();

@@ -3,13 +3,17 @@
 //! stopped on the host after `--action-timeout`; show their output as it
 //! comes, and stop at the first failure saying what ran and what did not.
 
+use std::ops::Range;
 use std::time::Duration;
 
+use crate::push::confirm::Armed;
 use crate::push::error::PushError;
 use crate::push::remote::{Ended, Session};
 use crate::push::Report;
 
-/// Run `actions` in order; `host` and `bundle` name them in messages.
+/// Run `actions[run]` in order (the earlier ones ran already); `host` and
+/// `bundle` name them in messages. With `armed`, each moves the revert's deadline.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     session: &Session,
     runner: &str,
@@ -17,15 +21,18 @@ pub fn run(
     host: &str,
     bundle: &str,
     actions: &[String],
+    run: Range<usize>,
+    armed: Option<&Armed>,
     report: &mut Report,
 ) -> Result<(), PushError> {
-    for (done, action) in actions.iter().enumerate() {
+    for done in run {
+        let action = &actions[done];
         report.say(&format!("  running: {action}\n"));
         let mut show = |line: &str| report.say(&format!("    | {line}\n"));
         let ran = join_or_none(&actions[..done]);
         let not_run = join_or_none(&actions[done + 1..]);
         let ended = session
-            .action(runner, action, limit, &mut show)
+            .action(runner, action, limit, armed, &mut show)
             .map_err(|cause| PushError::ActionCut {
                 host: host.to_owned(),
                 action: action.clone(),

@@ -57,6 +57,40 @@ pub enum PushError {
     )]
     Drift { host: String, paths: Vec<String> },
 
+    #[error("{} on {host} must not exist: {}", noun(paths.len(), "file"), list(paths))]
+    #[diagnostic(
+        code(lugc::push::unwanted),
+        help("the bundle names these paths absent; /etc/network/interfaces.new holds a network change made in PVE's web UI that waits for `ifreload -a`: carry it into cluster.ncl, then remove it on the host, or pass --force to remove it (kept under /var/lib/lugc/backup)")
+    )]
+    Unwanted { host: String, paths: Vec<String> },
+
+    #[error(
+        "{host} did not take a new ssh connection within {seconds} s after the actions: {cause}"
+    )]
+    #[diagnostic(
+        code(lugc::push::not_confirmed),
+        help("the push is not confirmed: {host} puts back the files it replaced and runs its actions again on its own; `lugc push {host}` or `lugc status` reports it once {host} answers again")
+    )]
+    NotConfirmed {
+        host: String,
+        seconds: u64,
+        cause: Box<PushError>,
+    },
+
+    #[error("{host} began to revert the push before lugc's confirmation reached it")]
+    #[diagnostic(
+        code(lugc::push::revert_began),
+        help("{host} puts back the files the push replaced and runs its actions again; give it longer with --confirm-timeout, then push again")
+    )]
+    RevertBegan { host: String },
+
+    #[error("push {id} on {host} is not confirmed yet, and its revert is armed")]
+    #[diagnostic(
+        code(lugc::push::revert_armed),
+        help("{host} reverts that push on its own unless it is confirmed; wait for the revert (see /var/lib/lugc/backup/{id}/REVERT.log on the host), then push again")
+    )]
+    RevertArmed { host: String, id: String },
+
     #[error("{path} is {size} bytes; pmxcfs takes at most 1 MiB per file under /etc/pve")]
     #[diagnostic(
         code(lugc::push::pmxcfs_size),

@@ -9,6 +9,7 @@ set -u
 command=$1 root=$2
 shift 2
 state=var/lib/lugc
+armed=
 
 fail() {
   printf 'lugc: %s\n' "$1" >&2
@@ -27,6 +28,13 @@ walk() {
     [ ! -L "$prefix" ] || return 1
     [ -z "${2:-}" ] || [ -d "$prefix" ] || mkdir -m "$2" -- "$prefix" || return 2
   done
+}
+
+# Moves the armed push's revert to $1 seconds from now (no push armed: nothing).
+postpone() {
+  [ -n "$armed" ] || return 0
+  file=$root/$state/backup/$armed/DEADLINE
+  printf '%s\n' "$(($(date +%s) + $1))" > "$file.new" && mv -f -- "$file.new" "$file"
 }
 
 # Succeeds when no component of the relative path $1 below $root is a symbolic link.
@@ -114,17 +122,29 @@ hold)
   exec cat > /dev/null
   ;;
 records)
-  # ARGS: BUNDLE. lugc's records of the bundle and of the pushes they name.
+  # ARGS: BUNDLE. lugc's records of the bundle and of the pushes they name;
+  # `armed ID live|stale` for a pending push whose revert is armed or running.
   bundle=$1
-  for name in MANIFEST PENDING PREVIOUS; do
+  for name in MANIFEST PENDING PREVIOUS REVERTED; do
     emit "$bundle.$name"
   done
   for id in $(ids "$bundle.PENDING") $(ids "$bundle.PREVIOUS"); do
     case $id in '' | .* | *[!0-9A-Za-z._-]*) continue ;; esac
-    if [ -d "$root/$state/backup/$id" ] && link_free "$state/backup/$id"; then
+    dir=$root/$state/backup/$id
+    if [ -d "$dir" ] && link_free "$state/backup/$id"; then
       for name in BEFORE PUSHING MANIFEST; do
         emit "backup/$id/$name"
       done
+      if [ -f "$dir/REVERTING" ]; then
+        printf 'armed %s live\n' "$id"
+      elif [ -f "$dir/ARMED" ]; then
+        deadline=$(head -c 20 -- "$dir/DEADLINE" 2> /dev/null | tr -cd 0-9)
+        if [ "$(date +%s)" -le "$((${deadline:-0} + 10))" ]; then
+          printf 'armed %s live\n' "$id"
+        else
+          printf 'armed %s stale\n' "$id"
+        fi
+      fi
     else
       printf 'nobackup %s\n' "$id"
     fi
@@ -229,9 +249,12 @@ quorum)
   if (: > "$probe") 2> /dev/null; then rm -f -- "$probe"; else exit 4; fi
   ;;
 action)
-  # ARGS: SECONDS RUNNER ACTION. Runs RUNNER ACTION, stopped after SECONDS
-  # (exit 124) or as soon as lugc's connection closes; never left behind.
-  limit=$1 runner=$2 action=$3
+  # ARGS: SECONDS RUNNER ACTION [ID CONFIRM]. Runs RUNNER ACTION, stopped after
+  # SECONDS (exit 124) or as soon as lugc's connection closes; never left
+  # behind. With the id of an armed push, its revert waits while the action
+  # runs and fires CONFIRM seconds after it ended, unless disarmed.
+  limit=$1 runner=$2 action=$3 armed=${4:-} confirm=${5:-0}
+  postpone "$((limit + 15 + confirm))"
   # RUNNER is a command line of the operator's, split into words.
   # shellcheck disable=SC2086
   timeout --kill-after=10 "$limit" $runner "$action" < /dev/null &
@@ -244,7 +267,87 @@ action)
   wait "$pid"
   status=$?
   kill "$watcher" 2> /dev/null
+  postpone "$confirm"
   exit "$status"
+  ;;
+arm)
+  # ARGS: ID SECONDS LIMIT RUNNER BUNDLE BUNDLE_ID; input: this script.
+  # Arms the revert of push ID, in a process of its own outside this
+  # connection: unless `disarm` comes first, SECONDS after the push's last
+  # action ended it puts back what the pushes in backup/ID/PUSHES replaced,
+  # runs backup/ID/ACTIONS again and records that it reverted.
+  id=$1 seconds=$2
+  dir=$state/backup/$id
+  { [ -d "$root/$dir" ] && link_free "$dir"; } || fail "no backup directory $root/$dir"
+  (set -C && cat > "$root/$dir/revert.sh") || fail "cannot write $root/$dir/revert.sh"
+  armed=$id
+  postpone "$seconds"
+  : > "$root/$dir/ARMED" || fail "cannot write $root/$dir/ARMED"
+  cd / || fail "cannot leave $root"
+  setsid sh "$root/$dir/revert.sh" revert "$root" "$@" < /dev/null > /dev/null 2>&1 &
+  ;;
+disarm)
+  # ARGS: ID. The push is confirmed: its revert will not run. Exit 5 when the revert began.
+  dir=$root/$state/backup/$1
+  link_free "$state/backup/$1" || fail "$dir lies behind a symbolic link" 4
+  mv -T -- "$dir/ARMED" "$dir/CONFIRMED" 2> /dev/null || [ -f "$dir/CONFIRMED" ] || exit 5
+  ;;
+revert)
+  # ARGS: as arm's. Waits for the deadline (DEADLINE, which `action` moves)
+  # unless disarmed; then puts back, latest push first, each path of the
+  # pushes' BEFORE: the kept file or its absence, mode and owner.
+  id=$1 limit=$3 runner=$4 bundle=$5 bundle_id=$6
+  dir=$root/$state/backup/$id
+  while [ -f "$dir/ARMED" ]; do
+    deadline=$(head -c 20 -- "$dir/DEADLINE" 2> /dev/null | tr -cd 0-9)
+    [ "$(date +%s)" -lt "${deadline:-0}" ] || break
+    sleep 1
+  done
+  mv -T -- "$dir/ARMED" "$dir/REVERTING" 2> /dev/null || exit 0
+  exec >> "$dir/REVERT.log" 2>&1
+  printf 'reverting at %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  tac -- "$dir/PUSHES" | while IFS= read -r push; do
+    case $push in '' | .* | *[!0-9A-Za-z._-]*) continue ;; esac
+    kept=$root/$state/backup/$push
+    sed -n '4,$p' -- "$kept/BEFORE" | while read -r kind hash mode owner path; do
+      [ "$kind" = absent ] && path=$hash
+      case $path in /*) ;; *) continue ;; esac
+      if ! link_free "${path#/}"; then
+        printf 'not restored: a directory of %s is a symbolic link\n' "$path"
+        continue
+      fi
+      if [ "$kind" = absent ]; then
+        rm -f -- "$root$path"
+        continue
+      fi
+      if [ -f "$kept/files$path" ]; then
+        new=${root}${path%/*}/.lugc-revert.$$
+        { cp -p -- "$kept/files$path" "$new" 2> /dev/null || cp -- "$kept/files$path" "$new"; } &&
+          mv -f -- "$new" "$root$path" || printf 'not restored: %s\n' "$path"
+      fi
+      chmod "$mode" -- "$root$path" 2> /dev/null
+      chown -- "$owner" "$root$path" 2> /dev/null
+    done
+  done
+  while IFS= read -r action; do
+    printf 'running: %s\n' "$action"
+    # shellcheck disable=SC2086
+    timeout --kill-after=10 "$limit" $runner "$action" < /dev/null || printf 'failed: %s\n' "$action"
+  done < "$dir/ACTIONS"
+  pending=$root/$state/$bundle.PENDING
+  if [ -f "$pending" ] && link_free "$state/$bundle.PENDING"; then
+    grep -vxF -f "$dir/PUSHES" -- "$pending" > "$pending.lugc-new.$$"
+    if [ "$(wc -l < "$pending.lugc-new.$$")" -gt 1 ]; then
+      mv -f -- "$pending.lugc-new.$$" "$pending"
+    else
+      rm -f -- "$pending.lugc-new.$$" "$pending"
+    fi
+  fi
+  reverted=$root/$state/$bundle.REVERTED
+  printf 'lugc-reverted 1\npush %s\nbundle %s\nat %s\n' "$id" "$bundle_id" \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$reverted.lugc-new.$$" &&
+    mv -f -- "$reverted.lugc-new.$$" "$reverted"
+  mv -T -- "$dir/REVERTING" "$dir/REVERTED"
   ;;
 *)
   fail "unknown command $command"

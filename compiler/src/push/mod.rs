@@ -10,7 +10,9 @@
 //!    unless `force`) and the plan is shown; a dry run stops here;
 //! 4. transfer: `transfer::begin` records the push as pending with its own
 //!    backup directory, `transfer::files` writes and removes;
-//! 5. actions: `actions` runs the due actions;
+//! 5. actions: `actions` runs the due actions; when one of them can cut
+//!    the host off, `confirm::arm` first leaves a revert with the host and
+//!    `confirm::confirm` disarms it over a new connection afterwards;
 //! 6. record: `transfer::finish` records the push as complete.
 //!
 //! `rollback` builds the `Desired` state from the host's backups and goes
@@ -18,6 +20,7 @@
 //! the checks on out/ that come before any of this.
 
 pub mod actions;
+pub mod confirm;
 pub mod error;
 pub mod guard;
 pub mod plan;
@@ -56,6 +59,9 @@ pub struct Options {
     pub action_timeout: Duration,
     /// Path prefixes whose content a dry run never shows.
     pub secret_paths: Vec<String>,
+    /// How long the host waits for the confirmation of a push whose actions
+    /// can cut it off before it reverts the push; `None` runs them unguarded.
+    pub confirm: Option<Duration>,
 }
 
 /// Standard output of a push. Writing it never fails the push: a closed
@@ -194,7 +200,18 @@ pub fn concerned(desired: &Desired, records: &Records) -> Vec<String> {
         .chain(records.pending_manifests())
         .flat_map(|manifest| &manifest.entries)
         .map(|entry| entry.path.clone());
-    let paths: BTreeSet<String> = desired.files.keys().cloned().chain(recorded).collect();
+    let absent = desired
+        .manifest
+        .iter()
+        .flat_map(|manifest| &manifest.absent)
+        .cloned();
+    let paths: BTreeSet<String> = desired
+        .files
+        .keys()
+        .cloned()
+        .chain(recorded)
+        .chain(absent)
+        .collect();
     paths.into_iter().collect()
 }
 
@@ -246,6 +263,27 @@ fn deliver(
         short(&new_id)
     ));
     report.summary.ids = Some((last.map(|recorded| recorded.id.clone()), new_id.clone()));
+    if let Some(reverted) = &records.reverted {
+        report.say(&format!(
+            "  reverted: {host} put back what push {} (bundle {}) replaced, at {}, because the push was not confirmed\n",
+            reverted.push,
+            short(&reverted.bundle_id),
+            reverted.at
+        ));
+    }
+    for (id, live) in &records.armed {
+        if *live && options.apply {
+            return Err(PushError::RevertArmed {
+                host: host.to_owned(),
+                id: id.clone(),
+            });
+        }
+        report.say(&if *live {
+            format!("  armed: push {id} is not confirmed; {host} reverts it on its own unless it is\n")
+        } else {
+            format!("  unconfirmed: push {id} was never confirmed and its revert never ran (did {host} restart?); its files are in place\n")
+        });
+    }
     if !records.pending.is_empty() {
         let ids: Vec<&str> = records
             .pending
@@ -291,6 +329,13 @@ fn deliver(
             paths: plan.drift.clone(),
         });
     }
+    if !plan.unwanted.is_empty() && !options.force {
+        return Err(PushError::Unwanted {
+            host: host.to_owned(),
+            paths: plan.unwanted.clone(),
+        });
+    }
+    let guarded = plan.actions.iter().any(|action| desired.confirms(action));
     if !options.apply {
         report.say("  dry run: nothing was changed; pass --yes to apply\n");
         return Ok(());
@@ -306,7 +351,12 @@ fn deliver(
             cause: Box::new(cause),
         }
     };
-    let begun = if plan.changes.is_empty() && new_text.as_deref() == last_text {
+    let confirm = options.confirm.filter(|_| guarded);
+    if guarded && confirm.is_none() {
+        report.say("  not guarded (--no-confirm): actions that can cut the host off run without a revert armed\n");
+    }
+    let begun = if plan.changes.is_empty() && new_text.as_deref() == last_text && confirm.is_none()
+    {
         Begun {
             id: String::new(),
             pushes: records.pending.iter().map(|push| push.id.clone()).collect(),
@@ -332,21 +382,77 @@ fn deliver(
         ));
         begun
     };
-    actions::run(
-        session,
-        &options.runner,
-        options.action_timeout,
-        host,
-        &desired.bundle,
-        &plan.actions,
-        report,
-    )?;
+    // Actions up to the first that can cut the host off run unguarded.
+    let first_guarded = plan
+        .actions
+        .iter()
+        .position(|action| desired.confirms(action))
+        .filter(|_| confirm.is_some())
+        .unwrap_or(plan.actions.len());
+    let run_actions =
+        |run: std::ops::Range<usize>, armed: Option<&confirm::Armed>, report: &mut Report| {
+            actions::run(
+                session,
+                &options.runner,
+                options.action_timeout,
+                host,
+                &desired.bundle,
+                &plan.actions,
+                run,
+                armed,
+                report,
+            )
+        };
+    run_actions(0..first_guarded, None, report)?;
+    let armed = match confirm {
+        Some(seconds) => {
+            let revert = confirm::Revert {
+                bundle: &desired.bundle,
+                bundle_id: &new_id,
+                actions: &plan.actions,
+                runner: &options.runner,
+                action_timeout: options.action_timeout,
+                confirm: seconds,
+            };
+            let armed = confirm::arm(session, &begun, &revert).map_err(stage(Stage::Transfer))?;
+            report.say(&format!(
+                "  armed: {host} reverts this push on its own unless lugc confirms it over a new connection within {} s of the last action\n",
+                seconds.as_secs()
+            ));
+            Some(armed)
+        }
+        None => None,
+    };
+    let unconfirmed = |cause: PushError| {
+        PushError::CutShort {
+        state: format!(
+            "the push is not confirmed: {host} puts back the files it replaced and runs its actions again on its own; `lugc push {}` or `lugc status` reports it",
+            desired.bundle
+        ),
+        cause: Box::new(cause),
+    }
+    };
+    run_actions(first_guarded..plan.actions.len(), armed.as_ref(), report).map_err(|error| {
+        if armed.is_some() {
+            unconfirmed(error)
+        } else {
+            error
+        }
+    })?;
+    if let Some(armed) = &armed {
+        confirm::confirm(session.remote, &session.root, host, armed)?;
+        report.say(&format!(
+            "  confirmed: {} took a new ssh connection; the revert is disarmed\n",
+            session.remote.target
+        ));
+    }
     transfer::finish(
         session,
         &desired.bundle,
         &begun,
         new_text.as_deref(),
         last_text,
+        records.reverted.is_some(),
     )
     .map_err(stage(Stage::Record))?;
     report.say(&format!(
@@ -433,6 +539,7 @@ mod tests {
                 path: path.into(),
                 action: None,
             }],
+            ..Manifest::default()
         };
         let root = out.path().join(bundle);
         write_file(&root.join("MANIFEST"), manifest.render().as_bytes()).unwrap();

@@ -86,6 +86,13 @@ pub struct Desired {
 }
 
 impl Desired {
+    /// The bundle runs `action` only under a revert armed on the host.
+    pub fn confirms(&self, action: &str) -> bool {
+        self.manifest
+            .as_ref()
+            .is_some_and(|manifest| manifest.confirm.iter().any(|listed| listed == action))
+    }
+
     /// The files as MANIFEST lines: what a PENDING record keeps of this push.
     pub fn pending_manifest(&self) -> Manifest {
         let entries = self
@@ -101,6 +108,7 @@ impl Desired {
                 .map(|manifest| manifest.reaches.clone())
                 .unwrap_or_default(),
             entries,
+            ..Manifest::default()
         }
     }
 }
@@ -144,6 +152,8 @@ pub struct Plan {
     pub changes: Vec<(String, Change)>,
     /// Files whose content on the host is neither the last pushed nor the desired one.
     pub drift: Vec<String>,
+    /// Files on the host at a path the bundle says must not exist (removed with `force`).
+    pub unwanted: Vec<String>,
     /// Paths whose action is due: written, removed, or not yet recorded as pushed.
     pub due: Vec<String>,
     /// Each distinct action once, in the path order of `due`.
@@ -186,6 +196,8 @@ impl Plan {
                 };
                 let drift = if self.drift.contains(path) {
                     drift_note
+                } else if self.unwanted.contains(path) {
+                    "  [must not exist]"
                 } else {
                     ""
                 };
@@ -197,7 +209,12 @@ impl Plan {
         } else {
             text.push_str("  actions:\n");
             for action in &self.actions {
-                let _ = writeln!(text, "    {action}");
+                let note = if desired.confirms(action) {
+                    "  [reverted unless confirmed]"
+                } else {
+                    ""
+                };
+                let _ = writeln!(text, "    {action}{note}");
             }
         }
         text
@@ -223,6 +240,12 @@ pub fn plan(
             .collect()
     }
     let last_entries = last.map(by_path).unwrap_or_default();
+    let absent: BTreeSet<&str> = desired
+        .manifest
+        .iter()
+        .flat_map(|manifest| &manifest.absent)
+        .map(String::as_str)
+        .collect();
     let pending_entries: Vec<_> = pending.iter().map(|manifest| by_path(manifest)).collect();
     let paths: BTreeSet<&str> = desired
         .files
@@ -234,12 +257,20 @@ pub fn plan(
                 .iter()
                 .flat_map(|entries| entries.keys().copied()),
         )
+        .chain(absent.iter().copied())
         .collect();
     let mut plan = Plan::default();
     let mut seen_actions = BTreeSet::new();
     for path in paths {
         let want = desired.files.get(path);
         let current = host.get(path);
+        if want.is_none() && absent.contains(path) {
+            if current.is_some() {
+                plan.unwanted.push(path.to_owned());
+                plan.changes.push((path.to_owned(), Change::Remove));
+            }
+            continue;
+        }
         let recorded = last_entries.get(path);
         let on_host = current.map(|file| file.blake3.as_str());
         // A pending push that would leave the host's file (or its absence) as it is.
@@ -334,6 +365,7 @@ mod tests {
                 bundle: "pve-5".into(),
                 reaches: vec!["pve-5".into()],
                 entries,
+                ..Manifest::default()
             }),
             files,
         }
@@ -355,6 +387,21 @@ mod tests {
         assert_eq!(plan.changes, vec![(CHRONY.to_owned(), Change::Add)]);
         assert_eq!(plan.actions, vec![RESTART.to_owned()]);
         assert!(plan.drift.is_empty());
+    }
+
+    #[test]
+    fn a_file_at_an_absent_path_is_unwanted_and_removed() {
+        const NEW: &str = "/etc/network/interfaces.new";
+        let mut new = desired(&[(CHRONY, want("a", None))]);
+        new.manifest.as_mut().unwrap().absent = vec![NEW.to_owned()];
+        let found = host(&[(CHRONY, on_host("a")), (NEW, on_host("from the web UI"))]);
+        let plan = plan(&new, &found, new.manifest.as_ref(), &[], true);
+        assert_eq!(plan.unwanted, vec![NEW.to_owned()]);
+        assert_eq!(plan.changes, vec![(NEW.to_owned(), Change::Remove)]);
+        assert!(plan.drift.is_empty() && plan.actions.is_empty(), "{plan:?}");
+
+        let found = host(&[(CHRONY, on_host("a"))]);
+        assert!(super::plan(&new, &found, new.manifest.as_ref(), &[], true).is_empty());
     }
 
     #[test]

@@ -161,6 +161,7 @@ mod tests {
                 bundle: "pve-5".into(),
                 reaches: vec!["pve-5".into()],
                 entries: files.iter().map(|(path, want)| want.entry(path)).collect(),
+                ..Manifest::default()
             }),
             files,
         }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::push::error::PushError;
 use crate::push::plan::HostFile;
-use crate::push::record::{self, excerpt, Before, Recorded};
+use crate::push::record::{self, excerpt, Before, Recorded, Reverted};
 use crate::push::remote::Session;
 
 /// lugc's records of one bundle on a host.
@@ -21,6 +21,12 @@ pub struct Records {
     pub pending: Vec<Push>,
     /// The pushes that made the last complete one, oldest first.
     pub previous: Vec<Push>,
+    /// The last push the host reverted on its own, unconfirmed.
+    pub reverted: Option<Reverted>,
+    /// Pending pushes with an armed revert: the id, and whether it is still
+    /// due or running (`false`: its deadline passed long ago and it never
+    /// ran, as after a reboot).
+    pub armed: Vec<(String, bool)>,
 }
 
 /// A push that PENDING or PREVIOUS names.
@@ -68,6 +74,7 @@ pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, P
     let mut stream = Stream::new(&output, host);
     let mut raw: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut gone: BTreeSet<String> = BTreeSet::new();
+    let mut armed = Vec::new();
     while let Some(line) = stream.line()? {
         match line.split_once(' ') {
             Some(("record", rest)) => {
@@ -78,6 +85,12 @@ pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, P
             Some(("nobackup", id)) => {
                 gone.insert(id.to_owned());
             }
+            Some(("armed", rest)) => match rest.split_once(' ') {
+                Some((id, live @ ("live" | "stale"))) if record::valid_id(id) => {
+                    armed.push((id.to_owned(), live == "live"));
+                }
+                _ => return Err(stream.bad(&line)),
+            },
             Some(("irregular", path)) => {
                 return Err(bad(format!(
                     "{} is not a regular file or lies behind a symbolic link",
@@ -138,6 +151,12 @@ pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, P
         last: manifest(&record::manifest(bundle))?,
         pending: pushes(&record::pending(bundle))?,
         previous: pushes(&record::previous(bundle))?,
+        reverted: text(&record::reverted(bundle))?
+            .map(|text| {
+                Reverted::parse(&text).map_err(|reason| parsed(&record::reverted(bundle), reason))
+            })
+            .transpose()?,
+        armed,
     })
 }
 

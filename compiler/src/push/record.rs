@@ -9,6 +9,18 @@
 //! /var/lib/lugc/backup/<id>/PUSHING        the files that push writes, as a MANIFEST
 //! /var/lib/lugc/backup/<id>/MANIFEST       the last complete MANIFEST when it began, if any
 //! /var/lib/lugc/backup/<id>/files/<path>   every file it replaced or removed
+//! /var/lib/lugc/<bundle>.REVERTED          the last push the host reverted on its own
+//! ```
+//!
+//! A push that runs a confirmed action arms a revert in its backup directory:
+//!
+//! ```text
+//! backup/<id>/PUSHES      the pushes the revert undoes (this one and those pending)
+//! backup/<id>/ACTIONS     the actions it runs again, one per line
+//! backup/<id>/revert.sh   the host script the detached revert process runs
+//! backup/<id>/DEADLINE    when it fires, in seconds since the epoch
+//! backup/<id>/ARMED       armed; renamed CONFIRMED by a confirmation, or
+//!                         REVERTING then REVERTED by the revert (REVERT.log)
 //! ```
 //!
 //! A push id names a backup directory that the push created (`mktemp -d`):
@@ -26,6 +38,7 @@ pub const STATE_DIR: &str = "/var/lib/lugc";
 
 const PUSHES_HEADER: &str = "lugc-pushes 1";
 const BEFORE_HEADER: &str = "lugc-before 1";
+const REVERTED_HEADER: &str = "lugc-reverted 1";
 
 pub fn manifest(bundle: &str) -> String {
     format!("{bundle}.MANIFEST")
@@ -37,6 +50,18 @@ pub fn pending(bundle: &str) -> String {
 
 pub fn previous(bundle: &str) -> String {
     format!("{bundle}.PREVIOUS")
+}
+
+pub fn reverted(bundle: &str) -> String {
+    format!("{bundle}.REVERTED")
+}
+
+pub fn armed_pushes(id: &str) -> String {
+    format!("backup/{id}/PUSHES")
+}
+
+pub fn armed_actions(id: &str) -> String {
+    format!("backup/{id}/ACTIONS")
 }
 
 pub fn before(id: &str) -> String {
@@ -118,6 +143,52 @@ impl Recorded {
             manifest,
             id: crate::manifest::bundle_id(text.as_bytes()),
             text,
+        })
+    }
+}
+
+/// `<bundle>.REVERTED`: the push a host reverted on its own because no
+/// confirmation came, written by host.sh's `revert`.
+///
+/// ```text
+/// lugc-reverted 1
+/// push <push id>
+/// bundle <bundle id>
+/// at <UTC time>
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reverted {
+    pub push: String,
+    pub bundle_id: String,
+    pub at: String,
+}
+
+impl Reverted {
+    pub fn parse(text: &str) -> Result<Reverted, String> {
+        let mut lines = text.lines();
+        if lines.next() != Some(REVERTED_HEADER) {
+            return Err(format!("its first line is not `{REVERTED_HEADER}`"));
+        }
+        let mut field = |name: &str, valid: fn(&str) -> bool| {
+            lines
+                .next()
+                .and_then(|line| line.strip_prefix(name))
+                .filter(|value| valid(value))
+                .map(str::to_owned)
+                .ok_or_else(|| format!("it has no valid `{}` line", name.trim_end()))
+        };
+        let id_like =
+            |value: &str| value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
+        let time_like = |value: &str| {
+            value.len() <= 32
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-:".contains(&b))
+        };
+        Ok(Reverted {
+            push: field("push ", valid_id)?,
+            bundle_id: field("bundle ", id_like)?,
+            at: field("at ", time_like)?,
         })
     }
 }
@@ -223,6 +294,21 @@ pub fn excerpt(bytes: &[u8], limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reverted_records_are_read_and_odd_ones_refused() {
+        let id = "a".repeat(64);
+        let text = format!(
+            "lugc-reverted 1\npush pve-6-aaaaaaaaaaaa.Xy3kP0aQ\nbundle {id}\nat 2026-12-01T10:00:00Z\n"
+        );
+        let reverted = Reverted::parse(&text).unwrap();
+        assert_eq!(reverted.push, "pve-6-aaaaaaaaaaaa.Xy3kP0aQ");
+        assert_eq!(reverted.bundle_id, id);
+        assert_eq!(reverted.at, "2026-12-01T10:00:00Z");
+        assert!(Reverted::parse(&text.replace("push pve-6", "push ../pve-6")).is_err());
+        assert!(Reverted::parse(&text.replace("2026-12-01T10", "$(reboot)")).is_err());
+        assert!(Reverted::parse("lugc-reverted 2\n").is_err());
+    }
 
     #[test]
     fn push_lists_round_trip_and_refuse_what_begin_cannot_make() {

@@ -19,11 +19,12 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::push::confirm::Armed;
 use crate::push::error::PushError;
 use crate::push::private::PrivateDir;
 
 /// lugc's side of every command on a host.
-const HOST_SH: &str = include_str!("host.sh");
+pub const HOST_SH: &str = include_str!("host.sh");
 
 /// `hold` exits with this when another push holds the lock.
 const BUSY: i32 = 75;
@@ -128,6 +129,30 @@ impl Remote {
     /// Deadline for one of lugc's own commands on the host.
     fn deadline(&self) -> Duration {
         self.timeout * 4
+    }
+
+    /// Run host.sh `command` over a connection of its own: a new TCP
+    /// connection, never a session's master. `root` is a session's resolved
+    /// root. Ok with host.sh's exit code; an error when ssh itself failed.
+    pub fn run_fresh(&self, command: &str, root: &str, args: &[&str]) -> Result<i32, PushError> {
+        let mut ssh = Command::new("ssh");
+        ssh.args(["-o", "ControlPath=none", "-o", "ControlMaster=no"])
+            .args(["-o", "BatchMode=yes"])
+            .args(self.connection_args())
+            .arg(host_command(command, root, args));
+        let output = run_until(ssh, b"", self.deadline())?.ok_or_else(|| PushError::Timeout {
+            target: self.target.clone(),
+            what: format!("`{command}` over a new connection"),
+            seconds: self.deadline().as_secs(),
+        })?;
+        match output.status.code() {
+            Some(255) | None => Err(PushError::Ssh {
+                target: self.target.clone(),
+                detail: last_lines(&output.stderr),
+                command: self.ssh_command(),
+            }),
+            Some(code) => Ok(code),
+        }
     }
 }
 
@@ -324,23 +349,27 @@ impl<'r> Session<'r> {
 
     /// Run `runner ACTION` on the host, showing its output line by line as it
     /// comes; stopped on the host after `limit`.
+    /// With `armed`, the push's revert waits for the action and then
+    /// `armed.confirm` more.
     pub fn action(
         &self,
         runner: &str,
         action: &str,
         limit: Duration,
+        armed: Option<&Armed>,
         show: &mut dyn FnMut(&str),
     ) -> Result<Ended, PushError> {
         let seconds = limit.as_secs().max(1).to_string();
+        let mut args = vec![seconds, runner.to_owned(), action.to_owned()];
+        if let Some(armed) = armed {
+            args.extend([armed.id.clone(), armed.confirm.as_secs().to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut ssh = self.client();
-        ssh.arg(host_command(
-            "action",
-            &self.root,
-            &[&seconds, runner, action],
-        ))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        ssh.arg(host_command("action", &self.root, &args))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = ssh.spawn().map_err(missing("ssh", "openssh-client"))?;
         // Held open until the action ends: closing it stops the action on the host.
         let input = child.stdin.take();

@@ -117,13 +117,15 @@ pub fn files(
 }
 
 /// Record the push as complete: PREVIOUS and MANIFEST when the bundle
-/// changed (`None` removes MANIFEST), then PENDING goes.
+/// changed (`None` removes MANIFEST), then PENDING goes, and with
+/// `reported_revert` the record of a revert the push was told about.
 pub fn finish(
     session: &Session,
     bundle: &str,
     begun: &Begun,
     new_text: Option<&str>,
     last_text: Option<&str>,
+    reported_revert: bool,
 ) -> Result<(), PushError> {
     if new_text != last_text {
         write_record(
@@ -139,6 +141,9 @@ pub fn finish(
         }
     }
     session.run("unrecord", &[&record::pending(bundle)], b"")?;
+    if reported_revert {
+        session.run("unrecord", &[&record::reverted(bundle)], b"")?;
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! `safety` holds the tests of what a push must never do.
 
 mod all;
+mod confirm;
 mod facts;
 mod preview;
 mod safety;
@@ -378,11 +379,21 @@ exec "${{SHELL:-/bin/sh}}" -c "$SSH_ORIGINAL_COMMAND"
     }
 }
 
+/// Poll `done` for up to a minute.
+fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited a minute for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// `(path, mode, owner)` of each file line of a MANIFEST.
 fn entries(manifest: &str) -> Vec<(String, u32, String)> {
-    manifest
-        .lines()
-        .skip(3)
+    crate::common::file_lines(manifest)
         .map(|line| {
             let fields: Vec<&str> = line.splitn(5, ' ').collect();
             (

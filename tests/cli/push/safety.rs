@@ -10,7 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::{Setup, CHRONY, RESTART_CHRONY};
+use super::{wait_for, Setup, CHRONY, RESTART_CHRONY};
 use crate::common::sshd::free_port;
 use crate::common::{require_tool, stderr, stdout, tree, Fixture};
 
@@ -100,14 +100,6 @@ impl Setup {
 }
 
 /// Poll `done` for up to a minute; a test that waits longer has failed.
-fn wait_for(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "waited a minute for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Wait for `child` for up to a minute, then kill it and fail.
 fn finish(mut child: Child, what: &str) -> Output {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -611,10 +603,7 @@ fn a_closed_standard_output_does_not_stop_a_push_halfway() {
     assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
     let manifest = setup.manifest("pve-5");
     let mut expected: Vec<&str> = Vec::new();
-    for action in manifest
-        .lines()
-        .skip(3)
-        .filter_map(|line| line.splitn(5, ' ').nth(4))
+    for action in crate::common::file_lines(&manifest).filter_map(|line| line.splitn(5, ' ').nth(4))
     {
         if action != "-" && !expected.contains(&action) {
             expected.push(action);

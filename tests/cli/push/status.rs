@@ -20,7 +20,7 @@ const HOSTS: [&str; 7] = [
 
 impl Setup {
     /// `lugc status ARGS` at the test sshd, `{host}` roots under its directory.
-    fn status_command(&self, args: &[&str]) -> Command {
+    pub(super) fn status_command(&self, args: &[&str]) -> Command {
         self.remote_command("status", args)
     }
 

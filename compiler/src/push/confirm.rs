@@ -1,0 +1,104 @@
+//! push::confirm: actions that can cut a host off run under a revert that
+//! the host carries out on its own (Junos' `commit confirmed`, deploy-rs'
+//! magic rollback).
+//!
+//! `arm` leaves the revert with the host before the first action runs: a
+//! detached process, outside lugc's connection, that fires a while after the
+//! push's last action ended (host.sh's `action` moves its deadline). Once the
+//! actions ran, `confirm` disarms it over a new ssh connection: if lugc can
+//! still reach the host afresh, the change did not cut it off. If it cannot,
+//! nothing disarms the revert, and the host puts back what the push replaced,
+//! runs the actions again and records that it reverted.
+
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::push::error::PushError;
+use crate::push::record;
+use crate::push::remote::{Remote, Session, HOST_SH};
+use crate::push::transfer::Begun;
+
+/// A push whose revert is armed on the host.
+#[derive(Debug, Clone)]
+pub struct Armed {
+    /// The push id: its backup directory holds the revert's state.
+    pub id: String,
+    /// How long after the last action the host waits for `confirm`.
+    pub confirm: Duration,
+}
+
+/// What the revert needs besides the push itself.
+pub struct Revert<'a> {
+    pub bundle: &'a str,
+    pub bundle_id: &'a str,
+    /// The push's actions, all run again after the files are put back.
+    pub actions: &'a [String],
+    pub runner: &'a str,
+    pub action_timeout: Duration,
+    pub confirm: Duration,
+}
+
+/// Arm the revert of `begun` (and of the pending pushes it completes).
+pub fn arm(session: &Session, begun: &Begun, revert: &Revert) -> Result<Armed, PushError> {
+    let lines = |items: &[String]| {
+        items
+            .iter()
+            .map(|item| format!("{item}\n"))
+            .collect::<String>()
+    };
+    for (name, text) in [
+        (record::armed_pushes(&begun.id), lines(&begun.pushes)),
+        (record::armed_actions(&begun.id), lines(revert.actions)),
+    ] {
+        session.run("record", &[&name, "0600"], text.as_bytes())?;
+    }
+    let seconds = |duration: Duration| duration.as_secs().max(1).to_string();
+    session.run(
+        "arm",
+        &[
+            &begun.id,
+            &seconds(revert.confirm),
+            &seconds(revert.action_timeout),
+            revert.runner,
+            revert.bundle,
+            revert.bundle_id,
+        ],
+        HOST_SH.as_bytes(),
+    )?;
+    Ok(Armed {
+        id: begun.id.clone(),
+        confirm: revert.confirm,
+    })
+}
+
+/// Disarm the revert over a new connection, trying again until shortly
+/// before the host's deadline.
+pub fn confirm(remote: &Remote, root: &str, host: &str, armed: &Armed) -> Result<(), PushError> {
+    let margin = (armed.confirm / 5).min(Duration::from_secs(5));
+    let deadline = Instant::now() + armed.confirm.saturating_sub(margin);
+    loop {
+        let error = match remote.run_fresh("disarm", root, &[&armed.id]) {
+            Ok(0) => return Ok(()),
+            Ok(5) => {
+                return Err(PushError::RevertBegan {
+                    host: host.to_owned(),
+                })
+            }
+            Ok(code) => PushError::Remote {
+                target: remote.target.clone(),
+                command: "disarm".to_owned(),
+                status: format!("exit {code}"),
+                detail: "no message".to_owned(),
+            },
+            Err(error) => error,
+        };
+        if Instant::now() + Duration::from_secs(1) >= deadline {
+            return Err(PushError::NotConfirmed {
+                host: host.to_owned(),
+                seconds: armed.confirm.as_secs(),
+                cause: Box::new(error),
+            });
+        }
+        sleep(Duration::from_secs(1));
+    }
+}

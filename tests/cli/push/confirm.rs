@@ -1,0 +1,199 @@
+//! Confirmed pushes: an action that can cut the host off runs under a revert
+//! armed on the host, which lugc disarms over a new ssh connection; when that
+//! connection fails, the host reverts on its own. And a pending
+//! /etc/network/interfaces.new is noticed, never applied unseen.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{wait_for, Setup, RESTART_CHRONY};
+use crate::common::stdout;
+
+const IFRELOAD: &str = "ifreload -a";
+
+impl Setup {
+    /// Change the NTP server and a comment in pve-5's /etc/network/interfaces,
+    /// rebuild and commit: a push restarts chrony, then runs `ifreload -a`.
+    fn change_network(&self) {
+        self.edit_ntp_server();
+        self.fixture.edit(
+            "cluster.ncl",
+            "GRETAP between pve-5 and esxi-5\", carrier",
+            "GRETAP to esxi-5\", carrier",
+        );
+        self.build();
+        self.commit("ntp and network");
+    }
+
+    /// The backup directories of pushes to pve-5, by name.
+    fn push_dirs(&self) -> Vec<PathBuf> {
+        let backup = self.host_root("pve-5").join("var/lib/lugc/backup");
+        let mut dirs: Vec<PathBuf> = fs::read_dir(backup)
+            .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
+            .unwrap_or_default();
+        dirs.sort();
+        dirs
+    }
+
+    /// Whether a revert process of this test's hosts is still running.
+    fn revert_running(&self) -> bool {
+        let needle = format!("{}/", self.sshd.dir().join("hosts").display());
+        fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+            fs::read(entry.path().join("cmdline")).is_ok_and(|cmdline| {
+                let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                text.contains("revert.sh revert") && text.contains(&needle)
+            })
+        })
+    }
+}
+
+fn has(dir: &Path, name: &str) -> bool {
+    dir.join(name).exists()
+}
+
+#[test]
+fn a_confirmed_push_keeps_its_files_and_disarms_the_revert() {
+    let setup = Setup::new();
+    let dry = setup.push_ok(&["pve-5"]);
+    assert!(
+        dry.contains(&format!("    {IFRELOAD}  [reverted unless confirmed]")),
+        "{dry}"
+    );
+    let output = setup.push_ok(&["pve-5", "--yes", "--confirm-timeout", "30"]);
+    assert!(
+        output.contains("armed: pve-5 reverts this push on its own unless lugc confirms it over a new connection within 30 s"),
+        "{output}"
+    );
+    assert!(
+        output.contains("confirmed: root@127.0.0.1 took a new ssh connection"),
+        "{output}"
+    );
+    // Unguarded actions first, then the guarded one under the revert.
+    let armed_at = output.find("armed:").unwrap();
+    assert!(output.find(&format!("running: {RESTART_CHRONY}")).unwrap() < armed_at);
+    assert!(output.find(&format!("running: {IFRELOAD}")).unwrap() > armed_at);
+
+    let dirs = setup.push_dirs();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    assert!(has(&dirs[0], "CONFIRMED") && !has(&dirs[0], "ARMED"));
+    wait_for("the disarmed revert to end", || !setup.revert_running());
+    assert!(!has(&dirs[0], "REVERTED") && !has(&dirs[0], "REVERTING"));
+    assert_eq!(setup.host_files("pve-5"), setup.bundle_files("pve-5"));
+    assert_eq!(setup.host_record("pve-5", "pve-5.REVERTED"), None);
+    assert_eq!(setup.actions().iter().filter(|a| *a == IFRELOAD).count(), 1);
+
+    // --no-confirm says what it skips.
+    setup.change_network();
+    let output = setup.push_ok(&["pve-5", "--yes", "--no-confirm"]);
+    assert!(output.contains("not guarded (--no-confirm)"), "{output}");
+    assert!(!output.contains("armed:"), "{output}");
+}
+
+#[test]
+fn an_unconfirmed_push_is_reverted_by_the_host_and_reported_by_the_next_push() {
+    let setup = Setup::new();
+    setup.push_ok(&["pve-5", "--yes"]);
+    let old_files = setup.host_files("pve-5");
+    let old_manifest = setup.manifest("pve-5");
+    setup.change_network();
+    assert_ne!(setup.bundle_files("pve-5"), old_files);
+    // The new network config "cuts the host off": from `ifreload -a` on,
+    // sshd takes no new connection (the session under way goes on).
+    let dir = setup.sshd.dir();
+    setup.hook(&format!(
+        "if [ \"$1\" = '{IFRELOAD}' ] && [ ! -f {revoked} ]; then : > {revoked}; : > {keys}; fi\n",
+        revoked = dir.join("revoked").display(),
+        keys = dir.join("authorized_keys").display(),
+    ));
+    let ran = setup.actions().len();
+
+    let error = setup.push_fails(&["pve-5", "--yes", "--confirm-timeout", "5"]);
+    assert!(
+        error.contains("pve-5 did not take a new ssh connection within 5 s after the actions"),
+        "{error}"
+    );
+    assert!(error.contains("puts back the files it replaced"), "{error}");
+
+    wait_for("pve-5 to revert on its own", || {
+        setup.host_record("pve-5", "pve-5.REVERTED").is_some()
+    });
+    wait_for("the revert to end", || !setup.revert_running());
+    assert_eq!(
+        setup.host_files("pve-5"),
+        old_files,
+        "the old files are back"
+    );
+    assert_eq!(
+        setup.actions()[ran..],
+        [RESTART_CHRONY, IFRELOAD, RESTART_CHRONY, IFRELOAD],
+        "the push's actions ran, then ran again after the revert"
+    );
+    assert_eq!(
+        setup.host_record("pve-5", "pve-5.MANIFEST"),
+        Some(old_manifest),
+        "the record names what is on the host"
+    );
+    assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
+    let dirs = setup.push_dirs();
+    let reverted: Vec<&PathBuf> = dirs.iter().filter(|dir| has(dir, "REVERTED")).collect();
+    assert_eq!(reverted.len(), 1, "{dirs:?}");
+    let reverted = reverted[0];
+    assert!(!has(reverted, "ARMED") && !has(reverted, "REVERTING"));
+    let record = setup.host_record("pve-5", "pve-5.REVERTED").unwrap();
+    let id = reverted.file_name().unwrap().to_str().unwrap();
+    assert!(record.contains(&format!("push {id}\n")), "{record}");
+
+    setup.restore_connection();
+    let status = setup.status_command(&["pve-5"]).output().unwrap();
+    let status = stdout(&status);
+    assert!(
+        status.contains(&format!("pve-5 reverted push {id} at "))
+            && status.contains("because it was not confirmed"),
+        "{status}"
+    );
+    let dry = setup.push_ok(&["pve-5"]);
+    assert!(
+        dry.contains(&format!("reverted: pve-5 put back what push {id}"))
+            && dry.contains("because the push was not confirmed"),
+        "{dry}"
+    );
+    setup.push_ok(&["pve-5", "--yes", "--confirm-timeout", "30"]);
+    assert_eq!(setup.host_files("pve-5"), setup.bundle_files("pve-5"));
+    assert_eq!(setup.host_record("pve-5", "pve-5.REVERTED"), None);
+    let again = setup.push_ok(&["pve-5"]);
+    assert!(!again.contains("reverted:"), "{again}");
+}
+
+#[test]
+fn a_pending_interfaces_new_blocks_the_push_until_forced() {
+    let setup = Setup::new();
+    setup.push_ok(&["pve-5", "--yes"]);
+    let pending = setup.host_root("pve-5").join("etc/network/interfaces.new");
+    let web_ui_change = "auto vmbr9\niface vmbr9 inet manual\n";
+    fs::write(&pending, web_ui_change).unwrap();
+
+    let output = setup.push(&["pve-5"]);
+    assert_eq!(output.status.code(), Some(2));
+    let dry = stdout(&output);
+    assert!(
+        dry.contains("- /etc/network/interfaces.new  [must not exist]"),
+        "{dry}"
+    );
+    let error = setup.push_fails(&["pve-5", "--yes"]);
+    assert!(
+        error.contains("1 file on pve-5 must not exist: /etc/network/interfaces.new"),
+        "{error}"
+    );
+    assert!(error.contains("PVE's web UI"), "{error}");
+    assert_eq!(fs::read_to_string(&pending).unwrap(), web_ui_change);
+
+    setup.push_ok(&["pve-5", "--yes", "--force"]);
+    assert!(!pending.exists());
+    let kept = setup
+        .push_dirs()
+        .iter()
+        .map(|dir| dir.join("files/etc/network/interfaces.new"))
+        .find(|path| path.exists())
+        .expect("interfaces.new kept in a backup");
+    assert_eq!(fs::read_to_string(kept).unwrap(), web_ui_change);
+}
