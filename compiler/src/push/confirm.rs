@@ -77,7 +77,8 @@ pub fn confirm(remote: &Remote, root: &str, host: &str, armed: &Armed) -> Result
     let margin = (armed.confirm / 5).min(Duration::from_secs(5));
     let deadline = Instant::now() + armed.confirm.saturating_sub(margin);
     loop {
-        let error = match remote.run_fresh("disarm", root, &[&armed.id]) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let error = match remote.run_fresh("disarm", root, &[&armed.id], left) {
             Ok(0) => return Ok(()),
             Ok(5) => {
                 return Err(PushError::RevertBegan {

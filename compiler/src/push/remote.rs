@@ -132,18 +132,26 @@ impl Remote {
     }
 
     /// Run host.sh `command` over a connection of its own: a new TCP
-    /// connection, never a session's master. `root` is a session's resolved
-    /// root. Ok with host.sh's exit code; an error when ssh itself failed.
-    pub fn run_fresh(&self, command: &str, root: &str, args: &[&str]) -> Result<i32, PushError> {
+    /// connection, never a session's master, given at most `limit`. `root`
+    /// is a session's resolved root. Ok with host.sh's exit code; an error
+    /// when ssh itself failed.
+    pub fn run_fresh(
+        &self,
+        command: &str,
+        root: &str,
+        args: &[&str],
+        limit: Duration,
+    ) -> Result<i32, PushError> {
+        let limit = limit.clamp(Duration::from_secs(1), self.deadline());
         let mut ssh = Command::new("ssh");
         ssh.args(["-o", "ControlPath=none", "-o", "ControlMaster=no"])
             .args(["-o", "BatchMode=yes"])
             .args(self.connection_args())
             .arg(host_command(command, root, args));
-        let output = run_until(ssh, b"", self.deadline())?.ok_or_else(|| PushError::Timeout {
+        let output = run_until(ssh, b"", limit)?.ok_or_else(|| PushError::Timeout {
             target: self.target.clone(),
             what: format!("`{command}` over a new connection"),
-            seconds: self.deadline().as_secs(),
+            seconds: limit.as_secs(),
         })?;
         match output.status.code() {
             Some(255) | None => Err(PushError::Ssh {
