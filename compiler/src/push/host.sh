@@ -135,18 +135,23 @@ records)
       for name in BEFORE PUSHING MANIFEST; do
         emit "backup/$id/$name"
       done
-      if [ -f "$dir/REVERTING" ]; then
-        printf 'armed %s live\n' "$id"
-      elif [ -f "$dir/ARMED" ]; then
-        deadline=$(head -c 20 -- "$dir/DEADLINE" 2> /dev/null | tr -cd 0-9)
-        if [ "$(date +%s)" -le "$((${deadline:-0} + 10))" ]; then
-          printf 'armed %s live\n' "$id"
-        else
-          printf 'armed %s stale\n' "$id"
-        fi
-      fi
     else
       printf 'nobackup %s\n' "$id"
+    fi
+  done
+  for id in $(ids "$bundle.PENDING"); do
+    case $id in '' | .* | *[!0-9A-Za-z._-]*) continue ;; esac
+    dir=$root/$state/backup/$id
+    link_free "$state/backup/$id" || continue
+    if [ -f "$dir/REVERTING" ]; then
+      printf 'armed %s live\n' "$id"
+    elif [ -f "$dir/ARMED" ]; then
+      deadline=$(head -c 20 -- "$dir/DEADLINE" 2> /dev/null | tr -cd 0-9)
+      if [ "$(date +%s)" -le "$((${deadline:-0} + 10))" ]; then
+        printf 'armed %s live\n' "$id"
+      else
+        printf 'armed %s stale\n' "$id"
+      fi
     fi
   done
   ;;

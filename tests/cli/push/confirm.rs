@@ -165,6 +165,55 @@ fn an_unconfirmed_push_is_reverted_by_the_host_and_reported_by_the_next_push() {
 }
 
 #[test]
+fn a_push_waits_for_an_armed_revert_and_names_one_a_reboot_stopped() {
+    let setup = Setup::new();
+    setup.push_ok(&["pve-5", "--yes"]);
+    // The push as it stands between its actions and its confirmation.
+    let dir = setup.push_dirs().pop().unwrap();
+    let id = dir.file_name().unwrap().to_str().unwrap().to_owned();
+    let state = setup.host_root("pve-5").join("var/lib/lugc");
+    fs::write(
+        state.join("pve-5.PENDING"),
+        format!("lugc-pushes 1\n{id}\n"),
+    )
+    .unwrap();
+    fs::rename(dir.join("CONFIRMED"), dir.join("ARMED")).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    fs::write(dir.join("DEADLINE"), format!("{}\n", now + 600)).unwrap();
+
+    let error = setup.push_fails(&["pve-5", "--yes"]);
+    assert!(
+        error.contains(&format!(
+            "push {id} on pve-5 is not confirmed yet, and its revert is armed"
+        )),
+        "{error}"
+    );
+    let dry = setup.push_ok(&["pve-5"]);
+    assert!(
+        dry.contains(&format!("armed: push {id} is not confirmed")),
+        "{dry}"
+    );
+
+    // The host restarted inside the window: the revert process is gone.
+    fs::write(dir.join("DEADLINE"), format!("{}\n", now - 600)).unwrap();
+    let dry = setup.push_ok(&["pve-5"]);
+    assert!(
+        dry.contains(&format!(
+            "unconfirmed: push {id} was never confirmed and its revert never ran"
+        )),
+        "{dry}"
+    );
+    setup.push_ok(&["pve-5", "--yes"]);
+    assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
+    assert_eq!(setup.host_files("pve-5"), setup.bundle_files("pve-5"));
+    let after = setup.push_ok(&["pve-5"]);
+    assert!(!after.contains("unconfirmed:"), "{after}");
+}
+
+#[test]
 fn a_pending_interfaces_new_blocks_the_push_until_forced() {
     let setup = Setup::new();
     setup.push_ok(&["pve-5", "--yes"]);
