@@ -351,12 +351,11 @@ fn deliver(
             cause: Box::new(cause),
         }
     };
-    let confirm = options.confirm.filter(|_| guarded);
-    if guarded && confirm.is_none() {
+    let window = options.confirm.filter(|_| guarded);
+    if guarded && window.is_none() {
         report.say("  not guarded (--no-confirm): actions that can cut the host off run without a revert armed\n");
     }
-    let begun = if plan.changes.is_empty() && new_text.as_deref() == last_text && confirm.is_none()
-    {
+    let begun = if plan.changes.is_empty() && new_text.as_deref() == last_text && window.is_none() {
         Begun {
             id: String::new(),
             pushes: records.pending.iter().map(|push| push.id.clone()).collect(),
@@ -387,7 +386,7 @@ fn deliver(
         .actions
         .iter()
         .position(|action| desired.confirms(action))
-        .filter(|_| confirm.is_some())
+        .filter(|_| window.is_some())
         .unwrap_or(plan.actions.len());
     let run_actions =
         |run: std::ops::Range<usize>, armed: Option<&confirm::Armed>, report: &mut Report| {
@@ -404,7 +403,7 @@ fn deliver(
             )
         };
     run_actions(0..first_guarded, None, report)?;
-    let armed = match confirm {
+    let armed = match window {
         Some(seconds) => {
             let revert = confirm::Revert {
                 bundle: &desired.bundle,
@@ -414,7 +413,16 @@ fn deliver(
                 action_timeout: options.action_timeout,
                 confirm: seconds,
             };
-            let armed = confirm::arm(session, &begun, &revert).map_err(stage(Stage::Transfer))?;
+            let armed = confirm::arm(session, &begun, &revert).map_err(|cause| {
+                let state = format!(
+                    "the files are in place on {host} and the actions before `{}` ran; none that can cut {host} off ran. {host} records the push as pending: push again to complete it, or undo it with `lugc push {} --rollback`",
+                    plan.actions[first_guarded], desired.bundle
+                );
+                PushError::CutShort {
+                    state,
+                    cause: Box::new(cause),
+                }
+            })?;
             report.say(&format!(
                 "  armed: {host} reverts this push on its own unless lugc confirms it over a new connection within {} s of the last action\n",
                 seconds.as_secs()
@@ -424,13 +432,14 @@ fn deliver(
         None => None,
     };
     let unconfirmed = |cause: PushError| {
-        PushError::CutShort {
-        state: format!(
+        let state = format!(
             "the push is not confirmed: {host} puts back the files it replaced and runs its actions again on its own; `lugc push {}` or `lugc status` reports it",
             desired.bundle
-        ),
-        cause: Box::new(cause),
-    }
+        );
+        PushError::CutShort {
+            state,
+            cause: Box::new(cause),
+        }
     };
     run_actions(first_guarded..plan.actions.len(), armed.as_ref(), report).map_err(|error| {
         if armed.is_some() {
