@@ -17,6 +17,9 @@ const PMXCFS_ROOT: &str = "/etc/pve/";
 /// Target paths reserved for lugc's own files in a bundle directory.
 const RESERVED_PATHS: [&str; 1] = ["/MANIFEST"];
 
+const TARGET_PATH_HELP: &str =
+    "target paths are absolute, normalised, and stay inside the host root";
+
 /// Markers of content that must never land in out/.
 const SECRET_MARKERS: [&str; 2] = ["PRIVATE KEY-----", "PRIVATE KEY BLOCK-----"];
 
@@ -57,10 +60,7 @@ pub fn validate(evaluated: &Evaluated) -> Result<(), Diagnostics> {
                 ));
             };
             if let Err(reason) = check_path(path) {
-                fail(
-                    reason,
-                    "target paths are absolute, normalised, and stay inside the host root",
-                );
+                fail(reason, TARGET_PATH_HELP);
             } else if host.files.contains_key(path) {
                 fail(
                     "the host also gets a file there".to_owned(),
@@ -91,11 +91,7 @@ fn check_file(bundle: &str, path: &str, file: &FileSpec, problems: &mut Vec<Prob
         ));
     };
     if let Err(reason) = check_path(path) {
-        fail(
-            path,
-            reason,
-            "target paths are absolute, normalised, and stay inside the host root",
-        );
+        fail(path, reason, TARGET_PATH_HELP);
     }
     if parse_mode(&file.mode).is_none() {
         fail(
