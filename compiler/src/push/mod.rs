@@ -139,6 +139,7 @@ pub fn desired_from_out(out: &Path, name: &str) -> Result<Desired, PushError> {
     }
     Ok(Desired {
         bundle: name.to_owned(),
+        confirm: manifest.confirm.clone(),
         manifest: Some(manifest),
         files,
     })

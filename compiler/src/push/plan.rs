@@ -83,14 +83,15 @@ pub struct Desired {
     /// Files to have on the host, keyed by absolute path: the manifest's
     /// entries, plus files a rollback restores that lugc did not write.
     pub files: BTreeMap<String, Want>,
+    /// Actions that run only under a revert armed on the host: the
+    /// manifest's, and for a rollback those of the bundles it undoes too.
+    pub confirm: Vec<String>,
 }
 
 impl Desired {
     /// The bundle runs `action` only under a revert armed on the host.
     pub fn confirms(&self, action: &str) -> bool {
-        self.manifest
-            .as_ref()
-            .is_some_and(|manifest| manifest.confirm.iter().any(|listed| listed == action))
+        self.confirm.iter().any(|listed| listed == action)
     }
 
     /// The files as MANIFEST lines: what a PENDING record keeps of this push.
@@ -368,6 +369,7 @@ mod tests {
                 ..Manifest::default()
             }),
             files,
+            confirm: Vec::new(),
         }
     }
 

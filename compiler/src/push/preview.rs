@@ -164,6 +164,7 @@ mod tests {
                 ..Manifest::default()
             }),
             files,
+            confirm: Vec::new(),
         }
     }
 

@@ -9,7 +9,7 @@
 //! copy, or a push whose backup is gone, refuses the whole rollback: nothing
 //! is ever removed that cannot be put back. Pure: `probe` reads, `push` acts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::manifest::{Entry, Manifest};
 use crate::push::error::PushError;
@@ -202,10 +202,19 @@ impl Undo<'_> {
                 paths: missing,
             });
         }
+        // Undoing a network change is as risky as making it.
+        let confirm: BTreeSet<String> = self
+            .manifest
+            .iter()
+            .chain(records.last.as_ref().map(|last| &last.manifest))
+            .chain(records.pending_manifests())
+            .flat_map(|manifest| manifest.confirm.iter().cloned())
+            .collect();
         Ok(Desired {
             bundle: bundle.to_owned(),
             manifest: self.manifest.clone(),
             files,
+            confirm: confirm.into_iter().collect(),
         })
     }
 }

@@ -87,6 +87,12 @@ fn a_confirmed_push_keeps_its_files_and_disarms_the_revert() {
     let output = setup.push_ok(&["pve-5", "--yes", "--no-confirm"]);
     assert!(output.contains("not guarded (--no-confirm)"), "{output}");
     assert!(!output.contains("armed:"), "{output}");
+
+    // Undoing a network change is guarded as making it is.
+    let output = setup.push_ok(&["pve-5", "--rollback", "--yes"]);
+    assert!(output.contains("armed:"), "{output}");
+    assert!(output.contains("confirmed:"), "{output}");
+    assert_eq!(setup.actions().last().map(String::as_str), Some(IFRELOAD));
 }
 
 #[test]
