@@ -22,11 +22,8 @@ STEP=${STEP:-0.25}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lugc-push-bench-XXXXXX")
 trap 'kill "$(cat "$work/sshd.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
 
-ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$work/client_key"
 # Every session runs through a wrapper, so that the action stand-in can tell
 # the host from the command ($SSH_ORIGINAL_COMMAND names the host's root).
-printf 'command="%s" %s\n' "$work/wrapper.sh" "$(cat "$work/client_key.pub")" > "$work/authorized_keys"
 cat > "$work/wrapper.sh" <<'EOF'
 #!/bin/sh
 exec "${SHELL:-/bin/sh}" -c "$SSH_ORIGINAL_COMMAND"
@@ -41,41 +38,17 @@ case \$1 in
 esac
 EOF
 chmod +x "$work/wrapper.sh" "$work/runner.sh"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$work/sshd_config" <<EOF
-ListenAddress 127.0.0.1
-Port $port
-HostKey $work/host_key
-AuthorizedKeysFile $work/authorized_keys
-PidFile $work/sshd.pid
-StrictModes no
-UsePAM no
-PermitRootLogin yes
-PasswordAuthentication no
-MaxStartups 100
-MaxSessions 100
-EOF
-mkdir -p /run/sshd
-"$(command -v sshd || echo /usr/sbin/sshd)" -f "$work/sshd_config"
-sleep 0.5
+. bench/loopback-sshd.sh
+printf 'command="%s" %s\n' "$work/wrapper.sh" "$(cat "$work/client_key.pub")" > "$work/authorized_keys"
 
-# The committed fleet and pve-11, built and committed.
+# The committed fleet with pve-11 (as tests/cli/push/all.rs has it), built.
 fleet=$work/fleet
 mkdir -p "$fleet" && cp -r cluster.ncl lib "$fleet/"
-python3 - "$fleet/cluster.ncl" <<'EOF'
+python3 - "$fleet/cluster.ncl" tests/cli/push/pve-11.txt <<'EOF'
 import sys
-path = sys.argv[1]
+path, eighth = sys.argv[1], open(sys.argv[2]).read()
 text = open(path).read()
-eleventh = """    pve-11 = {
-      site = "EL",
-      address = "192.168.93.11",
-      intranet_address = "10.254.0.247/21",
-      cluster = false,
-      uplink = "eno1",
-      hardware = "Dell R740xd",
-    },
-"""
-open(path, "w").write(text.replace("    pve-10 = {", eleventh + "    pve-10 = {", 1))
+open(path, "w").write(text.replace("    pve-10 = {", eighth + "    pve-10 = {", 1))
 EOF
 (cd "$fleet" && "$LUGC" build > /dev/null)
 # In the order push --all starts them: the slowest first.

@@ -18,26 +18,7 @@ RUNS=${RUNS:-5}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lugc-status-bench-XXXXXX")
 trap 'kill "$(cat "$work/sshd.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
 
-ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$work/client_key"
-cp "$work/client_key.pub" "$work/authorized_keys"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$work/sshd_config" <<EOF
-ListenAddress 127.0.0.1
-Port $port
-HostKey $work/host_key
-AuthorizedKeysFile $work/authorized_keys
-PidFile $work/sshd.pid
-StrictModes no
-UsePAM no
-PermitRootLogin yes
-PasswordAuthentication no
-MaxStartups 100
-MaxSessions 100
-EOF
-mkdir -p /run/sshd
-"$(command -v sshd || echo /usr/sbin/sshd)" -f "$work/sshd_config"
-sleep 0.5
+. bench/loopback-sshd.sh
 
 # The median of the wall seconds of RUNS runs of the command given.
 median() {

@@ -14,12 +14,12 @@ pub struct Live {
 impl Live {
     /// How many lines fit: the terminal's height less a line for the cursor.
     pub fn room() -> usize {
-        terminal_size::terminal_size().map_or(24, |(_, height)| usize::from(height.0).max(2)) - 1
+        size().1 - 1
     }
 
     /// Replace the live lines with `lines`.
     pub fn draw(&mut self, out: &mut dyn Write, lines: &[String]) -> io::Result<()> {
-        let width = terminal_size::terminal_size().map_or(80, |(width, _)| usize::from(width.0));
+        let width = size().0;
         let mut text = self.erase();
         for line in lines {
             text.push_str(&cut(line, width.saturating_sub(1)));
@@ -45,6 +45,16 @@ impl Live {
         } else {
             format!("\x1b[{}A\r\x1b[J", self.drawn)
         }
+    }
+}
+
+/// The terminal's columns and lines; 80 by 24 when it does not say.
+fn size() -> (usize, usize) {
+    match terminal_size::terminal_size() {
+        Some((width, height)) if width.0 > 1 && height.0 > 1 => {
+            (usize::from(width.0), usize::from(height.0))
+        }
+        _ => (80, 24),
     }
 }
 

@@ -144,7 +144,7 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
             ended
         },
         |ended: &Ended| ended.failed() && !keep_going,
-        |event| screen.event(event, options.apply, color),
+        |event| screen.event(event, options.apply),
     )?;
     let mut ended = screen.finish()?;
     let first_failed = (0..jobs.len())
@@ -265,12 +265,7 @@ impl<'o> Screen<'o> {
         }
     }
 
-    fn event(
-        &mut self,
-        event: Event<String, Ended>,
-        apply: bool,
-        color: bool,
-    ) -> std::io::Result<()> {
+    fn event(&mut self, event: Event<String, Ended>, apply: bool) -> std::io::Result<()> {
         match event {
             Event::Started(index) => {
                 self.states[index] = State::Running {
@@ -286,7 +281,7 @@ impl<'o> Screen<'o> {
                 }
             }
             Event::Finished(index, ended) => {
-                self.states[index] = State::Over(paint(&ended.result(apply), color));
+                self.states[index] = State::Over(ended.result(apply));
                 let block = self.block(index, &ended);
                 self.ended[index] = Some(ended);
                 if self.live.is_none() {

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 
 use super::{Setup, CHRONY, RESTART_CHRONY};
 use crate::common::{stderr, stdout, Fixture};
@@ -15,26 +14,16 @@ const HOSTS: [&str; 8] = [
     "esxi-5", "pve-5", "pve-6", "pve-7", "pve-8", "pve-9", "pve-10", "pve-11",
 ];
 
-/// The committed fleet with an eighth host, pve-11, each host with pmxcfs.
+/// The committed fleet with an eighth host, pve-11 (pve-11.txt, which
+/// bench/push-all.sh adds too), each host with pmxcfs.
 /// A timeline records, with times in ns, each session's start and end and its
 /// host (`hold`, `release`; the cluster bundle's session is on its member)
 /// and each chrony restart (`begin`, `end`; it takes 0.4 s). `failing`
 /// refuses ssh.
 fn eight_hosts(failing: &str) -> Setup {
     let fixture = Fixture::new();
-    fixture.edit(
-        "cluster.ncl",
-        "    pve-10 = {",
-        r#"    pve-11 = {
-      site = "EL",
-      address = "192.168.93.11",
-      intranet_address = "10.254.0.247/21",
-      cluster = false,
-      uplink = "eno1",
-      hardware = "Dell R740xd",
-    },
-    pve-10 = {"#,
-    );
+    let eighth = format!("{}    pve-10 = {{", include_str!("pve-11.txt"));
+    fixture.edit("cluster.ncl", "    pve-10 = {", &eighth);
     let setup = Setup::with(fixture);
     for host in HOSTS {
         fs::create_dir_all(setup.host_root(host).join("etc/pve")).unwrap();
@@ -42,13 +31,8 @@ fn eight_hosts(failing: &str) -> Setup {
     let dir = setup.sshd.dir();
     let timeline = dir.join("timeline");
     let hosts = dir.join("hosts");
-    let wrapper = dir.join("hosts.sh");
-    fs::write(
-        &wrapper,
-        format!(
-            r#"#!/bin/sh
-case $SSH_ORIGINAL_COMMAND in
-  *"lugc hold {hosts}/"*)
+    setup.wrap_sessions(&format!(
+        r#"  *"lugc hold {hosts}/"*)
     host=${{SSH_ORIGINAL_COMMAND##*lugc hold {hosts}/}}
     host=${{host%% *}}
     echo "$(date +%s%N) hold $host" >> {timeline}
@@ -60,16 +44,10 @@ case $SSH_ORIGINAL_COMMAND in
     status=$?
     echo "$(date +%s%N) release $host" >> {timeline}
     exit $status ;;
-esac
-exec "${{SHELL:-/bin/sh}}" -c "$SSH_ORIGINAL_COMMAND"
 "#,
-            hosts = hosts.display(),
-            timeline = timeline.display(),
-        ),
-    )
-    .unwrap();
-    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
-    setup.forced_command(&wrapper.display().to_string());
+        hosts = hosts.display(),
+        timeline = timeline.display(),
+    ));
     setup.hook(&format!(
         r#"if [ "$1" = "{RESTART_CHRONY}" ]; then
   host=${{SSH_ORIGINAL_COMMAND##*/hosts/}}

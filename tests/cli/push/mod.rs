@@ -282,6 +282,22 @@ exec "${{SHELL:-/bin/sh}}" -c "$SSH_ORIGINAL_COMMAND"
         )
     }
 
+    /// Every session runs through a shell script: `cases` (shell `case`
+    /// branches on `$SSH_ORIGINAL_COMMAND`, the command the client asked
+    /// for), then that command.
+    fn wrap_sessions(&self, cases: &str) {
+        let wrapper = self.sshd.dir().join("sessions.sh");
+        fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\ncase $SSH_ORIGINAL_COMMAND in\n{cases}esac\nexec \"${{SHELL:-/bin/sh}}\" -c \"$SSH_ORIGINAL_COMMAND\"\n"
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+        self.forced_command(&wrapper.display().to_string());
+    }
+
     /// sshd runs `command` for every session instead of what the client asked
     /// (which it finds in $SSH_ORIGINAL_COMMAND).
     fn forced_command(&self, command: &str) {

@@ -75,28 +75,17 @@ fn mixed_fleet() -> (Setup, PathBuf) {
     fs::set_permissions(&hostname, fs::Permissions::from_mode(0o644)).unwrap();
 
     let release = setup.sshd.dir().join("release");
-    let wrapper = setup.sshd.dir().join("hosts.sh");
     let hosts = setup.sshd.dir().join("hosts");
-    fs::write(
-        &wrapper,
-        format!(
-            r#"#!/bin/sh
-case $SSH_ORIGINAL_COMMAND in
-  *"lugc hold {hosts}/pve-9 "*)
+    setup.wrap_sessions(&format!(
+        r#"  *"lugc hold {hosts}/pve-9 "*)
     echo "ssh: connect to host pve-9 port 22: No route to host" >&2
     exit 255 ;;
   *"lugc hold {hosts}/pve-10 "*)
     while [ ! -f {release} ]; do sleep 0.05; done ;;
-esac
-exec "${{SHELL:-/bin/sh}}" -c "$SSH_ORIGINAL_COMMAND"
 "#,
-            hosts = hosts.display(),
-            release = release.display(),
-        ),
-    )
-    .unwrap();
-    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
-    setup.forced_command(&wrapper.display().to_string());
+        hosts = hosts.display(),
+        release = release.display(),
+    ));
     (setup, release)
 }
 
