@@ -49,6 +49,15 @@ struct Ended {
 }
 
 impl Ended {
+    fn skipped(reason: String) -> Ended {
+        Ended {
+            output: Vec::new(),
+            summary: Summary::default(),
+            previews: Vec::new(),
+            pushed: Err(reason),
+        }
+    }
+
     fn failed(&self) -> bool {
         matches!(self.pushed, Ok(Err(_)))
     }
@@ -95,19 +104,7 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
             remote,
         })
         .collect();
-    // A bundle that reaches other hosts (the cluster's) goes after their own bundles.
-    let after: Vec<Vec<usize>> = fleet
-        .bundles
-        .iter()
-        .enumerate()
-        .map(|(index, bundle)| {
-            (0..jobs.len())
-                .filter(|&other| {
-                    other != index && bundle.manifest.reaches.contains(&jobs[other].bundle)
-                })
-                .collect()
-        })
-        .collect();
+    let after = after(fleet.bundles);
     let options = fleet.options;
     let json = *view == View::Json;
     // With --json, stdout holds the document alone; the rest goes to stderr.
@@ -129,12 +126,7 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
                 .iter()
                 .find(|&&other| blocked[other].load(Ordering::SeqCst))
             {
-                Ended {
-                    output: Vec::new(),
-                    summary: Summary::default(),
-                    previews: Vec::new(),
-                    pushed: Err(format!("{} did not go through", jobs[member].bundle)),
-                }
+                Ended::skipped(format!("{} did not go through", jobs[member].bundle))
             } else {
                 push_one(fleet.out, job, options, progress)
             };
@@ -156,18 +148,13 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
                 Some(bundle) => format!("not started after {bundle} failed"),
                 None => "not started".to_owned(),
             };
-            *slot = Some(Ended {
-                output: Vec::new(),
-                summary: Summary::default(),
-                previews: Vec::new(),
-                pushed: Err(reason),
-            });
+            *slot = Some(Ended::skipped(reason));
         }
     }
-    let ended: Vec<Ended> = ended.into_iter().flatten().collect();
+    let mut ended: Vec<Ended> = ended.into_iter().flatten().collect();
     let previews = ended
-        .iter()
-        .flat_map(|ended| ended.previews.iter().cloned())
+        .iter_mut()
+        .flat_map(|ended| std::mem::take(&mut ended.previews))
         .collect();
     super::push::draw_previews(previews, view, color, out)?;
     let progress: &mut dyn Write = if json { &mut stderr } else { &mut *out };
@@ -182,6 +169,21 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
     )?;
     progress.flush()?;
     failure(&labels, ended, fleet.keep_going)
+}
+
+/// A bundle that reaches other hosts (the cluster's) comes after their own bundles.
+fn after(bundles: &[&Bundle]) -> Vec<Vec<usize>> {
+    bundles
+        .iter()
+        .enumerate()
+        .map(|(index, bundle)| {
+            (0..bundles.len())
+                .filter(|&other| {
+                    other != index && bundle.manifest.reaches.contains(&bundles[other].name)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Push one bundle, its lines kept and each line passed on to `progress`.
@@ -273,12 +275,14 @@ impl<'o> Screen<'o> {
                     line: "connecting".to_owned(),
                 };
             }
+            // Shown at the next tick: a chatty action does not redraw for each line.
             Event::Progress(index, text) => {
                 if let State::Running { line, .. } = &mut self.states[index] {
                     if !text.is_empty() {
                         *line = text;
                     }
                 }
+                return Ok(());
             }
             Event::Finished(index, ended) => {
                 self.states[index] = State::Over(ended.result(apply));
