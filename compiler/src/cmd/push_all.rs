@@ -501,3 +501,81 @@ fn failure(labels: &[String], ended: Vec<Ended>, keep_going: bool) -> Result<Out
     }
     .into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    fn ended(pushed: Result<Result<(), PushError>, String>, summary: Summary) -> Ended {
+        Ended {
+            output: Vec::new(),
+            summary,
+            previews: Vec::new(),
+            pushed,
+        }
+    }
+
+    #[test]
+    fn each_line_a_push_completes_is_passed_on_and_all_is_kept() {
+        let seen = RefCell::new(Vec::new());
+        let progress = |line: String| seen.borrow_mut().push(line);
+        let mut lines = Lines {
+            kept: Vec::new(),
+            line_start: 0,
+            progress: &progress,
+        };
+        lines.write_all(b"pve-5 (root@pve-5): bundle").unwrap();
+        lines.write_all(b" none -> 0123\n  running: ifre").unwrap();
+        lines.write_all(b"load -a\n    | ok\n").unwrap();
+        assert_eq!(
+            *seen.borrow(),
+            [
+                "pve-5 (root@pve-5): bundle none -> 0123",
+                "running: ifreload -a",
+                "| ok"
+            ]
+        );
+        assert!(lines.kept.ends_with(b"    | ok\n"));
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_bundle_and_counts_the_results() {
+        let done = Summary {
+            ids: Some((None, "a".repeat(64))),
+            written: 14,
+            removed: 0,
+            actions: 5,
+            up_to_date: false,
+        };
+        let same = Summary {
+            ids: Some((Some("b".repeat(64)), "b".repeat(64))),
+            up_to_date: true,
+            ..Summary::default()
+        };
+        let failed = PushError::Drift {
+            host: "pve-6".into(),
+            paths: vec!["/etc/hosts".into()],
+        };
+        let rows = [
+            ended(Ok(Ok(())), done),
+            ended(Ok(Ok(())), same),
+            ended(Ok(Err(failed)), Summary::default()),
+            Ended::skipped("not started after pve-6 failed".into()),
+        ];
+        let labels = ["pve-5", "esxi-5", "pve-6", "cluster (esxi-5)"].map(str::to_owned);
+        let text = table(&labels, &rows, true, false);
+        let expected = format!(
+            "BUNDLE            OLD -> NEW                    WRITTEN  REMOVED  ACTIONS  RESULT
+pve-5             none -> {a}               14        0        5  done
+esxi-5            {b} -> {b}        0        0        0  up to date
+pve-6             -                                   -        -        -  failed: drift on pve-6: 1 file changed on the host since the last push: /etc/hosts
+cluster (esxi-5)  -                                   -        -        -  skipped: not started after pve-6 failed
+4 bundles: 1 done, 1 up to date, 1 failed, 1 skipped
+",
+            a = "a".repeat(12),
+            b = "b".repeat(12)
+        );
+        assert_eq!(text, expected);
+    }
+}
