@@ -2,6 +2,7 @@
 //!
 //! [`compile`] is the whole pipeline on one screen; [`run`] is the CLI.
 
+pub mod assumed;
 pub mod bundle;
 pub mod cache;
 pub mod cli;

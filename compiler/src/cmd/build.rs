@@ -1,4 +1,6 @@
-//! `lugc build`: compile and write out/, or with `--check` report a stale out/.
+//! `lugc build`: compile and write out/, or with `--check` report a stale
+//! out/, or with `--assumed` list the values marked `# assumed` and whether
+//! the hosts' facts back them.
 
 use std::io::Write;
 
@@ -18,10 +20,21 @@ pub struct BuildArgs {
     /// Build in memory and compare with out/: exit 1 and name the differing files when it is stale.
     #[arg(long)]
     pub check: bool,
+
+    /// List each value marked `# assumed` and whether facts/<host>.json backs it or it is still a guess; writes nothing.
+    #[arg(long, conflicts_with = "check")]
+    pub assumed: bool,
+
+    /// With --assumed: one `lugc-assumed 1` JSON document instead of the list.
+    #[arg(long, requires = "assumed")]
+    pub json: bool,
 }
 
 pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let config = Config::from_args(&args.input)?;
+    if args.assumed {
+        return assumed(&config, args.json, out);
+    }
     // Nothing read since the last build changed and out/ is intact: done.
     let key = if args.check {
         None
@@ -73,6 +86,22 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
     for bundle in &compilation.bundles {
         writeln!(out, "{} {}", bundle.id, bundle.name)?;
+    }
+    Ok(Outcome::Clean)
+}
+
+/// `--assumed`: a report, so exit 0 whatever it finds.
+fn assumed(config: &Config, json: bool, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let (evaluated, claims) = crate::eval::evaluate_claims(&config.file, config.detail)?;
+    crate::validate::validate(&evaluated)?;
+    for warning in &evaluated.fleet.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let values = crate::assumed::assess(&evaluated.main_text, &claims);
+    if json {
+        crate::assumed::write_json(&evaluated.main_name, &values, out)?;
+    } else {
+        crate::assumed::write(&evaluated.main_name, &values, out)?;
     }
     Ok(Outcome::Clean)
 }

@@ -5,10 +5,12 @@
 //! is done; one that fails is taken apart (a record's fields, an array's
 //! elements, with their pending contracts) until the failing parts are
 //! leaves or fail before they can be taken apart. Evaluated parts are cached
-//! by Nickel, so siblings share their work. The main value's `not_exported`
-//! fields come first (lib/lugc.ncl's `diagnose`: the contracted fleet and the
-//! cross-record checks, split as finely as it can); its exported fields,
-//! which only repeat those errors, are walked when nothing was found there.
+//! by Nickel, so siblings share their work. The main value's `diagnose`
+//! comes first (lib/lugc.ncl's: the contracted fleet and the cross-record
+//! checks, split as finely as it can); its exported fields, which only repeat
+//! those errors, are walked when nothing was found there. Its other
+//! `not_exported` fields (`confirmed`, for `lugc build --assumed`) are not
+//! walked: they only read the same values again.
 //! Evaluates only; words nothing.
 
 use nickel_lang_core::error::{Error, EvalError};
@@ -24,6 +26,9 @@ use nickel_lang_core::term::RuntimeContract;
 /// answers quickly.
 const MAX_ERRORS: usize = 500;
 const MAX_PARTS: usize = 200_000;
+
+/// The main value's field that lib/lugc.ncl fills for this walk.
+const DIAGNOSE_FIELD: &str = "diagnose";
 
 /// Hand every error found in `program`'s main value to `sink`; whether the
 /// walk stopped at its limits before the end.
@@ -41,19 +46,19 @@ pub(super) fn every_error(program: &mut Program<CacheImpl>, sink: &mut dyn FnMut
             return false;
         }
     };
-    // The main value is known to fail: start with its parts, the hidden
-    // ones first; the exported ones only repeat their errors, unless none
-    // was found.
+    // The main value is known to fail: start with `diagnose`; the exported
+    // parts only repeat its errors, unless none was found.
     match parts(&main) {
         Some(parts) => {
-            let (hidden, exported): (Vec<_>, Vec<_>) =
-                parts.into_iter().partition(|(hidden, _)| *hidden);
-            for (_, value) in hidden {
-                walk.part(value);
+            let (diagnose, rest): (Vec<_>, Vec<_>) = parts
+                .into_iter()
+                .partition(|part| part.name == Some(DIAGNOSE_FIELD));
+            for part in diagnose {
+                walk.part(part.value);
             }
             if walk.errors == 0 {
-                for (_, value) in exported {
-                    walk.part(value);
+                for part in rest.into_iter().filter(|part| !part.hidden) {
+                    walk.part(part.value);
                 }
             }
         }
@@ -103,8 +108,8 @@ impl Walk<'_> {
             }
         };
         let mut found_inside = false;
-        for (_, value) in parts(&whnf).unwrap_or_default() {
-            found_inside |= self.part(value);
+        for part in parts(&whnf).unwrap_or_default() {
+            found_inside |= self.part(part.value);
         }
         // A failure no part shows (a field without a definition) is the value's own.
         if !found_inside {
@@ -114,9 +119,18 @@ impl Walk<'_> {
     }
 }
 
-/// The fields of a record (each with whether it is `not_exported`) or the
-/// elements of an array, with their pending contracts applied.
-fn parts(value: &NickelValue) -> Option<Vec<(bool, NickelValue)>> {
+/// A field of a record or an element of an array.
+struct Part {
+    /// The field's name.
+    name: Option<&'static str>,
+    /// Whether the field is `not_exported`.
+    hidden: bool,
+    value: NickelValue,
+}
+
+/// The fields of a record or the elements of an array, with their pending
+/// contracts applied.
+fn parts(value: &NickelValue) -> Option<Vec<Part>> {
     let with_contracts = |value: &NickelValue, contracts: &[RuntimeContract]| {
         RuntimeContract::apply_all(value.clone(), contracts.iter().cloned(), PosIdx::NONE)
     };
@@ -124,13 +138,14 @@ fn parts(value: &NickelValue) -> Option<Vec<(bool, NickelValue)>> {
         ValueContentRef::Record(Container::Alloc(record)) => Some(
             record
                 .fields
-                .values()
-                .filter_map(|field| {
+                .iter()
+                .filter_map(|(name, field)| {
                     let value = field.value.as_ref()?;
-                    Some((
-                        field.metadata.not_exported(),
-                        with_contracts(value, &field.pending_contracts),
-                    ))
+                    Some(Part {
+                        name: Some(name.label()),
+                        hidden: field.metadata.not_exported(),
+                        value: with_contracts(value, &field.pending_contracts),
+                    })
                 })
                 .collect(),
         ),
@@ -138,7 +153,11 @@ fn parts(value: &NickelValue) -> Option<Vec<(bool, NickelValue)>> {
             array
                 .array
                 .iter()
-                .map(|element| (false, with_contracts(element, &array.pending_contracts)))
+                .map(|element| Part {
+                    name: None,
+                    hidden: false,
+                    value: with_contracts(element, &array.pending_contracts),
+                })
                 .collect(),
         ),
         _ => None,

@@ -6,7 +6,8 @@
 //! one value at a time to find every independent mistake, `explain` words
 //! each one in the fleet's terms (and `syntax` a parse error), and they leave
 //! as [`Diagnostics`] whose file names are relative to the main file's
-//! directory. A correct fleet never reaches that path.
+//! directory. A correct fleet never reaches that path. On request `claims`
+//! reads, after a correct evaluation, the values the facts checks read.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +22,10 @@ use nickel_lang_core::program::{Program, ProgramBuilder};
 use crate::diagnostic::{Diagnostics, SourceDiagnostic};
 use crate::fleet::Fleet;
 
+pub use claims::Claim;
+pub(crate) use syntax::comment_start;
+
+mod claims;
 mod collect;
 mod explain;
 mod report;
@@ -82,10 +87,28 @@ pub fn evaluate_with(
     facts: FactsUse,
 ) -> Result<Evaluated, Diagnostics> {
     let file = file.to_path_buf();
+    on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, false))
+        .map(|(evaluated, _)| evaluated)
+}
+
+/// Evaluate `file` with its facts checked, and read what lib/facts.ncl's
+/// checks read: each value with its host and whether the facts back it.
+pub fn evaluate_claims(
+    file: &Path,
+    detail: Detail,
+) -> Result<(Evaluated, Vec<Claim>), Diagnostics> {
+    let file = file.to_path_buf();
+    on_eval_thread(move || evaluate_on_this_thread(&file, detail, FactsUse::Checked, true))
+}
+
+/// Run `evaluate` on a thread with a stack deep enough for Nickel.
+fn on_eval_thread<T: Send + 'static>(
+    evaluate: impl FnOnce() -> Result<T, Diagnostics> + Send + 'static,
+) -> Result<T, Diagnostics> {
     std::thread::Builder::new()
         .name("nickel-eval".into())
         .stack_size(EVAL_STACK_BYTES)
-        .spawn(move || evaluate_on_this_thread(&file, detail, facts))
+        .spawn(evaluate)
         .map_err(|error| {
             Diagnostics::from(SourceDiagnostic::new(format!(
                 "cannot start evaluation: {error}"
@@ -104,7 +127,8 @@ fn evaluate_on_this_thread(
     file: &Path,
     detail: Detail,
     facts: FactsUse,
-) -> Result<Evaluated, Diagnostics> {
+    with_claims: bool,
+) -> Result<(Evaluated, Vec<Claim>), Diagnostics> {
     let base = display_base(file);
     let main_name = display_name(&base, &file.to_string_lossy());
     let main_text = source::read_main(file, &main_name)?;
@@ -119,12 +143,23 @@ fn evaluate_on_this_thread(
         .extend_initial_env(vec![(Ident::from(FACTS_BINDING), given)])
         .build()
         .map_err(|error| SourceDiagnostic::new(format!("cannot read {main_name}: {error}")))?;
+    // Places are taken after an evaluation: it reads the imported files.
+    let places = |program: &Program<CacheImpl>| {
+        Places::new(program.files(), base.clone(), &main_name, &main_text)
+    };
     let value = match program.eval_full_for_export() {
         Ok(value) => value,
         Err(error) => {
-            let places = Places::new(program.files(), base, &main_name, &main_text);
+            let places = places(&program);
             return Err(explain::every_error(&mut program, error, places, detail));
         }
+    };
+    let claims = if with_claims {
+        let places = places(&program);
+        claims::read(&mut program, &places)
+            .map_err(|error| explain::every_error(&mut program, error, places, detail))?
+    } else {
+        Vec::new()
     };
     let json = serde_json::to_value(&value).map_err(|error| {
         SourceDiagnostic::new(format!("{main_name} does not export to data: {error}"))
@@ -138,11 +173,14 @@ fn evaluate_on_this_thread(
         .at(&main_name, &main_text, range, label)
         .with_help("the main file must end with `lugc.build { … }` from lib/lugc.ncl")
     })?;
-    Ok(Evaluated {
-        fleet,
-        main_name,
-        main_text,
-    })
+    Ok((
+        Evaluated {
+            fleet,
+            main_name,
+            main_text,
+        },
+        claims,
+    ))
 }
 
 /// Where to point when the evaluated value does not have the fleet's shape.

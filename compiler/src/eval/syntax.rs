@@ -219,7 +219,7 @@ fn code_before(text: &str, offset: usize) -> &str {
 }
 
 /// Offset of a `#` comment in one line, outside double-quoted strings.
-fn comment_start(line: &str) -> Option<usize> {
+pub(crate) fn comment_start(line: &str) -> Option<usize> {
     let mut in_string = false;
     let mut escaped = false;
     for (index, c) in line.char_indices() {
