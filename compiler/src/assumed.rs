@@ -76,9 +76,7 @@ impl Assumed {
         match self.standing() {
             Standing::Backed => backed,
             Standing::Partly => format!("{backed}; {missing}"),
-            Standing::Guess if self.guess_for.is_empty() => {
-                "facts do not cover it".to_owned()
-            }
+            Standing::Guess if self.guess_for.is_empty() => "facts do not cover it".to_owned(),
             Standing::Guess => missing,
         }
     }
@@ -129,8 +127,7 @@ pub fn assess(text: &str, claims: &[Claim]) -> Vec<Assumed> {
             Some(range) => named_value(text, start, range.start..range.end.min(code_range.end)),
             None => text[code_range.clone()].trim_end_matches(',').to_owned(),
         };
-        let (line, column) =
-            line_column(text, first.map_or(code_range.start, |range| range.start));
+        let (line, column) = line_column(text, first.map_or(code_range.start, |range| range.start));
         found.push(Assumed {
             line,
             column,
@@ -323,9 +320,8 @@ mod tests {
         let mut out = Vec::new();
         write("cluster.ncl", &assess(TEXT, &claims), &mut out).unwrap();
         let out = String::from_utf8(out).unwrap();
-        assert!(out.contains(
-            "cluster.ncl:4:12: backed: uplink = \"eno1\" (backed by facts of pve-6)\n"
-        ));
+        assert!(out
+            .contains("cluster.ncl:4:12: backed: uplink = \"eno1\" (backed by facts of pve-6)\n"));
         assert!(out.ends_with("1 of 5 assumed values are backed by facts; 4 still a guess\n"));
         assert_eq!(shortened(&"x".repeat(70)).chars().count(), SHOWN_CHARS + 1);
     }

@@ -1,3 +1,4 @@
+mod assumed;
 mod build;
 mod diff;
 mod hosts;

@@ -28,10 +28,7 @@ pub struct Claim {
 }
 
 /// Every claim of the evaluated `program`, located through `places`.
-pub(super) fn read(
-    program: &mut Program<CacheImpl>,
-    places: &Places,
-) -> Result<Vec<Claim>, Error> {
+pub(super) fn read(program: &mut Program<CacheImpl>, places: &Places) -> Result<Vec<Claim>, Error> {
     let main = program.eval()?;
     let Some(confirmed) = field(&main, CONFIRMED_FIELD) else {
         return Ok(Vec::new());
@@ -46,7 +43,11 @@ pub(super) fn read(
         let element = whnf(program, element)?;
         let text = |program: &mut Program<CacheImpl>, name| -> Result<_, Error> {
             let value = match field(&element, name) {
-                Some(value) => Some(program.eval_deep_closure(closure(value)).map_err(Error::EvalError)?),
+                Some(value) => Some(
+                    program
+                        .eval_deep_closure(closure(value))
+                        .map_err(Error::EvalError)?,
+                ),
                 None => None,
             };
             Ok(value.and_then(|value| serde_json::to_value(&value).ok()))
@@ -82,7 +83,9 @@ fn closure(value: NickelValue) -> Closure {
 }
 
 fn whnf(program: &mut Program<CacheImpl>, value: NickelValue) -> Result<NickelValue, Error> {
-    program.eval_closure(closure(value)).map_err(Error::EvalError)
+    program
+        .eval_closure(closure(value))
+        .map_err(Error::EvalError)
 }
 
 /// The value of the field `name` of a record, if it has one.
