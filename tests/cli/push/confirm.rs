@@ -174,6 +174,9 @@ fn an_unconfirmed_push_is_reverted_by_the_host_and_reported_by_the_next_push() {
 fn a_push_waits_for_an_armed_revert_and_names_one_a_reboot_stopped() {
     let setup = Setup::new();
     setup.push_ok(&["pve-5", "--yes"]);
+    // The confirmed push's revert process notices within a second that it
+    // was disarmed; an ARMED file made before it ended would wake it up.
+    wait_for("the disarmed revert to end", || !setup.revert_running());
     // The push as it stands between its actions and its confirmation.
     let dir = setup.push_dirs().pop().unwrap();
     let id = dir.file_name().unwrap().to_str().unwrap().to_owned();
