@@ -168,7 +168,7 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
         table(&labels, &ended, options.apply, color)
     )?;
     progress.flush()?;
-    failure(&labels, ended, fleet.keep_going)
+    failure(&labels, ended, fleet.keep_going, options.apply)
 }
 
 /// A bundle that reaches other hosts (the cluster's) comes after their own bundles.
@@ -462,7 +462,12 @@ fn table(labels: &[String], ended: &[Ended], apply: bool, color: bool) -> String
 }
 
 /// Exit 0 when every push went through, else the error of each that failed.
-fn failure(labels: &[String], ended: Vec<Ended>, keep_going: bool) -> Result<Outcome, Error> {
+fn failure(
+    labels: &[String],
+    ended: Vec<Ended>,
+    keep_going: bool,
+    apply: bool,
+) -> Result<Outcome, Error> {
     let skipped = ended.iter().filter(|ended| ended.pushed.is_err()).count();
     let errors: Vec<HostFailure> = labels
         .iter()
@@ -482,8 +487,12 @@ fn failure(labels: &[String], ended: Vec<Ended>, keep_going: bool) -> Result<Out
         .iter()
         .map(|failure| failure.label.as_str())
         .collect();
-    let mut help =
-        "fix the cause and push again; bundles already in place are left alone".to_owned();
+    let mut help = if apply {
+        "fix the cause and push again; bundles already in place are left alone"
+    } else {
+        "a dry run changed nothing; fix the cause, then look again"
+    }
+    .to_owned();
     if skipped > 0 {
         help.push_str(&format!(
             "; {skipped} skipped{}",
