@@ -71,6 +71,11 @@ pub fn arm(session: &Session, begun: &Begun, revert: &Revert) -> Result<Armed, P
     })
 }
 
+/// The push failed: have the host revert it now rather than at the deadline.
+pub fn hasten(session: &Session, armed: &Armed) -> Result<(), PushError> {
+    session.run("hasten", &[&armed.id], b"").map(drop)
+}
+
 /// Disarm the revert over a new connection, trying again until shortly
 /// before the host's deadline.
 pub fn confirm(remote: &Remote, root: &str, host: &str, armed: &Armed) -> Result<(), PushError> {

@@ -291,6 +291,13 @@ arm)
   cd / || fail "cannot leave $root"
   setsid sh "$root/$dir/revert.sh" revert "$root" "$@" < /dev/null > /dev/null 2>&1 &
   ;;
+hasten)
+  # ARGS: ID. The push failed: its armed revert fires now.
+  link_free "$state/backup/$1" || fail "$root/$state/backup/$1 lies behind a symbolic link" 4
+  [ -f "$root/$state/backup/$1/ARMED" ] || fail "push $1 has no revert armed"
+  armed=$1
+  postpone 0
+  ;;
 disarm)
   # ARGS: ID. The push is confirmed: its revert will not run. Exit 5 when the revert began.
   dir=$root/$state/backup/$1

@@ -432,23 +432,24 @@ fn deliver(
         }
         None => None,
     };
-    let unconfirmed = |cause: PushError| {
-        let state = format!(
-            "the push is not confirmed: {host} puts back the files it replaced and runs its actions again on its own; `lugc push {}` or `lugc status` reports it",
-            desired.bundle
-        );
-        PushError::CutShort {
-            state,
-            cause: Box::new(cause),
-        }
-    };
-    run_actions(first_guarded..plan.actions.len(), armed.as_ref(), report).map_err(|error| {
-        if armed.is_some() {
-            unconfirmed(error)
-        } else {
-            error
-        }
-    })?;
+    if let Some(armed) = &armed {
+        run_actions(first_guarded..plan.actions.len(), Some(armed), report).map_err(|cause| {
+            // An action that failed on a host lugc still reaches: revert now.
+            let now = matches!(cause, PushError::ActionFailed { .. })
+                && confirm::hasten(session, armed).is_ok();
+            let when = if now { "now" } else { "on its own" };
+            let state = format!(
+                "the push is not confirmed: {host} puts back the files it replaced and runs its actions again {when}; `lugc push {}` or `lugc status` reports it",
+                desired.bundle
+            );
+            PushError::CutShort {
+                state,
+                cause: Box::new(cause),
+            }
+        })?;
+    } else {
+        run_actions(first_guarded..plan.actions.len(), None, report)?;
+    }
     if let Some(armed) = &armed {
         confirm::confirm(session.remote, &session.root, host, armed)?;
         report.say(&format!(

@@ -171,6 +171,37 @@ fn an_unconfirmed_push_is_reverted_by_the_host_and_reported_by_the_next_push() {
 }
 
 #[test]
+fn a_failed_guarded_action_has_the_host_revert_at_once() {
+    let setup = Setup::new();
+    setup.push_ok(&["pve-5", "--yes"]);
+    let old_files = setup.host_files("pve-5");
+    setup.change_network();
+    setup.fail_action(IFRELOAD);
+    let ran = setup.actions().len();
+
+    // Were the host to wait out the window, the test would wait ten minutes.
+    let error = setup.push_fails(&["pve-5", "--yes", "--confirm-timeout", "600"]);
+    assert!(
+        error.contains(&format!("action `{IFRELOAD}` failed on pve-5")),
+        "{error}"
+    );
+    assert!(
+        error.contains("puts back the files it replaced and runs its actions again now"),
+        "{error}"
+    );
+    wait_for("pve-5 to revert at once", || {
+        setup.host_record("pve-5", "pve-5.REVERTED").is_some()
+    });
+    wait_for("the revert to end", || !setup.revert_running());
+    assert_eq!(setup.host_files("pve-5"), old_files);
+    assert_eq!(
+        setup.actions()[ran..],
+        [RESTART_CHRONY, IFRELOAD, RESTART_CHRONY, IFRELOAD]
+    );
+    assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
+}
+
+#[test]
 fn a_push_waits_for_an_armed_revert_and_names_one_a_reboot_stopped() {
     let setup = Setup::new();
     setup.push_ok(&["pve-5", "--yes"]);
