@@ -412,7 +412,8 @@ fn host_filter_keeps_that_host_and_the_cluster_bundle_that_reaches_it() {
     let unknown = repo.run(&["diff", "HEAD~1", "HEAD", "--host", "pve-66"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(
-        stderr(&unknown).contains("no host or bundle `pve-66`"),
+        stderr(&unknown).contains("no host or bundle `pve-66`")
+            && stderr(&unknown).contains("did you mean `pve-6`?"),
         "{}",
         stderr(&unknown)
     );

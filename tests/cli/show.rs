@@ -61,7 +61,8 @@ fn shows_a_hosts_files_from_out_and_refuses_a_stale_or_edited_out() {
     let unknown = fixture.run(&["show", "pve-66"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(
-        stderr(&unknown).contains("no host or bundle `pve-66` in out/"),
+        stderr(&unknown).contains("no host or bundle `pve-66` in out/")
+            && stderr(&unknown).contains("did you mean `pve-6`?"),
         "{}",
         stderr(&unknown)
     );

@@ -133,9 +133,13 @@ fn files_of(tree: &dyn OutTree, host: &str, place: &str) -> Result<Vec<(String, 
     let Some(id) = index.get(host) else {
         let mut known: Vec<&str> = index.keys().map(String::as_str).collect();
         natural::sort(&mut known);
+        let help = match crate::eval::suggest::closest(host, &known) {
+            Some(name) => format!("did you mean `{name}`? (known: {})", natural::list(&known)),
+            None => format!("known: {}", natural::list(&known)),
+        };
         return Err(Error::usage(
             format!("no host or bundle `{host}` in {place}"),
-            Some(format!("known: {}", natural::list(&known))),
+            Some(help),
         ));
     };
     let manifest = |name: &str, id: &str| -> Result<_, Error> {

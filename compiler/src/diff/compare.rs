@@ -58,8 +58,18 @@ pub fn compare(
         .iter()
         .find(|host| indexes.iter().all(|index| !index.contains_key(*host)))
     {
+        let known: BTreeSet<&str> = indexes
+            .iter()
+            .flat_map(|index| index.keys())
+            .map(String::as_str)
+            .collect();
+        let known: Vec<&str> = known.into_iter().collect();
+        let suggestion = crate::eval::suggest::closest(host, &known)
+            .map(|name| format!("did you mean `{name}`? "))
+            .unwrap_or_default();
         return Err(DiffError::UnknownHost {
             host: host.clone(),
+            suggestion,
             old: old.label().to_owned(),
             new: new.label().to_owned(),
         });

@@ -148,10 +148,12 @@ pub enum DiffError {
     #[error("no host or bundle `{host}` in out/INDEX on either side ({old}, {new})")]
     #[diagnostic(
         code(lugc::diff::unknown_host),
-        help("--host takes a bundle name from out/INDEX: a host or `cluster`")
+        help("{suggestion}--host takes a bundle name from out/INDEX: a host or `cluster`")
     )]
     UnknownHost {
         host: String,
+        /// `did you mean `pve-6`? `, or nothing.
+        suggestion: String,
         old: String,
         new: String,
     },

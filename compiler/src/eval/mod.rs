@@ -30,7 +30,7 @@ mod collect;
 mod explain;
 mod report;
 mod source;
-mod suggest;
+pub mod suggest;
 mod syntax;
 mod words;
 

@@ -11,7 +11,7 @@ const MAX_LISTED: usize = 20;
 /// The one candidate closest to `name`: equal but for case, or at least
 /// [`MIN_SIMILARITY`] alike (normalised Damerau-Levenshtein, as Nickel's own
 /// suggestions) and closer than every other.
-pub(super) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     if let Some(same) = candidates.iter().find(|c| c.eq_ignore_ascii_case(name)) {
         return Some(same);
     }

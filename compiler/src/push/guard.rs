@@ -82,48 +82,11 @@ pub fn find<'a>(bundles: &'a [Bundle], name: &str) -> Result<&'a Bundle, PushErr
     if let Some(bundle) = bundles.iter().find(|bundle| bundle.name == name) {
         return Ok(bundle);
     }
-    let suggestion = bundles
-        .iter()
-        .map(|bundle| (edit_distance(name, &bundle.name), &bundle.name))
-        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(2))
-        .min()
-        .map(|(_, candidate)| candidate.clone());
+    let names: Vec<&str> = bundles.iter().map(|bundle| bundle.name.as_str()).collect();
+    let suggestion = crate::eval::suggest::closest(name, &names).map(str::to_owned);
     Err(PushError::UnknownHost {
         host: name.to_owned(),
         suggestion,
-        known: bundles
-            .iter()
-            .map(|bundle| bundle.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        known: names.join(", "),
     })
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn distances() {
-        assert_eq!(edit_distance("pve-66", "pve-6"), 1);
-        assert_eq!(edit_distance("pve6", "pve-6"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-    }
 }
