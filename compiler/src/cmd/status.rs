@@ -152,8 +152,13 @@ fn text_row(name: &str, width: usize, row: &Row) -> String {
         _ => short(row.pushed_id.as_deref()),
     };
     let reverted = row.reverted.as_ref().map_or_else(String::new, |reverted| {
+        let incomplete = if reverted.complete {
+            ""
+        } else {
+            " (incomplete: see its REVERT.log)"
+        };
         format!(
-            "; {} reverted push {} at {} because it was not confirmed",
+            "; {} reverted push {} at {} because it was not confirmed{incomplete}",
             row.host, reverted.push, reverted.at
         )
     });
@@ -228,6 +233,7 @@ struct JsonReverted<'a> {
     push: &'a str,
     bundle_id: &'a str,
     at: &'a str,
+    complete: bool,
 }
 
 #[derive(Serialize)]
@@ -269,6 +275,7 @@ fn write_json(rows: &[Row], out: &mut dyn Write) -> std::io::Result<()> {
                 push: &reverted.push,
                 bundle_id: &reverted.bundle_id,
                 at: &reverted.at,
+                complete: reverted.complete,
             }),
             error: match &row.state {
                 State::Unreachable(error) | State::Error(error) => Some(error),

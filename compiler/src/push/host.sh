@@ -326,6 +326,7 @@ revert)
       case $path in /*) ;; *) continue ;; esac
       if ! link_free "${path#/}"; then
         printf 'not restored: a directory of %s is a symbolic link\n' "$path"
+        : > "$dir/INCOMPLETE"
         continue
       fi
       if [ "$kind" = absent ]; then
@@ -334,8 +335,12 @@ revert)
       fi
       if [ -f "$kept/files$path" ]; then
         new=${root}${path%/*}/.lugc-revert.$$
-        { cp -p -- "$kept/files$path" "$new" 2> /dev/null || cp -- "$kept/files$path" "$new"; } &&
-          mv -f -- "$new" "$root$path" || printf 'not restored: %s\n' "$path"
+        if ! { cp -p -- "$kept/files$path" "$new" 2> /dev/null || cp -- "$kept/files$path" "$new"; } ||
+          ! mv -f -- "$new" "$root$path"; then
+          rm -f -- "$new"
+          printf 'not restored: %s\n' "$path"
+          : > "$dir/INCOMPLETE"
+        fi
       fi
       chmod "$mode" -- "$root$path" 2> /dev/null
       chown -- "$owner" "$root$path" 2> /dev/null
@@ -344,7 +349,10 @@ revert)
   while IFS= read -r action; do
     printf 'running: %s\n' "$action"
     # shellcheck disable=SC2086
-    timeout --kill-after=10 "$limit" $runner "$action" < /dev/null || printf 'failed: %s\n' "$action"
+    timeout --kill-after=10 "$limit" $runner "$action" < /dev/null || {
+      printf 'failed: %s\n' "$action"
+      : > "$dir/INCOMPLETE"
+    }
   done < "$dir/ACTIONS"
   pending=$root/$state/$bundle.PENDING
   if [ -f "$pending" ] && link_free "$state/$bundle.PENDING"; then
@@ -356,8 +364,10 @@ revert)
     fi
   fi
   reverted=$root/$state/$bundle.REVERTED
-  printf 'lugc-reverted 1\npush %s\nbundle %s\nat %s\n' "$id" "$bundle_id" \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$reverted.lugc-new.$$" &&
+  outcome=complete
+  [ ! -f "$dir/INCOMPLETE" ] || outcome=incomplete
+  printf 'lugc-reverted 1\npush %s\nbundle %s\nat %s\noutcome %s\n' "$id" "$bundle_id" \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$outcome" > "$reverted.lugc-new.$$" &&
     mv -f -- "$reverted.lugc-new.$$" "$reverted"
   mv -T -- "$dir/REVERTING" "$dir/REVERTED"
   ;;

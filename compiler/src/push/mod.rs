@@ -271,6 +271,12 @@ fn deliver(
             short(&reverted.bundle_id),
             reverted.at
         ));
+        if !reverted.complete {
+            report.say(&format!(
+                "  the revert was incomplete: a file was not put back or an action failed; see {}/REVERT.log\n",
+                record::path(&session.root, &format!("backup/{}", reverted.push))
+            ));
+        }
     }
     for (id, live) in &records.armed {
         if *live && options.apply {

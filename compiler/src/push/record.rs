@@ -155,12 +155,17 @@ impl Recorded {
 /// push <push id>
 /// bundle <bundle id>
 /// at <UTC time>
+/// outcome complete|incomplete
 /// ```
+///
+/// `incomplete`: a file could not be put back or an action failed (the
+/// push's backup directory holds REVERT.log).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reverted {
     pub push: String,
     pub bundle_id: String,
     pub at: String,
+    pub complete: bool,
 }
 
 impl Reverted {
@@ -189,6 +194,9 @@ impl Reverted {
             push: field("push ", valid_id)?,
             bundle_id: field("bundle ", id_like)?,
             at: field("at ", time_like)?,
+            complete: field("outcome ", |value| {
+                matches!(value, "complete" | "incomplete")
+            })? == "complete",
         })
     }
 }
@@ -299,12 +307,15 @@ mod tests {
     fn reverted_records_are_read_and_odd_ones_refused() {
         let id = "a".repeat(64);
         let text = format!(
-            "lugc-reverted 1\npush pve-6-aaaaaaaaaaaa.Xy3kP0aQ\nbundle {id}\nat 2026-12-01T10:00:00Z\n"
+            "lugc-reverted 1\npush pve-6-aaaaaaaaaaaa.Xy3kP0aQ\nbundle {id}\nat 2026-12-01T10:00:00Z\noutcome complete\n"
         );
         let reverted = Reverted::parse(&text).unwrap();
         assert_eq!(reverted.push, "pve-6-aaaaaaaaaaaa.Xy3kP0aQ");
         assert_eq!(reverted.bundle_id, id);
         assert_eq!(reverted.at, "2026-12-01T10:00:00Z");
+        assert!(reverted.complete);
+        let incomplete = text.replace("outcome complete", "outcome incomplete");
+        assert!(!Reverted::parse(&incomplete).unwrap().complete);
         assert!(Reverted::parse(&text.replace("push pve-6", "push ../pve-6")).is_err());
         assert!(Reverted::parse(&text.replace("2026-12-01T10", "$(reboot)")).is_err());
         assert!(Reverted::parse("lugc-reverted 2\n").is_err());

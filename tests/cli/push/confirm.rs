@@ -148,6 +148,7 @@ fn an_unconfirmed_push_is_reverted_by_the_host_and_reported_by_the_next_push() {
     let record = setup.host_record("pve-5", "pve-5.REVERTED").unwrap();
     let id = reverted.file_name().unwrap().to_str().unwrap();
     assert!(record.contains(&format!("push {id}\n")), "{record}");
+    assert!(record.ends_with("outcome complete\n"), "{record}");
 
     setup.restore_connection();
     let status = setup.status_command(&["pve-5"]).output().unwrap();
@@ -199,6 +200,16 @@ fn a_failed_guarded_action_has_the_host_revert_at_once() {
         [RESTART_CHRONY, IFRELOAD, RESTART_CHRONY, IFRELOAD]
     );
     assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
+    // `ifreload -a` failed again after the files were put back: said so.
+    let record = setup.host_record("pve-5", "pve-5.REVERTED").unwrap();
+    assert!(record.ends_with("outcome incomplete\n"), "{record}");
+    let dry = setup.push_ok(&["pve-5"]);
+    assert!(
+        dry.contains(
+            "the revert was incomplete: a file was not put back or an action failed; see "
+        ),
+        "{dry}"
+    );
 }
 
 #[test]
