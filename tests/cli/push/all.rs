@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 
 use super::{Setup, CHRONY, RESTART_CHRONY};
-use crate::common::{stderr, stdout, Fixture};
+use std::process::Command;
+
+use crate::common::{require_tool, stderr, stdout, Fixture};
 
 /// In the order `push --all` takes them.
 const HOSTS: [&str; 8] = [
@@ -352,5 +354,61 @@ fn a_failing_host_stops_the_push_unless_keep_going() {
     assert!(
         last.contains("1 failed") && last.contains("1 skipped"),
         "{last}"
+    );
+}
+
+/// On a terminal (a pseudo-terminal from util-linux's `script`), the live
+/// lines are drawn and redrawn in place, each host's block is printed whole
+/// above them, and the table ends the output.
+#[test]
+fn on_a_terminal_live_lines_are_redrawn_under_the_finished_blocks() {
+    let script = require_tool("script");
+    let setup = Setup::new();
+    let hosts = [
+        "esxi-5", "pve-5", "pve-6", "pve-7", "pve-8", "pve-9", "pve-10",
+    ];
+    for host in hosts {
+        fs::create_dir_all(setup.host_root(host).join("etc/pve")).unwrap();
+    }
+    let root = setup.sshd.dir().join("hosts").join("{host}");
+    let lugc = setup.push_command(setup.sshd.port(), &root.display().to_string(), &["--all"]);
+    let quote =
+        |word: &std::ffi::OsStr| format!("'{}'", word.to_str().unwrap().replace('\'', r"'\''"));
+    let line: Vec<String> = std::iter::once(lugc.get_program())
+        .chain(lugc.get_args())
+        .map(quote)
+        .collect();
+    let mut command = Command::new(script);
+    command
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .env_clear()
+        .current_dir(lugc.get_current_dir().unwrap());
+    for (key, value) in lugc.get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    let output = command.output().unwrap();
+    let text = stdout(&output).replace("\r\n", "\n");
+    assert!(output.status.success(), "{text}\n{}", stderr(&output));
+    assert!(
+        text.contains("A\r\x1b[J"),
+        "no live line was redrawn:\n{text:?}"
+    );
+    assert!(
+        text.contains("connecting") || text.contains("waiting"),
+        "{text:?}"
+    );
+    for host in hosts {
+        assert!(
+            text.contains(&format!("] {host}\n{host} (")),
+            "{host}: {text:?}"
+        );
+    }
+    assert!(text.contains("\nBUNDLE "), "{text:?}");
+    assert_eq!(
+        text.matches("dry run: nothing was changed").count(),
+        hosts.len() + 1,
+        "{text:?}"
     );
 }
