@@ -1,14 +1,13 @@
 //! `lugc push --all` against eight loopback "hosts" (one sshd, a root per
 //! host): `-j 4` at once, the cluster bundle after its members, each host's
-//! lines kept together, the summary table, and a host that fails, with and
-//! without `--keep-going`.
+//! lines kept together, the summary table, a host that fails, with and
+//! without `--keep-going`, and the live lines on a terminal.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-
-use super::{Setup, CHRONY, RESTART_CHRONY};
 use std::process::Command;
 
+use super::{Setup, CHRONY, RESTART_CHRONY};
 use crate::common::{require_tool, stderr, stdout, Fixture};
 
 /// In the order `push --all` takes them.
