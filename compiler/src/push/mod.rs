@@ -342,7 +342,11 @@ fn deliver(
             paths: plan.unwanted.clone(),
         });
     }
-    let guarded = plan.actions.iter().any(|action| desired.confirms(action));
+    let first_guarded = plan
+        .actions
+        .iter()
+        .position(|action| desired.confirms(action));
+    let guarded = first_guarded.is_some();
     if !options.apply {
         report.say("  dry run: nothing was changed; pass --yes to apply\n");
         return Ok(());
@@ -389,10 +393,7 @@ fn deliver(
         begun
     };
     // Actions up to the first that can cut the host off run unguarded.
-    let first_guarded = plan
-        .actions
-        .iter()
-        .position(|action| desired.confirms(action))
+    let split = first_guarded
         .filter(|_| window.is_some())
         .unwrap_or(plan.actions.len());
     let run_actions =
@@ -409,40 +410,34 @@ fn deliver(
                 report,
             )
         };
-    run_actions(0..first_guarded, None, report)?;
-    let armed = match window {
-        Some(seconds) => {
-            let revert = confirm::Revert {
-                bundle: &desired.bundle,
-                bundle_id: &new_id,
-                actions: &plan.actions,
-                runner: &options.runner,
-                action_timeout: options.action_timeout,
-                confirm: seconds,
-            };
-            let armed = confirm::arm(session, &begun, &revert).map_err(|cause| {
-                let state = format!(
-                    "the files are in place on {host} and the actions before `{}` ran; none that can cut {host} off ran. {host} records the push as pending: push again to complete it, or undo it with `lugc push {} --rollback`",
-                    plan.actions[first_guarded], desired.bundle
-                );
-                PushError::CutShort {
-                    state,
-                    cause: Box::new(cause),
-                }
-            })?;
-            report.say(&format!(
-                "  armed: {host} reverts this push on its own unless lugc confirms it over a new connection within {} s of the last action\n",
-                seconds.as_secs()
-            ));
-            Some(armed)
-        }
-        None => None,
-    };
-    if let Some(armed) = &armed {
-        run_actions(first_guarded..plan.actions.len(), Some(armed), report).map_err(|cause| {
+    run_actions(0..split, None, report)?;
+    if let Some(seconds) = window {
+        let revert = confirm::Revert {
+            bundle: &desired.bundle,
+            bundle_id: &new_id,
+            actions: &plan.actions,
+            runner: &options.runner,
+            action_timeout: options.action_timeout,
+            confirm: seconds,
+        };
+        let armed = confirm::arm(session, &begun, &revert).map_err(|cause| {
+            let state = format!(
+                "the files are in place on {host} and the actions before `{}` ran; none that can cut {host} off ran. {host} records the push as pending: push again to complete it, or undo it with `lugc push {} --rollback`",
+                plan.actions[split], desired.bundle
+            );
+            PushError::CutShort {
+                state,
+                cause: Box::new(cause),
+            }
+        })?;
+        report.say(&format!(
+            "  armed: {host} reverts this push on its own unless lugc confirms it over a new connection within {} s of the last action\n",
+            seconds.as_secs()
+        ));
+        run_actions(split..plan.actions.len(), Some(&armed), report).map_err(|cause| {
             // An action that failed on a host lugc still reaches: revert now.
             let now = matches!(cause, PushError::ActionFailed { .. })
-                && confirm::hasten(session, armed).is_ok();
+                && confirm::hasten(session, &armed).is_ok();
             let when = if now { "now" } else { "on its own" };
             let state = format!(
                 "the push is not confirmed: {host} puts back the files it replaced and runs its actions again {when}; `lugc push {}` or `lugc status` reports it",
@@ -453,11 +448,7 @@ fn deliver(
                 cause: Box::new(cause),
             }
         })?;
-    } else {
-        run_actions(first_guarded..plan.actions.len(), None, report)?;
-    }
-    if let Some(armed) = &armed {
-        confirm::confirm(session.remote, &session.root, host, armed)?;
+        confirm::confirm(session.remote, &session.root, host, &armed)?;
         report.say(&format!(
             "  confirmed: {} took a new ssh connection; the revert is disarmed\n",
             session.remote.target
