@@ -37,6 +37,11 @@ postpone() {
   printf '%s\n' "$(($(date +%s) + $1))" > "$file.new" && mv -f -- "$file.new" "$file"
 }
 
+# Succeeds when $1 has the shape of a push id, as `begin` makes them.
+push_id() {
+  case $1 in '' | .* | *[!0-9A-Za-z._-]*) return 1 ;; esac
+}
+
 # Succeeds when no component of the relative path $1 below $root is a symbolic link.
 link_free() {
   walk "$1"
@@ -129,7 +134,7 @@ records)
     emit "$bundle.$name"
   done
   for id in $(ids "$bundle.PENDING") $(ids "$bundle.PREVIOUS"); do
-    case $id in '' | .* | *[!0-9A-Za-z._-]*) continue ;; esac
+    push_id "$id" || continue
     dir=$root/$state/backup/$id
     if [ -d "$dir" ] && link_free "$state/backup/$id"; then
       for name in BEFORE PUSHING MANIFEST; do
@@ -140,7 +145,7 @@ records)
     fi
   done
   for id in $(ids "$bundle.PENDING"); do
-    case $id in '' | .* | *[!0-9A-Za-z._-]*) continue ;; esac
+    push_id "$id" || continue
     dir=$root/$state/backup/$id
     link_free "$state/backup/$id" || continue
     if [ -f "$dir/REVERTING" ]; then
@@ -319,7 +324,7 @@ revert)
   exec >> "$dir/REVERT.log" 2>&1
   printf 'reverting at %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   tac -- "$dir/PUSHES" | while IFS= read -r push; do
-    case $push in '' | .* | *[!0-9A-Za-z._-]*) continue ;; esac
+    push_id "$push" || continue
     kept=$root/$state/backup/$push
     sed -n '4,$p' -- "$kept/BEFORE" | while read -r kind hash mode owner path; do
       [ "$kind" = absent ] && path=$hash
