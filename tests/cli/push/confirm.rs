@@ -3,6 +3,7 @@
 //! connection fails, the host reverts on its own. And a pending
 //! /etc/network/interfaces.new is noticed, never applied unseen.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +24,27 @@ impl Setup {
         );
         self.build();
         self.commit("ntp and network");
+    }
+
+    /// Wait for pve-5 to revert a push on its own, then check it put back
+    /// `old_files`, ran the push's actions again after the `ran` first
+    /// actions, and left no push pending.
+    fn assert_reverted(&self, old_files: &BTreeMap<PathBuf, Vec<u8>>, ran: usize) {
+        wait_for("pve-5 to revert", || {
+            self.host_record("pve-5", "pve-5.REVERTED").is_some()
+        });
+        wait_for("the revert to end", || !self.revert_running());
+        assert_eq!(
+            &self.host_files("pve-5"),
+            old_files,
+            "the old files are back"
+        );
+        assert_eq!(
+            self.actions()[ran..],
+            [RESTART_CHRONY, IFRELOAD, RESTART_CHRONY, IFRELOAD],
+            "the push's actions ran, then ran again after the revert"
+        );
+        assert_eq!(self.host_record("pve-5", "pve-5.PENDING"), None);
     }
 
     /// The backup directories of pushes to pve-5, by name.
@@ -120,26 +142,12 @@ fn an_unconfirmed_push_is_reverted_by_the_host_and_reported_by_the_next_push() {
     );
     assert!(error.contains("puts back the files it replaced"), "{error}");
 
-    wait_for("pve-5 to revert on its own", || {
-        setup.host_record("pve-5", "pve-5.REVERTED").is_some()
-    });
-    wait_for("the revert to end", || !setup.revert_running());
-    assert_eq!(
-        setup.host_files("pve-5"),
-        old_files,
-        "the old files are back"
-    );
-    assert_eq!(
-        setup.actions()[ran..],
-        [RESTART_CHRONY, IFRELOAD, RESTART_CHRONY, IFRELOAD],
-        "the push's actions ran, then ran again after the revert"
-    );
+    setup.assert_reverted(&old_files, ran);
     assert_eq!(
         setup.host_record("pve-5", "pve-5.MANIFEST"),
         Some(old_manifest),
         "the record names what is on the host"
     );
-    assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
     let dirs = setup.push_dirs();
     let reverted: Vec<&PathBuf> = dirs.iter().filter(|dir| has(dir, "REVERTED")).collect();
     assert_eq!(reverted.len(), 1, "{dirs:?}");
@@ -190,16 +198,7 @@ fn a_failed_guarded_action_has_the_host_revert_at_once() {
         error.contains("puts back the files it replaced and runs its actions again now"),
         "{error}"
     );
-    wait_for("pve-5 to revert at once", || {
-        setup.host_record("pve-5", "pve-5.REVERTED").is_some()
-    });
-    wait_for("the revert to end", || !setup.revert_running());
-    assert_eq!(setup.host_files("pve-5"), old_files);
-    assert_eq!(
-        setup.actions()[ran..],
-        [RESTART_CHRONY, IFRELOAD, RESTART_CHRONY, IFRELOAD]
-    );
-    assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
+    setup.assert_reverted(&old_files, ran);
     // `ifreload -a` failed again after the files were put back: said so.
     let record = setup.host_record("pve-5", "pve-5.REVERTED").unwrap();
     assert!(record.ends_with("outcome incomplete\n"), "{record}");
