@@ -111,7 +111,7 @@ impl Manifest {
         for (number, line) in lines {
             let listed = match line.split_once(' ') {
                 Some(("absent", path)) if entries.is_empty() && confirm.is_empty() => {
-                    Some((&mut absent, path.starts_with('/').then_some(path)))
+                    Some((&mut absent, canonical(path).then_some(path)))
                 }
                 Some(("confirm", action)) if entries.is_empty() => {
                     Some((&mut confirm, Some(action).filter(|a| !a.is_empty())))
@@ -147,6 +147,16 @@ pub fn bundle_id(manifest: &[u8]) -> String {
     blake3::hash(manifest).to_hex().to_string()
 }
 
+/// An absolute path with no empty, `.` or `..` component: it names one
+/// file below a host's root and nothing outside it.
+pub fn canonical(path: &str) -> bool {
+    path.strip_prefix('/').is_some_and(|relative| {
+        relative
+            .split('/')
+            .all(|component| !matches!(component, "" | "." | ".."))
+    })
+}
+
 fn header_field<'a>(line: Option<(usize, &'a str)>, key: &str) -> Result<&'a str, ParseError> {
     let (number, text) = line.unwrap_or((0, ""));
     text.strip_prefix(key)
@@ -165,7 +175,7 @@ fn parse_entry(line: &str) -> Option<Entry> {
     let path = fields.next()?;
     let action = fields.next()?;
     let is_hash = blake3.len() == 64 && blake3.bytes().all(|b| b.is_ascii_hexdigit());
-    if !is_hash || !path.starts_with('/') || owner.is_empty() {
+    if !is_hash || !canonical(path) || owner.is_empty() {
         return None;
     }
     Some(Entry {
@@ -203,6 +213,38 @@ mod tests {
             ],
             ..Manifest::default()
         }
+    }
+
+    #[test]
+    fn paths_that_leave_the_root_or_are_not_canonical_are_refused() {
+        for path in ["/etc/hosts", "/etc/pve/qemu-server/100.conf", "/.hidden"] {
+            assert!(canonical(path), "{path}");
+        }
+        for path in [
+            "",
+            "/",
+            "etc/hosts",
+            "/../victim",
+            "/etc/../../victim",
+            "/./etc",
+            "/etc//hosts",
+            "/etc/",
+            "/etc/.",
+            "/etc/..",
+        ] {
+            assert!(!canonical(path), "{path}");
+        }
+        let text = sample().render();
+        for (from, to) in [
+            ("/etc/cron.daily/sync-cert", "/etc/cron.daily/../../victim"),
+            ("/etc/cron.daily/sync-cert", "/etc/cron.daily//sync-cert"),
+            ("/etc/cron.daily/sync-cert", "/etc/cron.daily/./sync-cert"),
+        ] {
+            let error = Manifest::parse(&text.replace(from, to)).unwrap_err();
+            assert_eq!(error.reason, "malformed file line", "{to}");
+        }
+        let absent = text.replace("reaches pve-5\n", "reaches pve-5\nabsent /etc/x/../../y\n");
+        assert!(Manifest::parse(&absent).is_err());
     }
 
     #[test]

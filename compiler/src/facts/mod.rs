@@ -100,6 +100,13 @@ pub enum FactsError {
         error: std::io::Error,
     },
 
+    #[error("{} is not a directory", path.display())]
+    #[diagnostic(
+        code(lugc::facts::not_a_directory),
+        help("lugc writes fact files only into a real facts/ directory beside cluster.ncl, never through a symbolic link; replace it with a directory")
+    )]
+    NotADirectory { path: PathBuf },
+
     #[error("the cluster bundle has no facts of its own")]
     #[diagnostic(
         code(lugc::facts::cluster),
@@ -125,7 +132,15 @@ pub fn write(root: &Path, host: &str, text: &str) -> Result<bool, FactsError> {
         error,
     };
     let dir = root.join(FACTS_DIR);
-    std::fs::create_dir_all(&dir).map_err(failed)?;
+    if let Err(error) = std::fs::create_dir(&dir) {
+        if error.kind() != std::io::ErrorKind::AlreadyExists {
+            return Err(failed(error));
+        }
+    }
+    // Never written through a link: facts/ is a directory of the repository.
+    if !std::fs::symlink_metadata(&dir).is_ok_and(|meta| meta.is_dir()) {
+        return Err(FactsError::NotADirectory { path: dir });
+    }
     let mut file = tempfile::NamedTempFile::new_in(&dir).map_err(failed)?;
     std::io::Write::write_all(&mut file, text.as_bytes()).map_err(failed)?;
     let permissions = std::os::unix::fs::PermissionsExt::from_mode(0o644);
@@ -302,6 +317,20 @@ fn speeds(text: &str) -> BTreeMap<&str, u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn facts_are_written_into_a_real_directory_only() {
+        let root = tempfile::tempdir().unwrap();
+        assert!(write(root.path(), "pve-5", "{}\n").unwrap());
+        assert!(!write(root.path(), "pve-5", "{}\n").unwrap());
+
+        let elsewhere = tempfile::tempdir().unwrap();
+        let linked = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), linked.path().join(FACTS_DIR)).unwrap();
+        let error = write(linked.path(), "pve-5", "{}\n").unwrap_err();
+        assert!(matches!(error, FactsError::NotADirectory { .. }), "{error}");
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
 
     #[test]
     fn os_release_values_lose_their_quotes() {

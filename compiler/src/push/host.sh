@@ -16,9 +16,19 @@ fail() {
   exit "${2:-1}"
 }
 
-# Walks the components of the relative path $1 below $root: fails (1) at a
-# symbolic link; given a mode $2, creates the missing directories with it.
+# Succeeds when the relative path $1 is canonical: no empty, `.` or `..`
+# component (so no leading, doubled or trailing `/` either).
+canonical() {
+  case /$1/ in
+    *//* | */./* | */../*) return 1 ;;
+  esac
+}
+
+# Walks the components of the relative path $1 below $root: fails (3) when
+# it is not canonical, (1) at a symbolic link; given a mode $2, creates the
+# missing directories with it. Every path a command takes goes through it.
 walk() {
+  canonical "$1" || return 3
   prefix=$root rest=$1
   while [ -n "$rest" ]; do
     part=${rest%%/*}
@@ -42,17 +52,28 @@ push_id() {
   case $1 in '' | .* | *[!0-9A-Za-z._-]*) return 1 ;; esac
 }
 
-# Succeeds when no component of the relative path $1 below $root is a symbolic link.
+# Succeeds when the relative path $1 is canonical and no component of it
+# below $root is a symbolic link.
 link_free() {
   walk "$1"
 }
 
-# Creates the missing directories of the relative path $1 below $root with mode $2.
-make_dirs() {
-  walk "$1" "$2" || case $? in
+# Fails the command unless the relative path $1 is canonical and free of
+# symbolic links below $root; with a mode $2, creates its missing directories.
+checked() {
+  walk "$1" "${2:-}" || case $? in
     1) fail "$prefix is a symbolic link" 4 ;;
+    3) fail "/$1 is not a canonical path" ;;
     *) fail "cannot create $prefix" ;;
   esac
+}
+
+# Prints the digits of the regular file $1 (at most 20 bytes), e.g. a
+# deadline; nothing when it is anything else, which is never opened.
+number_in() {
+  if [ -f "$1" ] && [ ! -L "$1" ]; then
+    head -c 20 -- "$1" | tr -cd 0-9
+  fi
 }
 
 # Prints `record SIZE NAME` and the content of the regular file $root/$state/NAME,
@@ -75,6 +96,7 @@ emit_files() {
   while IFS= read -r path; do
     case $path in /*) ;; *) continue ;; esac
     file=$root$path
+    canonical "${path#/}" || fail "$path is not a canonical path"
     if ! link_free "${path#/}" || { [ -e "$file" ] && [ ! -f "$file" ]; }; then
       printf 'irregular %s\n' "$path"
     elif [ -f "$file" ]; then
@@ -110,8 +132,8 @@ hold)
   fi
   printf 'uid %s\n' "$(id -u)"
   if [ "$mode" = lock ]; then
-    make_dirs var/lib 0755
-    make_dirs "$state" 0700
+    checked var/lib 0755
+    checked "$state" 0700
     lock=$root/$state/lock
     if [ -L "$lock" ] || { [ -e "$lock" ] && [ ! -f "$lock" ]; }; then
       fail "$lock is not a regular file" 4
@@ -151,7 +173,7 @@ records)
     if [ -f "$dir/REVERTING" ]; then
       printf 'armed %s live\n' "$id"
     elif [ -f "$dir/ARMED" ]; then
-      deadline=$(head -c 20 -- "$dir/DEADLINE" 2> /dev/null | tr -cd 0-9)
+      deadline=$(number_in "$dir/DEADLINE")
       if [ "$(date +%s)" -le "$((${deadline:-0} + 10))" ]; then
         printf 'armed %s live\n' "$id"
       else
@@ -213,14 +235,15 @@ hashes)
   ;;
 begin)
   # ARGS: PREFIX. Creates a backup directory that did not exist and prints its name.
-  make_dirs "$state/backup" 0700
+  checked "$state/backup" 0700
   dir=$(mktemp -d -- "$root/$state/backup/$1.XXXXXXXX") || fail "cannot create a backup directory"
   printf '%s\n' "${dir##*/}"
   ;;
 record)
   # ARGS: NAME MODE. Input replaces $state/NAME whole.
   name=$state/$1
-  make_dirs "${name%/*}" 0700
+  checked "$name"
+  checked "${name%/*}" 0700
   new=$root/$name.lugc-new.$$
   (set -C && cat > "$new") || fail "cannot write $new"
   if ! { chmod "$2" -- "$new" && mv -fT -- "$new" "$root/$name"; }; then
@@ -230,7 +253,7 @@ record)
   ;;
 unrecord)
   # ARGS: NAME. Removes $state/NAME.
-  link_free "$state/$1" || fail "$root/$state/$1 lies behind a symbolic link" 4
+  checked "$state/$1"
   rm -f -- "$root/$state/$1"
   ;;
 remove)
@@ -238,10 +261,10 @@ remove)
   backup=$state/backup/$1/files
   while IFS= read -r path; do
     case $path in /*) ;; *) continue ;; esac
-    link_free "${path#/}" || fail "a directory of $path is a symbolic link" 4
+    checked "${path#/}"
     [ -e "$root$path" ] || continue
     [ -f "$root$path" ] || fail "$path is not a regular file" 4
-    make_dirs "$backup${path%/*}" 0700
+    checked "$backup${path%/*}" 0700
     cp -p -- "$root$path" "$root/$backup$path" || fail "cannot keep $path in $root/$backup"
     rm -f -- "$root$path" || fail "cannot remove $path"
   done
@@ -249,7 +272,7 @@ remove)
 links)
   # Paths on input: fails naming the first one below a symbolic link.
   while IFS= read -r path; do
-    link_free "${path#/}" || fail "a directory of $path is a symbolic link" 4
+    checked "${path#/}"
   done
   ;;
 quorum)
@@ -316,7 +339,7 @@ revert)
   id=$1 limit=$3 runner=$4 bundle=$5 bundle_id=$6
   dir=$root/$state/backup/$id
   while [ -f "$dir/ARMED" ]; do
-    deadline=$(head -c 20 -- "$dir/DEADLINE" 2> /dev/null | tr -cd 0-9)
+    deadline=$(number_in "$dir/DEADLINE")
     [ "$(date +%s)" -lt "${deadline:-0}" ] || break
     sleep 1
   done
@@ -330,7 +353,7 @@ revert)
       [ "$kind" = absent ] && path=$hash
       case $path in /*) ;; *) continue ;; esac
       if ! link_free "${path#/}"; then
-        printf 'not restored: a directory of %s is a symbolic link\n' "$path"
+        printf 'not restored: %s is not canonical or a directory of it is a symbolic link\n' "$path"
         : > "$dir/INCOMPLETE"
         continue
       fi

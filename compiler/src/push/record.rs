@@ -271,7 +271,7 @@ impl Before {
                 }
                 _ => return Err(bad(number)),
             };
-            if !path.starts_with('/') {
+            if !crate::manifest::canonical(path) {
                 return Err(bad(number));
             }
             paths.insert(path.to_owned(), file);
@@ -355,9 +355,16 @@ mod tests {
         };
         assert_eq!(Before::parse(&before.render()), Ok(before));
         assert!(Before::parse("lugc-before 1\nbundle x\n").is_err());
-        assert!(
-            Before::parse("lugc-before 1\nbundle x\nreplaces none\nabsent relative\n").is_err()
-        );
+        for path in [
+            "relative",
+            "/../victim",
+            "/etc/./hosts",
+            "//etc/hosts",
+            "/etc/",
+        ] {
+            let text = format!("lugc-before 1\nbundle x\nreplaces none\nabsent {path}\n");
+            assert!(Before::parse(&text).is_err(), "{path}");
+        }
     }
 
     #[test]

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use super::{wait_for, Setup, RESTART_CHRONY};
 use crate::common::stdout;
 
-const IFRELOAD: &str = "ifreload -a";
+pub(super) const IFRELOAD: &str = "ifreload -a";
 
 impl Setup {
     /// Change the NTP server and a comment in pve-5's /etc/network/interfaces,
     /// rebuild and commit: a push restarts chrony, then runs `ifreload -a`.
-    fn change_network(&self) {
+    pub(super) fn change_network(&self) {
         self.edit_ntp_server();
         self.fixture.edit(
             "cluster.ncl",
@@ -48,7 +48,7 @@ impl Setup {
     }
 
     /// The backup directories of pushes to pve-5, by name.
-    fn push_dirs(&self) -> Vec<PathBuf> {
+    pub(super) fn push_dirs(&self) -> Vec<PathBuf> {
         let backup = self.host_root("pve-5").join("var/lib/lugc/backup");
         let mut dirs: Vec<PathBuf> = fs::read_dir(backup)
             .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
@@ -58,7 +58,7 @@ impl Setup {
     }
 
     /// Whether a revert process of this test's hosts is still running.
-    fn revert_running(&self) -> bool {
+    pub(super) fn revert_running(&self) -> bool {
         let needle = format!("{}/", self.sshd.dir().join("hosts").display());
         fs::read_dir("/proc").unwrap().flatten().any(|entry| {
             fs::read(entry.path().join("cmdline")).is_ok_and(|cmdline| {

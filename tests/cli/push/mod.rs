@@ -6,6 +6,7 @@
 mod all;
 mod confirm;
 mod facts;
+mod host_state;
 mod preview;
 mod safety;
 mod status;
