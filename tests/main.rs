@@ -5,3 +5,4 @@ mod cli;
 mod common;
 mod fleet;
 mod hardening;
+mod secrets;

@@ -20,9 +20,6 @@ const RESERVED_PATHS: [&str; 1] = ["/MANIFEST"];
 const TARGET_PATH_HELP: &str =
     "target paths are absolute, normalised, and stay inside the host root";
 
-/// Markers of content that must never land in out/.
-const SECRET_MARKERS: [&str; 2] = ["PRIVATE KEY-----", "PRIVATE KEY BLOCK-----"];
-
 pub fn validate(evaluated: &Evaluated) -> Result<(), Diagnostics> {
     let fleet = &evaluated.fleet;
     let mut problems: Vec<Problem> = Vec::new();
@@ -110,15 +107,8 @@ fn check_file(bundle: &str, path: &str, file: &FileSpec, problems: &mut Vec<Prob
     if let Some(Err(reason)) = file.action.as_deref().map(check_action) {
         fail(path, reason, "join several commands with `&&`");
     }
-    if SECRET_MARKERS
-        .iter()
-        .any(|marker| file.content.contains(marker))
-    {
-        fail(
-            path,
-            "content holds a private key".to_owned(),
-            "secrets never land in out/: keep them on the host and reference them by path",
-        );
+    if let Some(found) = crate::secret::find(&file.content).first() {
+        problems.push(Problem::secret(bundle, path, &file.content, found));
     }
 }
 
@@ -187,9 +177,10 @@ fn is_owner(owner: &str) -> bool {
         .is_some_and(|(user, group)| is_name(user) && is_name(group))
 }
 
-/// A problem and the string to look for in the main file to locate it.
+/// A problem and the strings to look for in the main file to locate it.
 struct Problem {
-    needle: String,
+    /// Tried in turn; the first found locates the problem.
+    needles: Vec<String>,
     message: String,
     help: String,
 }
@@ -197,15 +188,42 @@ struct Problem {
 impl Problem {
     fn new(needle: &str, message: String, help: &str) -> Self {
         Problem {
-            needle: needle.to_owned(),
+            needles: vec![needle.to_owned()],
             message,
             help: help.to_owned(),
         }
     }
 
+    /// A secret in a file's content, located at its value where the main
+    /// file writes it, else at its marker, else at the file's path.
+    fn secret(bundle: &str, path: &str, content: &str, found: &crate::secret::Found) -> Self {
+        let first_line = |range: std::ops::Range<usize>| {
+            content[range]
+                .lines()
+                .map(str::trim)
+                .find(|line| !line.is_empty())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Problem {
+            needles: vec![
+                first_line(found.value.clone()),
+                first_line(found.matched.clone()),
+                path.to_owned(),
+            ],
+            message: format!("{bundle}: {path}: content holds {}", found.class.noun()),
+            help: "secrets never land in out/: keep them on the host and reference them by path"
+                .to_owned(),
+        }
+    }
+
     fn into_diagnostic(self, evaluated: &Evaluated) -> SourceDiagnostic {
         let diagnostic = SourceDiagnostic::new(self.message).with_help(self.help);
-        match locate(&evaluated.main_text, &self.needle) {
+        let range = self
+            .needles
+            .iter()
+            .find_map(|needle| locate(&evaluated.main_text, needle));
+        match range {
             Some(range) => diagnostic.at(
                 &evaluated.main_name,
                 &evaluated.main_text,

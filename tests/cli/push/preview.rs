@@ -4,7 +4,7 @@
 use std::fs;
 
 use super::{Setup, CHRONY};
-use crate::common::stdout;
+use crate::common::{file_lines, stderr, stdout};
 
 const INTERFACES: &str = "etc/network/interfaces";
 const HOSTS: &str = "etc/hosts";
@@ -126,4 +126,56 @@ fn a_storage_cfg_pve_rewrote_is_not_drift_and_an_edit_is() {
         shown.contains("-\tdatastore other"),
         "the preview shows the drift:\n{shown}"
     );
+}
+
+/// Every form of tests/secrets/corpus as a host's current file, one per
+/// file of every host's bundle: the dry run of every bundle, its `--json`
+/// and `status --diff` count each one's lines and never print it.
+#[test]
+fn no_form_of_secret_on_a_host_is_ever_printed() {
+    let setup = Setup::new();
+    let corpus = crate::secrets::corpus();
+    let index = setup.fixture.read("out/INDEX");
+    let slots: Vec<(String, String)> = index
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(' ').map(|(_, bundle)| bundle.to_owned()))
+        .filter(|bundle| bundle != "cluster")
+        .flat_map(|host| {
+            let manifest = setup.manifest(&host);
+            file_lines(&manifest)
+                .map(|line| line.split(' ').nth(3).unwrap().to_owned())
+                .map(|path| (host.clone(), path))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        slots.len() >= corpus.len(),
+        "{} files for {} forms",
+        slots.len(),
+        corpus.len()
+    );
+    for ((host, path), (_, text)) in slots.iter().zip(&corpus) {
+        setup.plant(host, path.trim_start_matches('/'), text);
+    }
+    let shown = setup.push(&["--all", "--keep-going"]);
+    let json = setup.push(&["--all", "--keep-going", "--json"]);
+    let status = setup.status_command(&["--diff"]).output().unwrap();
+    for (what, output) in [
+        ("push", &shown),
+        ("push --json", &json),
+        ("status --diff", &status),
+    ] {
+        let text = format!("{}{}", stdout(output), stderr(output));
+        assert!(
+            !crate::secrets::shows_a_secret(&text),
+            "{what} printed a secret:\n{text}"
+        );
+    }
+    for (what, output) in [("push", &shown), ("status --diff", &status)] {
+        let hidden = stdout(output).matches("(content hidden, ").count();
+        assert_eq!(hidden, corpus.len(), "{what}:\n{}", stdout(output));
+    }
+    let hidden_in_json = stdout(&json).matches("\"content\": \"hidden\"").count();
+    assert_eq!(hidden_in_json, corpus.len(), "{}", stdout(&json));
 }

@@ -1,0 +1,3 @@
+provider "example" {
+  private_key = "S3cr3tPrivateKeyValue"
+}
