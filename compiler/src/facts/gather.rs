@@ -6,7 +6,7 @@ use crate::push::probe::{self, FactCommand, Gathered};
 use crate::push::remote::{Hold, Session};
 use crate::push::{PushError, Remote};
 
-use super::{fingerprint, ip, os_release, speeds, storage, vm_config, Facts, PBS_CERT};
+use super::{fingerprint, ip, os_release, redact, speeds, storage, Facts, PBS_CERT};
 
 /// The commands a fact comes from; the runner gets each as one argument.
 const COMMANDS: [FactCommand<'static>; 6] = [
@@ -103,10 +103,10 @@ fn assemble(host: &str, gathered: &Gathered) -> Result<Facts, String> {
             let is_vm = dir.ends_with("/qemu-server")
                 && !id.is_empty()
                 && id.bytes().all(|b| b.is_ascii_digit());
-            is_vm.then(|| (id.to_owned(), vm_config(&String::from_utf8_lossy(bytes))))
+            is_vm.then(|| (id.to_owned(), String::from_utf8_lossy(bytes).into_owned()))
         })
         .collect();
-    Ok(Facts {
+    let mut facts = Facts {
         schema: super::SCHEMA,
         host: host.to_owned(),
         os_release: text("/etc/os-release")
@@ -124,5 +124,8 @@ fn assemble(host: &str, gathered: &Gathered) -> Result<Facts, String> {
         vms,
         pbs_fingerprint: output("pbs-fingerprint")
             .and_then(|bytes| fingerprint(&String::from_utf8_lossy(bytes))),
-    })
+        redacted: Vec::new(),
+    };
+    redact::facts(&mut facts);
+    Ok(facts)
 }

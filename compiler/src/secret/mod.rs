@@ -105,28 +105,38 @@ pub fn find(text: &str) -> Vec<Found> {
     found
 }
 
-/// The lines of `text` (0-based) that hold a secret or a part of one, each
-/// with the class of the first secret on it.
-pub fn lines(text: &str) -> Vec<(usize, Class)> {
-    let starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(at, _)| at + 1))
-        .collect();
-    let line_of = |offset: usize| starts.partition_point(|&start| start <= offset) - 1;
-    let mut lines: Vec<(usize, Class)> = Vec::new();
+/// What replaces a secret value in redacted text.
+pub const REDACTED: &str = "(redacted)";
+
+/// `text` with every secret value replaced by [`REDACTED`], and each
+/// secret's class with the line (0-based) where it starts.
+pub fn redact(text: &str) -> (String, Vec<(usize, Class)>) {
+    let mut redacted = String::with_capacity(text.len());
+    let mut classes = Vec::new();
+    let mut copied = 0;
     for found in find(text) {
-        let last = line_of(found.matched.end.saturating_sub(1).max(found.matched.start));
-        for line in line_of(found.matched.start)..=last {
-            if lines.last().is_none_or(|(seen, _)| *seen < line) {
-                lines.push((line, found.class));
-            }
+        if found.value.start < copied {
+            continue;
         }
+        redacted.push_str(&text[copied..found.value.start]);
+        redacted.push_str(REDACTED);
+        copied = found.value.end;
+        let line = text[..found.value.start].matches('\n').count();
+        classes.push((line, found.class));
     }
-    lines
+    redacted.push_str(&text[copied..]);
+    (redacted, classes)
+}
+
+/// The class of a setting `name` with `value` (a storage.cfg property, an
+/// os-release variable) if its name says secret or its value holds one.
+pub fn setting(name: &str, value: &str) -> Option<Class> {
+    setting::named(name, value).or_else(|| find(value).first().map(|found| found.class))
 }
 
 /// Lines that hide a secret behind percent-encoding, as PVE writes a VM's
 /// notes (`#password%3A x`): each decoded line is judged again, and a
-/// finding covers the whole encoded line.
+/// finding covers the whole encoded line but its comment sign.
 fn percent_encoded(text: &str) -> Vec<Found> {
     let mut found = Vec::new();
     let mut start = 0;
@@ -143,9 +153,11 @@ fn percent_encoded(text: &str) -> Vec<Found> {
         let mut inner = rules::find(&decoded);
         inner.extend(setting::find(&decoded));
         if let Some(first) = inner.first() {
+            let line = &text[range.clone()];
+            let sign = line.len() - line.trim_start_matches(['#', ' ', '\t']).len();
             found.push(Found {
                 class: first.class,
-                value: range.clone(),
+                value: range.start + sign..range.end,
                 matched: range,
             });
         }
@@ -233,16 +245,33 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(&text[found[0].value.clone()], "hunter2");
         assert_eq!(&text[found[0].matched.clone()], "password = hunter2");
-        assert_eq!(lines(text), [(1, Class::Password)]);
-        let key = "a\n-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\nb\n";
+    }
+
+    #[test]
+    fn redaction_replaces_the_values_only() {
+        let text = "user = admin\npassword = hunter2\nargs: -object secret,id=s0,data=c2Vj,format=raw\n#pass%3A x\n";
+        let (redacted, classes) = redact(text);
         assert_eq!(
-            lines(key),
+            redacted,
+            "user = admin\npassword = (redacted)\nargs: -object secret,id=s0,data=(redacted),format=raw\n#(redacted)\n"
+        );
+        assert_eq!(
+            classes,
             [
-                (1, Class::PrivateKey),
-                (2, Class::PrivateKey),
-                (3, Class::PrivateKey)
+                (1, Class::Password),
+                (2, Class::Token),
+                (3, Class::Password)
             ]
         );
+        let key = "a\n-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\nb\n";
+        let (redacted, classes) = redact(key);
+        assert!(!redacted.contains("MHcC"), "{redacted}");
+        assert_eq!(classes, [(1, Class::PrivateKey)]);
+        assert_eq!(
+            setting("encryption-key", "{\"kdf\": null}"),
+            Some(Class::Token)
+        );
+        assert_eq!(setting("PRETTY_NAME", "Debian GNU/Linux 12"), None);
     }
 
     #[test]

@@ -118,6 +118,13 @@ pub(super) fn find(text: &str) -> Vec<Found> {
     found
 }
 
+/// The class of a setting given apart from any text, by its name, or by
+/// its value where the name alone is no proof (a bare `key`).
+pub(super) fn named(name: &str, value: &str) -> Option<Class> {
+    let value = value_of(value);
+    class_of(name, value, true).filter(|_| !value.is_empty())
+}
+
 /// The setting `captures` holds, if it is a secret. A bare `key` counts
 /// only at the start of a line (a Ceph keyring's `key = AQB…`).
 fn judge(captures: &Captures<'_>, line_start: bool) -> Option<Found> {

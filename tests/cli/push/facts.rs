@@ -217,7 +217,11 @@ fn facts_are_gathered_read_only_into_sorted_files() {
     assert_eq!(facts["storage"]["local-lvm"]["vgname"], "pve");
     assert_eq!(
         facts["vms"]["100"],
-        "cipassword: (hidden)\nmemory: 2048\nname: old-web\nnet0: virtio=BC:24:11:00:01:00,bridge=vmbr0\n"
+        "cipassword: (redacted)\nmemory: 2048\nname: old-web\nnet0: virtio=BC:24:11:00:01:00,bridge=vmbr0\n"
+    );
+    assert_eq!(
+        facts["redacted"],
+        serde_json::json!(["vms.100 line 1: password hash (cipassword)"])
     );
     assert_eq!(facts["pbs_fingerprint"], serde_json::Value::Null);
     assert!(facts.get("time").is_none());
@@ -327,5 +331,47 @@ fn a_build_is_checked_against_the_gathered_facts() {
     assert!(
         error.contains(&format!("[cluster.ncl:{line}:16]")),
         "{error}"
+    );
+}
+
+/// Secrets a PVE node keeps in what `lugc facts` reads (a VM's notes in
+/// PVE's `%3A` form, QEMU's secret object in `args`, `cipassword`,
+/// storage.cfg's `encryption-key` and `password`) never reach the fact
+/// file, which names where each was redacted.
+#[test]
+fn facts_redact_every_secret_and_say_where() {
+    let setup = recorded_hosts();
+    setup.host_write(
+        "pve-6",
+        "etc/pve/storage.cfg",
+        "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\npbs: offsite\n\tdatastore store1\n\tserver 192.0.2.30\n\tcontent backup\n\tusername backup@pbs\n\tpassword S3cr3tPbsPassword\n\tencryption-key {\"kdf\":null,\"key\":\"S3cr3tEncryptionKey\"}\n",
+    );
+    setup.host_write(
+        "pve-6",
+        "etc/pve/nodes/pve-6/qemu-server/101.conf",
+        "#Database server\n#root password%3A S3cr3tNotePassword\nargs: -object secret,id=sec0,data=S3cr3tQemuSecret,format=raw\ncipassword: $6$S3cr3tSalt$abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ\nmemory: 4096\nname: db\n",
+    );
+    let output = setup.facts(&["pve-6"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!crate::secrets::shows_a_secret(&stdout(&output)));
+    let text = setup.fact_file("pve-6");
+    assert!(!crate::secrets::shows_a_secret(&text), "{text}");
+    let facts: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        facts["vms"]["101"],
+        "#Database server\n#(redacted)\nargs: -object secret,id=sec0,data=(redacted),format=raw\ncipassword: (redacted)\nmemory: 4096\nname: db\n"
+    );
+    assert_eq!(facts["storage"]["offsite"]["encryption-key"], "(redacted)");
+    assert_eq!(facts["storage"]["offsite"]["username"], "backup@pbs");
+    assert_eq!(
+        facts["redacted"],
+        serde_json::json!([
+            "storage.offsite.encryption-key: token",
+            "storage.offsite.password: password",
+            "vms.100 line 1: password hash (cipassword)",
+            "vms.101 line 2: password (notes)",
+            "vms.101 line 3: token (args)",
+            "vms.101 line 4: password hash (cipassword)",
+        ])
     );
 }
