@@ -21,6 +21,7 @@ pub mod parallel;
 pub mod progress;
 pub mod push;
 pub mod render;
+pub mod sanitise;
 pub mod secret;
 pub mod status;
 pub mod storage_cfg;
@@ -95,7 +96,7 @@ pub fn run() -> ExitCode {
 
 fn install_report_hook(color: bool) {
     let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(
+        Box::new(sanitise::ReportHandler(
             miette::MietteHandlerOpts::new()
                 .force_graphical(true)
                 .color(color)
@@ -103,6 +104,6 @@ fn install_report_hook(color: bool) {
                 .terminal_links(false)
                 .wrap_lines(false)
                 .build(),
-        )
+        ))
     }));
 }

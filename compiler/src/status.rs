@@ -268,7 +268,7 @@ fn sha256(bytes: &[u8]) -> String {
 
 /// An error's message (and its cause's) on one line.
 pub fn one_line(error: &PushError) -> String {
-    let text = error.to_string();
+    let text = crate::sanitise::text(&error.to_string()).into_owned();
     let joined: Vec<&str> = text
         .lines()
         .map(str::trim)

@@ -52,9 +52,7 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
     }
     let compilation = crate::compile(&config)?;
-    for warning in &compilation.fleet.warnings {
-        eprintln!("warning: {warning}");
-    }
+    warn(&compilation.fleet.warnings);
     let shown = config.out.display();
     if args.check {
         let stale = write::check(&config.out, &compilation.bundles)?;
@@ -90,13 +88,18 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     Ok(Outcome::Clean)
 }
 
+/// The build's warnings on stderr; they may quote the hosts' facts.
+fn warn(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("warning: {}", crate::sanitise::text(warning));
+    }
+}
+
 /// `--assumed`: a report, so exit 0 whatever it finds.
 fn assumed(config: &Config, json: bool, out: &mut dyn Write) -> Result<Outcome, Error> {
     let (evaluated, claims) = crate::eval::evaluate_claims(&config.file, config.detail)?;
     crate::validate::validate(&evaluated)?;
-    for warning in &evaluated.fleet.warnings {
-        eprintln!("warning: {warning}");
-    }
+    warn(&evaluated.fleet.warnings);
     let values = crate::assumed::assess(&evaluated.main_text, &claims);
     if json {
         crate::assumed::write_json(&evaluated.main_name, &values, out)?;

@@ -318,10 +318,11 @@ pub fn content_change(old: Option<&[u8]>, new: Option<&[u8]>) -> Content {
         .context_radius(CONTEXT)
         .missing_newline_hint(true)
         .to_string();
+    // Content may come from a host: shown, it must not drive the terminal.
     Content::Text {
         added,
         removed,
-        hunks: hunks.into(),
+        hunks: crate::sanitise::text(&hunks).into(),
     }
 }
 

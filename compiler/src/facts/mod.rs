@@ -57,7 +57,9 @@ impl Facts {
     /// The fact file's text: pretty JSON, keys sorted, a final newline.
     pub fn render(&self) -> String {
         // serde_json's maps are sorted: a round through `Value` sorts every key.
-        let value = serde_json::to_value(self).expect("facts serialise");
+        let mut value = serde_json::to_value(self).expect("facts serialise");
+        // Everything but the schema came from the host.
+        crate::sanitise::json(&mut value);
         let mut text = serde_json::to_string_pretty(&value).expect("facts serialise");
         text.push('\n');
         text
@@ -82,7 +84,7 @@ impl Facts {
         if self.pbs_fingerprint.is_some() {
             parts.push("PBS".to_owned());
         }
-        parts.join(", ")
+        crate::sanitise::line(&parts.join(", ")).into_owned()
     }
 }
 

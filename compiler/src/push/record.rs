@@ -284,20 +284,7 @@ impl Before {
     }
 }
 
-/// At most `limit` characters of text from a host, escaped so that it cannot
-/// span lines or carry control characters into a message.
-pub fn excerpt(bytes: &[u8], limit: usize) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut shown: String = text
-        .chars()
-        .take(limit)
-        .flat_map(char::escape_debug)
-        .collect();
-    if text.chars().count() > limit {
-        shown.push('…');
-    }
-    shown
-}
+pub use crate::sanitise::excerpt;
 
 #[cfg(test)]
 mod tests {
@@ -365,11 +352,5 @@ mod tests {
             let text = format!("lugc-before 1\nbundle x\nreplaces none\nabsent {path}\n");
             assert!(Before::parse(&text).is_err(), "{path}");
         }
-    }
-
-    #[test]
-    fn excerpts_are_bounded_and_escaped() {
-        assert_eq!(excerpt(b"a\nb\x1b[31m", 10), "a\\nb\\u{1b}[31m");
-        assert_eq!(excerpt("x".repeat(100).as_bytes(), 3), "xxx…");
     }
 }

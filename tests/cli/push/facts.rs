@@ -90,7 +90,7 @@ esac
 /// pve-6 is a PVE node with the captured bridges, storage.cfg and a VM
 /// whose config holds a password hash; esxi-5 a plain Debian 12 machine
 /// with a PBS certificate.
-fn recorded_hosts() -> Setup {
+pub(super) fn recorded_hosts() -> Setup {
     let setup = Setup::new();
     setup.record_facts(
         "pve-6",

@@ -7,6 +7,7 @@ mod all;
 mod confirm;
 mod facts;
 mod host_state;
+mod hostile;
 mod preview;
 mod safety;
 mod status;

@@ -1,0 +1,128 @@
+//! Text from a host never reaches the operator's terminal, or a JSON
+//! consumer, with its control characters raw: each path a host's words take
+//! to stdout or stderr is fed escape sequences (a terminal title, a screen
+//! clear, a bell, a C1 CSI) and must show them escaped (`\x1b`).
+
+use std::fs;
+use std::process::Output;
+
+use super::{Setup, CHRONY};
+use crate::common::{repo_root, stderr, stdout};
+
+/// Escape sequences a hostile host writes: retitle the terminal, clear the
+/// screen, ring the bell, a C1 CSI, a right-to-left override.
+const HOSTILE: &str = "\x1b]0;pwned\x07\x1b[2J\u{9b}31m\u{202e}";
+
+/// How lugc must show `HOSTILE`.
+const ESCAPED: &str = "\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u{202e}";
+
+/// The characters of `text` that must not come from a host raw: any
+/// control character but a line break and a tab, and the reordering marks.
+fn raw(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n' && c != '\t') || ('\u{202a}'..='\u{202e}').contains(&c)
+        })
+        .collect()
+}
+
+fn assert_escaped(what: &str, output: &Output) {
+    let text = format!("{}{}", stdout(output), stderr(output));
+    assert_eq!(
+        raw(&text),
+        Vec::<char>::new(),
+        "{what} printed host text raw:\n{text:?}"
+    );
+    assert!(
+        text.contains("\\x1b"),
+        "{what} did not show the host's text:\n{text}"
+    );
+}
+
+/// A host file's content in the dry run's diff, its `--json`, and in
+/// `status --diff`.
+#[test]
+fn file_contents_from_a_host_are_shown_escaped() {
+    let setup = Setup::new();
+    let file = setup.host_root("pve-5").join(CHRONY);
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    fs::write(
+        &file,
+        format!("pool 2.debian.pool.ntp.org iburst {HOSTILE}\n"),
+    )
+    .unwrap();
+    let shown = setup.push(&["pve-5"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert_escaped("the dry run", &shown);
+    assert!(stdout(&shown).contains(&format!("-pool 2.debian.pool.ntp.org iburst {ESCAPED}")));
+    let json = setup.push(&["pve-5", "--json"]);
+    assert_escaped("the dry run's --json", &json);
+    let status = setup.status_command(&["pve-5", "--diff"]).output().unwrap();
+    assert_escaped("status --diff", &status);
+}
+
+/// os-release and `pveversion` in `lugc facts`' summary and file, and a NIC
+/// name from `ip -j link` that a build error quotes among the host's NICs.
+#[test]
+fn facts_from_a_host_are_shown_escaped() {
+    let setup = super::facts::recorded_hosts();
+    let links = fs::read_to_string(repo_root().join("tests/facts/pve-ip-link.json"))
+        .unwrap()
+        .replace(
+            "\"ifname\":\"eno2\"",
+            "\"ifname\":\"eno2\\u001b]0;pwned\\u0007\"",
+        );
+    setup.record_facts(
+        "pve-6",
+        "pve",
+        &[
+            ("ip-link.json", &links),
+            (
+                "pveversion",
+                &format!("pve-manager/8.2.4{HOSTILE}/faa83925c9641325\n"),
+            ),
+        ],
+    );
+    setup.host_write(
+        "pve-6",
+        "usr/lib/os-release",
+        &format!("PRETTY_NAME=\"Debian {HOSTILE}\"\nVERSION_CODENAME=bookworm\n"),
+    );
+    let output = setup.facts(&["pve-6"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_escaped("lugc facts", &output);
+    let file = setup.fact_file("pve-6");
+    let facts: serde_json::Value = serde_json::from_str(&file).unwrap();
+    // JSON would carry a control character as `\u001b`: a consumer that
+    // prints the string would print it raw.
+    assert!(!file.contains("\\u00"), "{file}");
+    assert!(
+        facts["links"].get("eno2\\x1b]0;pwned\\x07").is_some(),
+        "{file}"
+    );
+    assert_eq!(
+        facts["os_release"]["PRETTY_NAME"],
+        format!("Debian {ESCAPED}")
+    );
+
+    // Hand it to the build raw, as a fact file may be edited: the error that
+    // lists the host's NICs shows it escaped.
+    fs::write(
+        setup.fixture.path().join("facts/pve-6.json"),
+        file.replace("eno2\\\\x1b]0;pwned\\\\x07", "eno2\\u001b]0;pwned\\u0007"),
+    )
+    .unwrap();
+    setup.fixture.edit(
+        "cluster.ncl",
+        "uplink = \"eno1\", # assumed: one of the three",
+        "uplink = \"wlan7\", # assumed: one of the three",
+    );
+    let build = setup.fixture.run(&["build"]);
+    assert_eq!(build.status.code(), Some(2), "{}", stderr(&build));
+    assert!(
+        stderr(&build).contains("is not a NIC of pve-6"),
+        "{}",
+        stderr(&build)
+    );
+    assert_escaped("the build error", &build);
+}
