@@ -241,7 +241,7 @@ fn bridge_vmbr5000() {
     failure.assert(
         &["bridge `vmbr5000` is not a valid PVE bridge name: VM bridges are vmbrN with N an integer from 0 to 4094"],
         needle,
-        offset(needle, "{"),
+        offset(needle, "vmbr5000"),
     );
 }
 
@@ -451,7 +451,7 @@ fn storage_id_pattern() {
     failure.assert(
         &["storage id `Vdp` does not match PVE's pattern [a-z][a-z0-9-_.]*[a-z0-9]"],
         needle,
-        offset(needle, "{"),
+        offset(needle, "Vdp"),
     );
 }
 
@@ -474,9 +474,9 @@ fn host_name_breaking_the_node_name_rule() {
     let failure = break_fleet(&[("    pve-7 = {", "    Pve_7 = {")]);
     let needle = "Pve_7 = {";
     failure.assert(
-        &["host name `Pve_7` is not a valid PVE node name"],
+        &["host name `Pve_7` is not a valid PVE node name; did you mean `pve-7`?"],
         needle,
-        offset(needle, "{"),
+        offset(needle, "Pve_7"),
     );
 }
 

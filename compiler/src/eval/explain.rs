@@ -197,7 +197,10 @@ fn blame(
     }
     let place = match (place, unknown_field_name(message)) {
         (Some(place), Some(name)) => key_before(&place, name).unwrap_or(place),
-        (Some(place), None) if places.is_user_place(&place) => place,
+        // A record's key checked as a value: at the name, not its record.
+        (Some(place), None) if places.is_user_place(&place) => {
+            named_key(&place, message).unwrap_or(place)
+        }
         // The value lost its position on the way (a record's key checked as
         // a value, a record rebuilt by a contract): find what the message names.
         (place, _) => places.mentioned(message).or(place)?,
@@ -255,6 +258,19 @@ fn unknown_field_name(message: &str) -> Option<&str> {
         .split_once("unknown field `")
         .or_else(|| message.split_once("unknown key `"))?;
     Some(rest.split_once('`')?.0)
+}
+
+/// The key before a record value that the message names in backticks (a
+/// host's name, a bridge's): where a check of the key fails.
+fn named_key(place: &Place, message: &str) -> Option<Place> {
+    if !place.source().starts_with('{') {
+        return None;
+    }
+    message
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .find_map(|name| key_before(place, name))
 }
 
 /// The field name written just before the value at `place` (`name = value`).
@@ -447,5 +463,15 @@ mod tests {
             unknown_field_name("unknown field `adress` in a host"),
             Some("adress")
         );
+    }
+
+    #[test]
+    fn a_key_checked_as_a_name_is_placed_at_the_key() {
+        let text = "{ pve_10 = { site = \"EL\" }, ports = [1] }";
+        let record = place(text, "{ site");
+        let at = named_key(&record, "host name `pve_10` is not valid").unwrap();
+        assert_eq!(at.source(), "pve_10");
+        assert!(named_key(&place(text, "[1]"), "`ports` is empty").is_none());
+        assert!(named_key(&record, "`site` is unknown").is_none());
     }
 }
