@@ -31,6 +31,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Push(#[from] BoxedPushError),
 
+    /// `lugc status` or `lugc facts` could not work on this machine (ssh missing…).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Host(#[from] crate::host::HostError),
+
     /// `lugc facts` could not gather or write a host's facts.
     #[error(transparent)]
     #[diagnostic(transparent)]

@@ -2,23 +2,22 @@
 //!
 //! In: how to reach the host, the bundle as out/ holds it. Out: a [`Row`]:
 //! the bundle id last pushed, a [`State`] and the paths behind it. It opens
-//! one `push::remote::Session` with `Hold::Read` (no lock, nothing written),
+//! one `host::Session` with `Hold::Read` (no lock, nothing written),
 //! reads lugc's records (`probe::records`) and has the host hash the files
 //! the bundle and the records name (`probe::hashes`); the content of a file
 //! is read only where the hashes cannot tell (a file that differs from out/
 //! where an earlier push wrote another version, or storage.cfg, compared as
-//! PVE reads it), or for `--diff`. Then `push::plan` decides, as a push would.
+//! PVE reads it), or for `--diff`. Then `plan` decides, as a push would.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
 use crate::diff::BundleChange;
-use crate::push::plan::{self, Change, Desired, HostFile, STORAGE_CFG};
-use crate::push::probe::{self, Found, Records};
-use crate::push::record::Reverted;
-use crate::push::remote::{Hold, Session};
-use crate::push::{preview, PushError, Remote};
+use crate::host::probe::{self, Found, Records};
+use crate::host::record::Reverted;
+use crate::host::{Hold, HostError, HostFile, Remote, Session};
+use crate::plan::{self, preview, Change, Desired, STORAGE_CFG};
 
 /// Where a bundle stands on its host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +85,7 @@ pub struct Ask<'a> {
 
 /// The status of `ask.desired` on `host`. A host that cannot be reached or
 /// read is a row too; only trouble on this machine (no ssh) is an error.
-pub fn check(remote: &Remote, host: &str, ask: &Ask<'_>) -> Result<Row, PushError> {
+pub fn check(remote: &Remote, host: &str, ask: &Ask<'_>) -> Result<Row, HostError> {
     let mut row = Row {
         bundle: ask.desired.bundle.clone(),
         host: host.to_owned(),
@@ -101,29 +100,25 @@ pub fn check(remote: &Remote, host: &str, ask: &Ask<'_>) -> Result<Row, PushErro
     };
     match read(remote, host, ask, &mut row) {
         Ok(()) => Ok(row),
-        Err(error @ (PushError::ToolMissing { .. } | PushError::Io { .. })) => Err(error),
-        Err(error @ (PushError::Ssh { .. } | PushError::ConnectionLost { .. })) => {
-            row.state = State::Unreachable(one_line(&error));
-            Ok(row)
-        }
-        Err(error @ PushError::Timeout { .. }) => {
-            row.state = State::Unreachable(one_line(&error));
+        Err(error) if error.is_local() => Err(error),
+        Err(error) if error.is_unreachable() => {
+            row.state = State::Unreachable(error.one_line());
             Ok(row)
         }
         Err(error) => {
-            row.state = State::Error(one_line(&error));
+            row.state = State::Error(error.one_line());
             Ok(row)
         }
     }
 }
 
-fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(), PushError> {
+fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(), HostError> {
     let session = Session::open(remote, host, &Hold::Read)?;
     let desired = ask.desired;
     let records = probe::records(&session, host, &desired.bundle)?;
     row.pushed_id = records.last.as_ref().map(|last| last.id.clone());
     row.reverted.clone_from(&records.reverted);
-    let paths = crate::push::concerned(desired, &records);
+    let paths = plan::concerned(desired, &records);
     let found = if ask.diff {
         probe::files(&session, host, &paths)?
     } else {
@@ -207,7 +202,7 @@ fn hashed(
     desired: &Desired,
     records: &Records,
     paths: &[String],
-) -> Result<Found, PushError> {
+) -> Result<Found, HostError> {
     let (hashes, irregular) = probe::hashes(session, host, paths)?;
     let mut known: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for manifest in records
@@ -264,17 +259,6 @@ fn sha256(bytes: &[u8]) -> String {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
-}
-
-/// An error's message (and its cause's) on one line.
-pub fn one_line(error: &PushError) -> String {
-    let text = crate::sanitise::text(&error.to_string()).into_owned();
-    let joined: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    joined.join("; ")
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ pub fn validate(evaluated: &Evaluated) -> Result<(), Diagnostics> {
                 "host names are lowercase letters, digits and inner dashes, and not `cluster`",
             ));
         }
-        if let Err(reason) = crate::push::Remote::check_target(&host.ssh_target) {
+        if let Err(reason) = crate::host::Remote::check_target(&host.ssh_target) {
             problems.push(Problem::new(
                 &host.ssh_target,
                 format!("host `{name}`: ssh_target {reason}"),

@@ -11,8 +11,9 @@ use clap::Args;
 use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::fleet::Fleet;
+use crate::host::Remote;
 use crate::parallel::{Event, Pool};
-use crate::push::{guard, PushError, Remote};
+use crate::push::{guard, PushError};
 use crate::render::CLUSTER_BUNDLE;
 
 #[derive(Debug, Clone, Args)]

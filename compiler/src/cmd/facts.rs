@@ -12,7 +12,7 @@ use crate::cli::InputArgs;
 use crate::config::Config;
 use crate::error::{Error, Outcome};
 use crate::facts::{self, FactsError};
-use crate::push::{PushError, Remote};
+use crate::host::Remote;
 use crate::render::CLUSTER_BUNDLE;
 
 #[derive(Debug, Args)]
@@ -58,7 +58,8 @@ pub fn run(args: &FactsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let width = hosts.iter().map(|(host, _)| host.len()).max().unwrap_or(0);
     let mut unreached = Vec::new();
     let (mut written, mut unchanged) = (0, 0);
-    let gather = |(host, remote): &(String, Remote)| facts::gather(remote, host, &args.fact_runner);
+    let gather =
+        |(host, remote): &(String, Remote)| crate::gather::gather(remote, host, &args.fact_runner);
     connect::in_parallel(
         &hosts,
         args.jobs.jobs,
@@ -82,15 +83,9 @@ pub fn run(args: &FactsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
                         facts.summary()
                     )?;
                 }
-                Err(error @ (PushError::ToolMissing { .. } | PushError::Io { .. })) => {
-                    return Err(error.into())
-                }
+                Err(error) if error.is_local() => return Err(error.into()),
                 Err(error) => {
-                    writeln!(
-                        out,
-                        "{host:width$}  no facts: {}",
-                        crate::status::one_line(&error)
-                    )?;
+                    writeln!(out, "{host:width$}  no facts: {}", error.one_line())?;
                     unreached.push(host.clone());
                 }
             }

@@ -15,9 +15,10 @@ use super::connect::{label, short};
 use crate::bundle::Bundle;
 use crate::diff::{BundleChange, View};
 use crate::error::{Error, Outcome};
+use crate::host::Remote;
 use crate::parallel::{Event, Pool};
 use crate::progress::Live;
-use crate::push::{self, BoxedPushError, Options, PushError, Remote, Report, Summary};
+use crate::push::{self, BoxedPushError, Options, PushError, Report, Summary};
 
 /// What `push --all` pushes, and how.
 pub struct Fleet<'a> {

@@ -18,7 +18,9 @@ use crate::compile;
 use crate::config::Config;
 use crate::diff::View;
 use crate::error::{Error, Outcome};
-use crate::push::{self, guard, plan::Change, Remote};
+use crate::host::Remote;
+use crate::plan::{Change, Desired};
+use crate::push::{self, guard};
 use crate::status::{self, Ask, Row, State};
 
 /// Value of the `schema` field of `--json`.
@@ -50,7 +52,7 @@ pub struct StatusArgs {
 
 /// One bundle to look at.
 struct Job {
-    desired: push::plan::Desired,
+    desired: Desired,
     out_id: String,
     host: String,
     remote: Remote,

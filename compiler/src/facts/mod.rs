@@ -4,11 +4,11 @@
 //! the output of a few commands run there through the fact runner
 //! (`ip -j`, `pveversion`, `openssl`). Out: a [`Facts`] document, written
 //! with sorted keys and no timestamps, so the same host state gives the same
-//! bytes. `gather` is the host side, read-only; the rest is pure.
+//! bytes. Pure: the model, the fact files (`load`, `write`) and the readers
+//! of what a host answered; `crate::gather` asks the host.
 
-mod gather;
 pub mod ip;
-mod redact;
+pub(crate) mod redact;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,6 @@ use serde::Serialize;
 
 use crate::diagnostic::{Diagnostics, SourceDiagnostic};
 
-pub use gather::gather;
 use ip::{Link, Route};
 
 /// Value of the `schema` field of a fact file.
@@ -27,7 +26,7 @@ pub const SCHEMA: &str = "lugc-facts 1";
 pub const FACTS_DIR: &str = "facts";
 
 /// The certificate PBS serves on its port.
-const PBS_CERT: &str = "/etc/proxmox-backup/proxy.pem";
+pub(crate) const PBS_CERT: &str = "/etc/proxmox-backup/proxy.pem";
 
 /// One host's facts.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -236,7 +235,7 @@ fn offset(text: &str, line: usize, column: usize) -> usize {
 }
 
 /// `os-release` lines (`KEY=value`, quoted or not) as a map.
-fn os_release(text: &str) -> BTreeMap<String, String> {
+pub(crate) fn os_release(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .filter_map(|line| {
             let (key, value) = line.trim().split_once('=')?;
@@ -254,7 +253,7 @@ fn os_release(text: &str) -> BTreeMap<String, String> {
 }
 
 /// storage.cfg as PVE keeps it, as JSON values: sets as sorted arrays.
-fn storage(text: &str) -> BTreeMap<String, BTreeMap<String, serde_json::Value>> {
+pub(crate) fn storage(text: &str) -> BTreeMap<String, BTreeMap<String, serde_json::Value>> {
     use crate::storage_cfg::{read, Value};
     read(text)
         .config
@@ -282,7 +281,7 @@ fn storage(text: &str) -> BTreeMap<String, BTreeMap<String, serde_json::Value>> 
 }
 
 /// `sha256 Fingerprint=AB:CD:…` (openssl x509 -fingerprint) → `AB:CD:…`.
-fn fingerprint(output: &str) -> Option<String> {
+pub(crate) fn fingerprint(output: &str) -> Option<String> {
     let (_, value) = output.lines().next()?.split_once('=')?;
     let value = value.trim().to_ascii_uppercase();
     let pairs: Vec<&str> = value.split(':').collect();
@@ -294,7 +293,7 @@ fn fingerprint(output: &str) -> Option<String> {
 }
 
 /// `eth0 10000` lines → speeds of the links that report one.
-fn speeds(text: &str) -> BTreeMap<&str, u64> {
+pub(crate) fn speeds(text: &str) -> BTreeMap<&str, u64> {
     text.lines()
         .filter_map(|line| {
             let (name, speed) = line.split_once(' ')?;

@@ -6,9 +6,8 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use crate::push::confirm::Armed;
+use crate::host::{Armed, Ended, Session};
 use crate::push::error::PushError;
-use crate::push::remote::{Ended, Session};
 use crate::push::Report;
 
 /// Run `actions[run]` in order (the earlier ones ran already); `host` and
@@ -36,7 +35,7 @@ pub fn run(
             .map_err(|cause| PushError::ActionCut {
                 host: host.to_owned(),
                 action: action.clone(),
-                cause: Box::new(cause),
+                cause: Box::new(cause.into()),
                 report: format!(
                     "the files are in place on {host}; actions run: {ran}; `{action}` was running (on the host it finished or was stopped); not run: {not_run}. {host} records the push as pending: push again to complete it (every action of the push runs again), or undo it with `lugc push {bundle} --rollback`"
                 ),

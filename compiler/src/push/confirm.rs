@@ -13,19 +13,11 @@
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use crate::host::record;
+use crate::host::remote::{Remote, Session, HOST_SH};
+use crate::host::{Armed, HostError};
 use crate::push::error::PushError;
-use crate::push::record;
-use crate::push::remote::{Remote, Session, HOST_SH};
 use crate::push::transfer::Begun;
-
-/// A push whose revert is armed on the host.
-#[derive(Debug, Clone)]
-pub struct Armed {
-    /// The push id: its backup directory holds the revert's state.
-    pub id: String,
-    /// How long after the last action the host waits for `confirm`.
-    pub confirm: Duration,
-}
 
 /// What the revert needs besides the push itself.
 pub struct Revert<'a> {
@@ -73,7 +65,8 @@ pub fn arm(session: &Session, begun: &Begun, revert: &Revert) -> Result<Armed, P
 
 /// The push failed: have the host revert it now rather than at the deadline.
 pub fn hasten(session: &Session, armed: &Armed) -> Result<(), PushError> {
-    session.run("hasten", &[&armed.id], b"").map(drop)
+    session.run("hasten", &[&armed.id], b"")?;
+    Ok(())
 }
 
 /// Disarm the revert over a new connection, trying again until shortly
@@ -90,13 +83,14 @@ pub fn confirm(remote: &Remote, root: &str, host: &str, armed: &Armed) -> Result
                     host: host.to_owned(),
                 })
             }
-            Ok(code) => PushError::Remote {
+            Ok(code) => HostError::Remote {
                 target: remote.target.clone(),
                 command: "disarm".to_owned(),
                 status: format!("exit {code}"),
                 detail: "no message".to_owned(),
-            },
-            Err(error) => error,
+            }
+            .into(),
+            Err(error) => error.into(),
         };
         if Instant::now() + Duration::from_secs(1) >= deadline {
             return Err(PushError::NotConfirmed {

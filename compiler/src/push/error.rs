@@ -3,13 +3,16 @@
 //! Variants fall in two groups that the messages keep apart: mistakes of the
 //! user (unknown host, stale or uncommitted out/, drift on the host), coded
 //! `lugc::push::*`, and trouble in the environment (rsync missing, ssh
-//! refused, no quorum, a failing remote command), coded `lugc::push::env::*`.
-//! Each carries a help line saying what to do next. `BoxedPushError` keeps
-//! the top-level `Error` small.
+//! refused, no quorum, a failing remote command), coded `lugc::push::env::*`,
+//! most of them the transport's own (`Host`, a `HostError`). Each carries a
+//! help line saying what to do next. `BoxedPushError` keeps the top-level
+//! `Error` small.
 
 use std::path::PathBuf;
 
 use miette::Diagnostic;
+
+use crate::host::HostError;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PushError {
@@ -105,20 +108,6 @@ pub enum PushError {
     )]
     NoClusterMember,
 
-    #[error("no quorum on {target}: /etc/pve is read-only")]
-    #[diagnostic(
-        code(lugc::push::env::no_quorum),
-        help("pmxcfs refuses writes while the node is not quorate; check `pvecm status`, or push through another member with --target")
-    )]
-    NoQuorum { target: String },
-
-    #[error("{target} has no /etc/pve: not a Proxmox VE cluster member")]
-    #[diagnostic(
-        code(lugc::push::no_pmxcfs),
-        help("push the cluster bundle through a cluster member")
-    )]
-    NoPmxcfs { target: String },
-
     #[error(
         "{path} on {host} is not a regular file, or a directory on its path is a symbolic link"
     )]
@@ -155,90 +144,11 @@ pub enum PushError {
     )]
     RollbackMissing { host: String, paths: Vec<String> },
 
-    #[error("another push to {host} is under way: {holder}")]
-    #[diagnostic(
-        code(lugc::push::busy),
-        help("one push per host at a time: wait for it to finish; the lock in /var/lib/lugc/lock is released when its holder ends")
-    )]
-    Busy { host: String, holder: String },
-
-    #[error("lugc state on {host} is unreadable: {reason}")]
-    #[diagnostic(
-        code(lugc::push::remote_state),
-        help("inspect /var/lib/lugc on the host")
-    )]
-    RemoteState { host: String, reason: String },
-
-    #[error("`{tool}` is not installed here: {reason}")]
-    #[diagnostic(
-        code(lugc::push::env::tool_missing),
-        help("install it (Debian: apt-get install {package})")
-    )]
-    ToolMissing {
-        tool: String,
-        package: String,
-        reason: String,
-    },
-
-    #[error("ssh to {target} failed: {detail}")]
-    #[diagnostic(
-        code(lugc::push::env::ssh),
-        help("check that `{command}` works on its own (address, --port, --ssh-option)")
-    )]
-    Ssh {
-        target: String,
-        detail: String,
-        command: String,
-    },
-
-    #[error("the connection to {target} was lost: {detail}")]
-    #[diagnostic(code(lugc::push::env::connection_lost))]
-    ConnectionLost { target: String, detail: String },
-
-    #[error("{target} did not answer within {seconds} s while {what}")]
-    #[diagnostic(
-        code(lugc::push::env::timeout),
-        help("check that the host is up and reachable over ssh, or give it longer with --timeout")
-    )]
-    Timeout {
-        target: String,
-        what: String,
-        seconds: u64,
-    },
-
-    #[error("--root {root} is not a directory on {target}")]
-    #[diagnostic(code(lugc::push::no_root))]
-    NoRoot { target: String, root: String },
-
-    #[error("a symbolic link on {target}: {detail}")]
-    #[diagnostic(
-        code(lugc::push::link),
-        help("lugc never writes or reads through a symbolic link below the root; replace the link with the directory or file it stands for")
-    )]
-    Link { target: String, detail: String },
-
-    #[error("rsync to {target} failed ({status}): {detail}")]
-    #[diagnostic(code(lugc::push::env::rsync))]
-    Rsync {
-        target: String,
-        status: String,
-        detail: String,
-    },
-
     #[error("{cause}")]
     #[diagnostic(code(lugc::push::cut_short), help("{state}"))]
     CutShort {
         cause: Box<PushError>,
         state: String,
-    },
-
-    #[error("`{command}` on {target} failed ({status}): {detail}")]
-    #[diagnostic(code(lugc::push::env::remote))]
-    Remote {
-        target: String,
-        command: String,
-        status: String,
-        detail: String,
     },
 
     #[error("action `{action}` failed on {host} ({status})")]
@@ -265,6 +175,11 @@ pub enum PushError {
         path: PathBuf,
         source: std::io::Error,
     },
+
+    /// The host could not be reached, read or written.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Host(#[from] HostError),
 }
 
 impl PushError {

@@ -3,10 +3,10 @@
 //!
 //! A push is these stages, each a module with one job:
 //!
-//! 1. lock: `remote::Session` connects and takes the host's push lock
+//! 1. lock: `host::Session` connects and takes the host's push lock
 //!    (a dry run takes none and writes nothing);
-//! 2. probe: `probe` reads lugc's records and the files concerned;
-//! 3. plan: `plan` compares them with the `Desired` state (drift blocks
+//! 2. probe: `host::probe` reads lugc's records and the files concerned;
+//! 3. plan: `crate::plan` compares them with the `Desired` state (drift blocks
 //!    unless `force`) and the plan is shown; a dry run stops here;
 //! 4. transfer: `transfer::begin` records the push as pending with its own
 //!    backup directory, `transfer::files` writes and removes;
@@ -16,35 +16,28 @@
 //! 6. record: `transfer::finish` records the push as complete.
 //!
 //! `rollback` builds the `Desired` state from the host's backups and goes
-//! through the same stages. Only `remote` spawns ssh or rsync; `guard` holds
-//! the checks on out/ that come before any of this.
+//! through the same stages. Only `host::remote` spawns ssh or rsync; `guard`
+//! holds the checks on out/ that come before any of this.
 
 pub mod actions;
 pub mod confirm;
 pub mod error;
 pub mod guard;
-pub mod plan;
-pub mod preview;
-pub mod private;
-pub mod probe;
-pub mod record;
-pub mod remote;
 pub mod rollback;
 pub mod transfer;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
 pub use error::{BoxedPushError, PushError};
-use plan::{on_pmxcfs, Desired, Want, PMXCFS_MAX};
-use probe::{Found, Records};
-pub use remote::Remote;
-use remote::{Hold, Session};
 use transfer::Begun;
 
+use crate::host::probe::{self, Found, Records};
+use crate::host::{record, Armed, Hold, Remote, Session};
 use crate::manifest::Manifest;
+use crate::plan::{self, concerned, on_pmxcfs, preview, Desired, Want, PMXCFS_MAX};
 
 /// How far a push goes.
 #[derive(Debug, Clone)]
@@ -192,30 +185,6 @@ fn hold(options: &Options) -> Hold {
     }
 }
 
-/// The host paths a push reads: the bundle's, and those lugc's records name.
-pub fn concerned(desired: &Desired, records: &Records) -> Vec<String> {
-    let recorded = records
-        .last
-        .iter()
-        .map(|last| &last.manifest)
-        .chain(records.pending_manifests())
-        .flat_map(|manifest| &manifest.entries)
-        .map(|entry| entry.path.clone());
-    let absent = desired
-        .manifest
-        .iter()
-        .flat_map(|manifest| &manifest.absent)
-        .cloned();
-    let paths: BTreeSet<String> = desired
-        .files
-        .keys()
-        .cloned()
-        .chain(recorded)
-        .chain(absent)
-        .collect();
-    paths.into_iter().collect()
-}
-
 /// Plan, show, and with `options.apply` carry out the plan.
 fn deliver(
     session: &Session,
@@ -352,7 +321,7 @@ fn deliver(
         return Ok(());
     }
     if plan.changes.iter().any(|(path, _)| on_pmxcfs(path)) {
-        check_quorum(session)?;
+        session.check_quorum()?;
     }
     let stage = |stage: Stage| {
         let host = host.to_owned();
@@ -396,20 +365,19 @@ fn deliver(
     let split = first_guarded
         .filter(|_| window.is_some())
         .unwrap_or(plan.actions.len());
-    let run_actions =
-        |run: std::ops::Range<usize>, armed: Option<&confirm::Armed>, report: &mut Report| {
-            actions::run(
-                session,
-                &options.runner,
-                options.action_timeout,
-                host,
-                &desired.bundle,
-                &plan.actions,
-                run,
-                armed,
-                report,
-            )
-        };
+    let run_actions = |run: std::ops::Range<usize>, armed: Option<&Armed>, report: &mut Report| {
+        actions::run(
+            session,
+            &options.runner,
+            options.action_timeout,
+            host,
+            &desired.bundle,
+            &plan.actions,
+            run,
+            armed,
+            report,
+        )
+    };
     run_actions(0..split, None, report)?;
     if let Some(seconds) = window {
         let revert = confirm::Revert {
@@ -492,22 +460,6 @@ impl Stage {
                 "every file is in place on {host} and every action ran, but lugc's record there was not updated: push again to record it (its actions run again)"
             ),
         }
-    }
-}
-
-/// Fail unless /etc/pve under the root takes writes.
-fn check_quorum(session: &Session) -> Result<(), PushError> {
-    let target = session.remote.target.clone();
-    match session.exit_code("quorum")? {
-        0 => Ok(()),
-        3 => Err(PushError::NoPmxcfs { target }),
-        4 => Err(PushError::NoQuorum { target }),
-        code => Err(PushError::Remote {
-            target,
-            command: "quorum probe".to_owned(),
-            status: format!("exit {code}"),
-            detail: "no message".to_owned(),
-        }),
     }
 }
 

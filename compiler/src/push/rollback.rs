@@ -11,11 +11,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::host::probe::{Found, Push, Records};
+use crate::host::{record, HostFile};
 use crate::manifest::{Entry, Manifest};
+use crate::plan::{Desired, Want};
 use crate::push::error::PushError;
-use crate::push::plan::{Desired, HostFile, Want};
-use crate::push::probe::{Found, Push, Records};
-use crate::push::record;
 
 /// The pushes to undo and the bundle to go back to.
 #[derive(Debug, Clone)]

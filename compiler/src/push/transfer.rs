@@ -10,12 +10,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::host::private::{self, PrivateDir};
+use crate::host::probe::Records;
+use crate::host::record::{self, Before};
+use crate::host::{HostError, HostFile, Metadata, Session};
+use crate::plan::{on_pmxcfs, Change, Desired, Plan};
 use crate::push::error::PushError;
-use crate::push::plan::{on_pmxcfs, Change, Desired, HostFile, Plan};
-use crate::push::private::{self, PrivateDir};
-use crate::push::probe::Records;
-use crate::push::record::{self, Before};
-use crate::push::remote::{Metadata, Session};
 
 /// A push that `begin` recorded on the host.
 #[derive(Debug, Clone)]
@@ -40,13 +40,14 @@ pub fn begin(
     let output = session.run("begin", &[&prefix], b"")?;
     let id = String::from_utf8_lossy(&output).trim().to_owned();
     if !record::valid_id(&id) || !id.starts_with(&prefix) {
-        return Err(PushError::RemoteState {
+        return Err(HostError::RemoteState {
             host: session.remote.target.clone(),
             reason: format!(
                 "`begin` answered `{}`, not a push id",
                 record::excerpt(id.as_bytes(), 80)
             ),
-        });
+        }
+        .into());
     }
     let last = records.last.as_ref();
     let before = Before {

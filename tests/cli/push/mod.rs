@@ -807,7 +807,7 @@ fn check_shell(path: &std::path::Path) -> Result<(), String> {
 
 #[test]
 fn the_host_script_passes_shellcheck_and_dash() {
-    let script = crate::common::repo_root().join("compiler/src/push/host.sh");
+    let script = crate::common::repo_root().join("compiler/src/host/host.sh");
     check_shell(&script).unwrap_or_else(|e| panic!("{e}"));
     // The same checks reject a broken copy: an unquoted path, an unclosed case.
     let text = fs::read_to_string(&script).unwrap();

@@ -1,4 +1,4 @@
-//! push::remote: the only code in lugc that spawns `ssh` and `rsync`.
+//! host::remote: the only code in lugc that spawns `ssh` and `rsync`.
 //!
 //! A `Remote` says how to reach a host (target, port, `-o` options, the
 //! root directory that stands for `/`, timeouts). A `Session` is one ssh
@@ -19,9 +19,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::push::confirm::Armed;
-use crate::push::error::PushError;
-use crate::push::private::PrivateDir;
+use crate::host::error::HostError;
+use crate::host::private::PrivateDir;
 
 /// lugc's side of every command on a host.
 pub const HOST_SH: &str = include_str!("host.sh");
@@ -61,6 +60,15 @@ pub enum Metadata {
     ContentOnly,
     /// Permission bits, and `user:group` when the remote user is root.
     Set { mode: u32, owner: Option<String> },
+}
+
+/// A push whose revert is armed on the host.
+#[derive(Debug, Clone)]
+pub struct Armed {
+    /// The push id: its backup directory holds the revert's state.
+    pub id: String,
+    /// How long after the last action the host waits for `confirm`.
+    pub confirm: Duration,
 }
 
 /// How an action ended.
@@ -141,20 +149,20 @@ impl Remote {
         root: &str,
         args: &[&str],
         limit: Duration,
-    ) -> Result<i32, PushError> {
+    ) -> Result<i32, HostError> {
         let limit = limit.clamp(Duration::from_secs(1), self.deadline());
         let mut ssh = Command::new("ssh");
         ssh.args(["-o", "ControlPath=none", "-o", "ControlMaster=no"])
             .args(["-o", "BatchMode=yes"])
             .args(self.connection_args())
             .arg(host_command(command, root, args));
-        let output = run_until(ssh, b"", limit)?.ok_or_else(|| PushError::Timeout {
+        let output = run_until(ssh, b"", limit)?.ok_or_else(|| HostError::Timeout {
             target: self.target.clone(),
             what: format!("`{command}` over a new connection"),
             seconds: limit.as_secs(),
         })?;
         match output.status.code() {
-            Some(255) | None => Err(PushError::Ssh {
+            Some(255) | None => Err(HostError::Ssh {
                 target: self.target.clone(),
                 detail: last_lines(&output.stderr),
                 command: self.ssh_command(),
@@ -181,7 +189,7 @@ pub struct Session<'r> {
 
 impl<'r> Session<'r> {
     /// Connect, resolve the root, and with `Hold::Lock` take the push lock.
-    pub fn open(remote: &'r Remote, host: &str, hold: &Hold) -> Result<Session<'r>, PushError> {
+    pub fn open(remote: &'r Remote, host: &str, hold: &Hold) -> Result<Session<'r>, HostError> {
         let control = PrivateDir::new("lugc-ssh-")?;
         let mut ssh = Command::new("ssh");
         ssh.arg("-M")
@@ -235,7 +243,7 @@ impl<'r> Session<'r> {
                             return Ok(session);
                         }
                         "busy" => {
-                            return Err(PushError::Busy {
+                            return Err(HostError::Busy {
                                 host: host.to_owned(),
                                 holder: rest.to_owned(),
                             })
@@ -244,14 +252,14 @@ impl<'r> Session<'r> {
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    return Err(PushError::Timeout {
+                    return Err(HostError::Timeout {
                         target: remote.target.clone(),
                         what: "connecting".to_owned(),
                         seconds: remote.deadline().as_secs(),
                     });
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = session.master.wait().map_err(PushError::io("ssh"))?;
+                    let status = session.master.wait().map_err(HostError::io("ssh"))?;
                     let detail = session
                         .master_errors
                         .take()
@@ -264,7 +272,7 @@ impl<'r> Session<'r> {
     }
 
     /// Run host.sh `command` with `args` and `input`; fails unless it exits 0.
-    pub fn run(&self, command: &str, args: &[&str], input: &[u8]) -> Result<Vec<u8>, PushError> {
+    pub fn run(&self, command: &str, args: &[&str], input: &[u8]) -> Result<Vec<u8>, HostError> {
         let output = self.exec(command, args, input)?;
         if output.status.success() {
             Ok(output.stdout)
@@ -274,7 +282,7 @@ impl<'r> Session<'r> {
     }
 
     /// The exit code of host.sh `command` (only ssh's own failure is an error).
-    pub fn exit_code(&self, command: &str) -> Result<i32, PushError> {
+    pub fn exit_code(&self, command: &str) -> Result<i32, HostError> {
         let output = self.exec(command, &[], b"")?;
         match output.status.code() {
             Some(255) | None => Err(self.failure(output.status, &output.stderr, command)),
@@ -282,10 +290,26 @@ impl<'r> Session<'r> {
         }
     }
 
-    fn exec(&self, command: &str, args: &[&str], input: &[u8]) -> Result<Output, PushError> {
+    /// Fail unless /etc/pve under the root takes writes.
+    pub fn check_quorum(&self) -> Result<(), HostError> {
+        let target = self.remote.target.clone();
+        match self.exit_code("quorum")? {
+            0 => Ok(()),
+            3 => Err(HostError::NoPmxcfs { target }),
+            4 => Err(HostError::NoQuorum { target }),
+            code => Err(HostError::Remote {
+                target,
+                command: "quorum probe".to_owned(),
+                status: format!("exit {code}"),
+                detail: "no message".to_owned(),
+            }),
+        }
+    }
+
+    fn exec(&self, command: &str, args: &[&str], input: &[u8]) -> Result<Output, HostError> {
         let mut ssh = self.client();
         ssh.arg(host_command(command, &self.root, args));
-        run_until(ssh, input, self.remote.deadline())?.ok_or_else(|| PushError::Timeout {
+        run_until(ssh, input, self.remote.deadline())?.ok_or_else(|| HostError::Timeout {
             target: self.remote.target.clone(),
             what: format!("`{command}`"),
             seconds: self.remote.deadline().as_secs(),
@@ -301,7 +325,7 @@ impl<'r> Session<'r> {
         paths: &[&str],
         metadata: &Metadata,
         backup: Option<&str>,
-    ) -> Result<(), PushError> {
+    ) -> Result<(), HostError> {
         if paths.is_empty() {
             return Ok(());
         }
@@ -348,7 +372,7 @@ impl<'r> Session<'r> {
         if output.status.code() == Some(255) || self.master_gone() {
             return Err(self.lost(&detail));
         }
-        Err(PushError::Rsync {
+        Err(HostError::Rsync {
             target: self.remote.target.clone(),
             status: describe(output.status),
             detail,
@@ -366,7 +390,7 @@ impl<'r> Session<'r> {
         limit: Duration,
         armed: Option<&Armed>,
         show: &mut dyn FnMut(&str),
-    ) -> Result<Ended, PushError> {
+    ) -> Result<Ended, HostError> {
         let seconds = limit.as_secs().max(1).to_string();
         let mut args = vec![seconds, runner.to_owned(), action.to_owned()];
         if let Some(armed) = armed {
@@ -420,7 +444,7 @@ impl<'r> Session<'r> {
                 }
             }
         }
-        let status = child.wait().map_err(PushError::io("ssh"))?;
+        let status = child.wait().map_err(HostError::io("ssh"))?;
         drop(input);
         match status.code() {
             Some(124) => Ok(Ended::TimedOut),
@@ -459,36 +483,36 @@ impl<'r> Session<'r> {
         !self.control.path().join("master").exists()
     }
 
-    fn lost(&self, detail: &str) -> PushError {
-        PushError::ConnectionLost {
+    fn lost(&self, detail: &str) -> HostError {
+        HostError::ConnectionLost {
             target: self.remote.target.clone(),
             detail: detail.to_owned(),
         }
     }
 
     /// The error for a command of ours that exited with `status`.
-    fn failure(&self, status: ExitStatus, stderr: &[u8], what: &str) -> PushError {
+    fn failure(&self, status: ExitStatus, stderr: &[u8], what: &str) -> HostError {
         let detail = last_lines(stderr);
         match status.code() {
             Some(255) if self.ready && self.master_gone() => self.lost(&detail),
-            Some(255) => PushError::Ssh {
+            Some(255) => HostError::Ssh {
                 target: self.remote.target.clone(),
                 detail,
                 command: self.remote.ssh_command(),
             },
-            Some(BUSY) => PushError::Busy {
+            Some(BUSY) => HostError::Busy {
                 host: self.remote.target.clone(),
                 holder: String::new(),
             },
-            Some(3) if what == "connecting" => PushError::NoRoot {
+            Some(3) if what == "connecting" => HostError::NoRoot {
                 target: self.remote.target.clone(),
                 root: self.remote.root.clone(),
             },
-            Some(4) => PushError::Link {
+            Some(4) => HostError::Link {
                 target: self.remote.target.clone(),
                 detail,
             },
-            _ => PushError::Remote {
+            _ => HostError::Remote {
                 target: self.remote.target.clone(),
                 command: what.to_owned(),
                 status: describe(status),
@@ -525,9 +549,9 @@ fn host_command(command: &str, root: &str, args: &[&str]) -> String {
         .join(" ")
 }
 
-fn missing(tool: &str, package: &str) -> impl FnOnce(std::io::Error) -> PushError {
+fn missing(tool: &str, package: &str) -> impl FnOnce(std::io::Error) -> HostError {
     let (tool, package) = (tool.to_owned(), package.to_owned());
-    move |error| PushError::ToolMissing {
+    move |error| HostError::ToolMissing {
         tool,
         package,
         reason: if error.kind() == std::io::ErrorKind::NotFound {
@@ -551,7 +575,7 @@ fn run_until(
     mut command: Command,
     input: &[u8],
     limit: Duration,
-) -> Result<Option<Output>, PushError> {
+) -> Result<Option<Output>, HostError> {
     let tool = command.get_program().to_string_lossy().into_owned();
     let package = if tool == "rsync" {
         "rsync"
@@ -575,7 +599,7 @@ fn run_until(
     let stderr = child.stderr.take().map(read_all);
     let start = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().map_err(PushError::io(tool.clone()))? {
+        if let Some(status) = child.try_wait().map_err(HostError::io(tool.clone()))? {
             break status;
         }
         if start.elapsed() >= limit {
@@ -618,7 +642,7 @@ pub fn last_lines(stderr: &[u8]) -> String {
     if joined.is_empty() {
         "no message".to_owned()
     } else {
-        crate::push::record::excerpt(joined.as_bytes(), 400)
+        crate::host::record::excerpt(joined.as_bytes(), 400)
     }
 }
 

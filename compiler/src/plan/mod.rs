@@ -1,11 +1,15 @@
-//! push::plan: (what the host should have, what it has, what the last push
+//! plan: (what the host should have, what it has, what the last push
 //! and the pushes cut short since left) → `Plan`: files to write or remove,
-//! drift, and the actions to run. Pure: no I/O, no ssh; `push` feeds it what
-//! the transport read.
+//! drift, and the actions to run. Pure: no I/O, no ssh; `push` and `status`
+//! feed it what `host` read, and `preview` shows it as a diff.
+
+pub mod preview;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use crate::host::probe::Records;
+use crate::host::HostFile;
 use crate::manifest::{Entry, Manifest};
 
 /// Files under this directory live on pmxcfs: mode and owner are not ours to set.
@@ -112,14 +116,6 @@ impl Desired {
             ..Manifest::default()
         }
     }
-}
-
-/// One regular file as found on the host.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostFile {
-    pub blake3: String,
-    pub mode: u32,
-    pub owner: String,
 }
 
 /// How a file changes on the host.
@@ -328,6 +324,30 @@ pub fn plan(
         }
     }
     plan
+}
+
+/// The host paths a push reads: the bundle's, and those lugc's records name.
+pub fn concerned(desired: &Desired, records: &Records) -> Vec<String> {
+    let recorded = records
+        .last
+        .iter()
+        .map(|last| &last.manifest)
+        .chain(records.pending_manifests())
+        .flat_map(|manifest| &manifest.entries)
+        .map(|entry| entry.path.clone());
+    let absent = desired
+        .manifest
+        .iter()
+        .flat_map(|manifest| &manifest.absent)
+        .cloned();
+    let paths: BTreeSet<String> = desired
+        .files
+        .keys()
+        .cloned()
+        .chain(recorded)
+        .chain(absent)
+        .collect();
+    paths.into_iter().collect()
 }
 
 #[cfg(test)]

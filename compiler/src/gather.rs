@@ -1,12 +1,11 @@
-//! facts::gather: one host's facts over one read-only session: the files
-//! read below the root and the commands run through the fact runner, in one
-//! `host.sh facts` call.
+//! gather: one host's facts (`lugc facts`) over one read-only `host`
+//! session: the files read below the root and the commands run through the
+//! fact runner, in one `host.sh facts` call, made into `facts::Facts` by
+//! `facts`' pure readers.
 
-use crate::push::probe::{self, FactCommand, Gathered};
-use crate::push::remote::{Hold, Session};
-use crate::push::{PushError, Remote};
-
-use super::{fingerprint, ip, os_release, redact, speeds, storage, Facts, PBS_CERT};
+use crate::facts::{fingerprint, ip, os_release, redact, speeds, storage, Facts, PBS_CERT};
+use crate::host::probe::{self, FactCommand, Gathered};
+use crate::host::{Hold, HostError, Remote, Session};
 
 /// The commands a fact comes from; the runner gets each as one argument.
 const COMMANDS: [FactCommand<'static>; 6] = [
@@ -46,10 +45,10 @@ const COMMANDS: [FactCommand<'static>; 6] = [
 const REQUIRED: [&str; 3] = ["ip-link", "ip-addr", "ip-route"];
 
 /// Gather `host`'s facts, reading and running only; `runner` runs each command there.
-pub fn gather(remote: &Remote, host: &str, runner: &str) -> Result<Facts, PushError> {
+pub fn gather(remote: &Remote, host: &str, runner: &str) -> Result<Facts, HostError> {
     let session = Session::open(remote, host, &Hold::Read)?;
     let gathered = probe::facts(&session, host, runner, &COMMANDS)?;
-    assemble(host, &gathered).map_err(|reason| PushError::RemoteState {
+    assemble(host, &gathered).map_err(|reason| HostError::RemoteState {
         host: host.to_owned(),
         reason,
     })
@@ -107,7 +106,7 @@ fn assemble(host: &str, gathered: &Gathered) -> Result<Facts, String> {
         })
         .collect();
     let mut facts = Facts {
-        schema: super::SCHEMA,
+        schema: crate::facts::SCHEMA,
         host: host.to_owned(),
         os_release: text("/etc/os-release")
             .or_else(|| text("/usr/lib/os-release"))

@@ -1,4 +1,4 @@
-//! push::private: the operator's temporary files during a push (the staged
+//! host::private: the operator's temporary files during a push (the staged
 //! files, the ssh control socket). Directories are 0700 and files 0600,
 //! whatever the umask, and they are removed on every exit: when dropped,
 //! and on SIGINT, SIGTERM or SIGHUP before the process ends by that signal.
@@ -10,7 +10,7 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once};
 
-use crate::push::error::PushError;
+use crate::host::error::HostError;
 
 /// Directories to remove should a signal end the process.
 static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
@@ -22,13 +22,13 @@ pub struct PrivateDir {
 }
 
 impl PrivateDir {
-    pub fn new(prefix: &str) -> Result<PrivateDir, PushError> {
+    pub fn new(prefix: &str) -> Result<PrivateDir, HostError> {
         HANDLER.call_once(clean_up_on_signals);
         let dir = tempfile::Builder::new()
             .prefix(prefix)
             .permissions(fs::Permissions::from_mode(0o700))
             .tempdir()
-            .map_err(PushError::io(std::env::temp_dir()))?;
+            .map_err(HostError::io(std::env::temp_dir()))?;
         live().insert(dir.path().to_path_buf());
         Ok(PrivateDir { dir })
     }
@@ -45,13 +45,13 @@ impl Drop for PrivateDir {
 }
 
 /// Write `bytes` to a new 0600 file at `path`, creating 0700 directories.
-pub fn write(path: &Path, bytes: &[u8]) -> Result<(), PushError> {
+pub fn write(path: &Path, bytes: &[u8]) -> Result<(), HostError> {
     if let Some(dir) = path.parent() {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(PushError::io(dir))?;
+            .map_err(HostError::io(dir))?;
     }
     fs::OpenOptions::new()
         .write(true)
@@ -59,7 +59,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), PushError> {
         .mode(0o600)
         .open(path)
         .and_then(|mut file| file.write_all(bytes))
-        .map_err(PushError::io(path))
+        .map_err(HostError::io(path))
 }
 
 fn live() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {

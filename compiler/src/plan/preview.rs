@@ -1,4 +1,4 @@
-//! push::preview: a plan's file changes as a `diff::BundleChange`, the
+//! plan::preview: a plan's file changes as a `diff::BundleChange`, the
 //! host's current files against the bundle's, so that a dry run (and
 //! `lugc status --diff`) draws them as `lugc diff` does: unified diffs,
 //! `--stat`, `--name-only`, `--json`.
@@ -9,9 +9,9 @@
 //! becomes `Content::Hidden`: its lines are counted, never copied. Pure.
 
 use crate::diff::{BundleChange, FileChange};
+use crate::host::probe::Found;
 use crate::manifest::Entry;
-use crate::push::plan::{on_pmxcfs, Change, Desired, Plan};
-use crate::push::probe::Found;
+use crate::plan::{on_pmxcfs, Change, Desired, Plan};
 use crate::secret;
 
 /// What the preview needs besides the plan.
@@ -119,8 +119,9 @@ mod tests {
 
     use super::*;
     use crate::diff::{Content, Status};
+    use crate::host::HostFile;
     use crate::manifest::Manifest;
-    use crate::push::plan::{plan, HostFile, Want};
+    use crate::plan::{plan, Want};
 
     fn want(content: &str) -> Want {
         Want {

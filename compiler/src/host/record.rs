@@ -1,4 +1,4 @@
-//! push::record: lugc's records on a host, their names and formats. Pure.
+//! host::record: lugc's records on a host, their names and formats. Pure.
 //!
 //! ```text
 //! /var/lib/lugc/lock                       flock(1)ed by the push under way; names its holder
@@ -31,7 +31,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::manifest::Manifest;
-use crate::push::plan::HostFile;
 
 /// lugc's state directory on every host.
 pub const STATE_DIR: &str = "/var/lib/lugc";
@@ -85,6 +84,14 @@ pub fn backup_files(root: &str, id: &str) -> String {
 /// Absolute path of a record below `root`, for messages.
 pub fn path(root: &str, name: &str) -> String {
     format!("{root}{STATE_DIR}/{name}")
+}
+
+/// One regular file as found on the host, and as BEFORE records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFile {
+    pub blake3: String,
+    pub mode: u32,
+    pub owner: String,
 }
 
 /// A push id as `begin` makes it; anything else read from a host is refused.

@@ -1,4 +1,4 @@
-//! push::probe: what a host has, read in one command each over the session:
+//! host::probe: what a host has, read in one command each over the session:
 //! lugc's records of a bundle and of the pushes they name (`records`), the
 //! files at given paths with mode, owner and content (`files`), or with mode,
 //! owner and SHA-256 only (`hashes`, for `lugc status`), or what `lugc facts`
@@ -7,10 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::push::error::PushError;
-use crate::push::plan::HostFile;
-use crate::push::record::{self, excerpt, Before, Recorded, Reverted};
-use crate::push::remote::Session;
+use crate::host::error::HostError;
+use crate::host::record::{self, excerpt, Before, HostFile, Recorded, Reverted};
+use crate::host::remote::Session;
 
 /// lugc's records of one bundle on a host.
 #[derive(Debug, Clone, Default)]
@@ -65,9 +64,9 @@ pub struct Found {
     pub irregular: Vec<String>,
 }
 
-pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, PushError> {
+pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, HostError> {
     let output = session.run("records", &[bundle], b"")?;
-    let bad = |reason: String| PushError::RemoteState {
+    let bad = |reason: String| HostError::RemoteState {
         host: host.to_owned(),
         reason,
     };
@@ -100,7 +99,7 @@ pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, P
             _ => return Err(stream.bad(&line)),
         }
     }
-    let text = |name: &str| -> Result<Option<String>, PushError> {
+    let text = |name: &str| -> Result<Option<String>, HostError> {
         raw.get(name)
             .map(|bytes| {
                 String::from_utf8(bytes.clone()).map_err(|_| {
@@ -115,12 +114,12 @@ pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, P
     let parsed = |name: &str, reason: String| {
         bad(format!("{}: {reason}", record::path(&session.root, name)))
     };
-    let manifest = |name: &str| -> Result<Option<Recorded>, PushError> {
+    let manifest = |name: &str| -> Result<Option<Recorded>, HostError> {
         text(name)?
             .map(|text| Recorded::parse(text).map_err(|reason| parsed(name, reason)))
             .transpose()
     };
-    let pushes = |name: &str| -> Result<Vec<Push>, PushError> {
+    let pushes = |name: &str| -> Result<Vec<Push>, HostError> {
         let Some(list) = text(name)? else {
             return Ok(Vec::new());
         };
@@ -161,7 +160,7 @@ pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, P
 }
 
 /// The regular files at `paths` (absolute on the host, below the root).
-pub fn files(session: &Session, host: &str, paths: &[String]) -> Result<Found, PushError> {
+pub fn files(session: &Session, host: &str, paths: &[String]) -> Result<Found, HostError> {
     let mut found = Found::default();
     if paths.is_empty() {
         return Ok(found);
@@ -180,7 +179,7 @@ pub fn files(session: &Session, host: &str, paths: &[String]) -> Result<Found, P
 
 /// Reads a `file` or `irregular` line (and the file's bytes) into `found`;
 /// false for any other line.
-fn found_file(stream: &mut Stream<'_>, line: &str, found: &mut Found) -> Result<bool, PushError> {
+fn found_file(stream: &mut Stream<'_>, line: &str, found: &mut Found) -> Result<bool, HostError> {
     match line.split_once(' ') {
         Some(("file", rest)) => {
             let fields: Vec<&str> = rest.splitn(4, ' ').collect();
@@ -227,7 +226,7 @@ pub fn facts(
     host: &str,
     runner: &str,
     commands: &[FactCommand<'_>],
-) -> Result<Gathered, PushError> {
+) -> Result<Gathered, HostError> {
     let mut args = vec![runner];
     for command in commands {
         args.extend([command.name, command.input.unwrap_or("-"), command.command]);
@@ -272,7 +271,7 @@ pub fn hashes(
     session: &Session,
     host: &str,
     paths: &[String],
-) -> Result<(BTreeMap<String, Hashed>, Vec<String>), PushError> {
+) -> Result<(BTreeMap<String, Hashed>, Vec<String>), HostError> {
     let mut files = BTreeMap::new();
     let mut irregular = Vec::new();
     if paths.is_empty() {
@@ -318,7 +317,7 @@ impl<'a> Stream<'a> {
         Stream { bytes, host }
     }
 
-    fn line(&mut self) -> Result<Option<String>, PushError> {
+    fn line(&mut self) -> Result<Option<String>, HostError> {
         if self.bytes.is_empty() {
             return Ok(None);
         }
@@ -333,12 +332,12 @@ impl<'a> Stream<'a> {
         Ok(Some(line.to_owned()))
     }
 
-    fn take(&mut self, size: &str) -> Result<Vec<u8>, PushError> {
+    fn take(&mut self, size: &str) -> Result<Vec<u8>, HostError> {
         let size: usize = size.trim().parse().map_err(|_| self.bad(size))?;
         let block = self
             .bytes
             .get(..size)
-            .ok_or_else(|| PushError::RemoteState {
+            .ok_or_else(|| HostError::RemoteState {
                 host: self.host.to_owned(),
                 reason: "the probe's answer is cut short".to_owned(),
             })?;
@@ -346,12 +345,12 @@ impl<'a> Stream<'a> {
         Ok(block.to_vec())
     }
 
-    fn bad(&self, line: &str) -> PushError {
+    fn bad(&self, line: &str) -> HostError {
         self.bad_bytes(line.as_bytes())
     }
 
-    fn bad_bytes(&self, bytes: &[u8]) -> PushError {
-        PushError::RemoteState {
+    fn bad_bytes(&self, bytes: &[u8]) -> HostError {
+        HostError::RemoteState {
             host: self.host.to_owned(),
             reason: format!("the probe answered `{}`", excerpt(bytes, 80)),
         }
