@@ -7,7 +7,9 @@
 //! the bundle and the records name (`probe::hashes`); the content of a file
 //! is read only where the hashes cannot tell (a file that differs from out/
 //! where an earlier push wrote another version, or storage.cfg, compared as
-//! PVE reads it), or for `--diff`. Then `plan` decides, as a push would.
+//! PVE reads it), or for `--diff`. Then `plan` decides, as a push would,
+//! and `storage_cfg::lost` names what the host's storage.cfg holds that the
+//! bundle's would drop.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,6 +20,7 @@ use crate::host::probe::{self, Found, Records};
 use crate::host::record::Reverted;
 use crate::host::{Hold, HostError, HostFile, Remote, Session};
 use crate::plan::{self, preview, Change, Desired, STORAGE_CFG};
+use crate::storage_cfg::{self, Lost};
 
 /// Where a bundle stands on its host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +75,8 @@ pub struct Row {
     pub preview: Option<BundleChange>,
     /// The last push the host reverted on its own, unconfirmed, not pushed over since.
     pub reverted: Option<Reverted>,
+    /// What the host's storage.cfg holds that out/'s lacks: a push would drop it.
+    pub storage_dropped: Vec<Lost>,
 }
 
 /// What `check` needs besides the host.
@@ -97,6 +102,7 @@ pub fn check(remote: &Remote, host: &str, ask: &Ask<'_>) -> Result<Row, HostErro
         changes: Vec::new(),
         preview: None,
         reverted: None,
+        storage_dropped: Vec::new(),
     };
     match read(remote, host, ask, &mut row) {
         Ok(()) => Ok(row),
@@ -146,6 +152,7 @@ fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(),
         row.preview = Some(preview::bundle_change(&sides, &plan));
     }
     row.changes.clone_from(&plan.changes);
+    row.storage_dropped = storage_dropped(desired, &found);
     let mut drift: Vec<String> = plan.drift.clone();
     drift.extend(
         found
@@ -252,6 +259,19 @@ fn hashed(
     found.contents.extend(read.contents);
     found.irregular.extend(read.irregular);
     Ok(found)
+}
+
+/// What the host's storage.cfg holds that the bundle's lacks, as PVE reads
+/// both (the host's is read whenever it differs: see `hashed`).
+fn storage_dropped(desired: &Desired, found: &Found) -> Vec<Lost> {
+    let (Some(want), Some(there)) = (
+        desired.files.get(STORAGE_CFG),
+        found.contents.get(STORAGE_CFG),
+    ) else {
+        return Vec::new();
+    };
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    storage_cfg::lost(&text(there), &text(&want.bytes))
 }
 
 fn sha256(bytes: &[u8]) -> String {

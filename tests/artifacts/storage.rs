@@ -2,6 +2,8 @@
 //! PVE's SectionConfig grammar and storage plugins.
 
 use super::{assert_rejects, check_all, of_kind, Kind};
+use crate::common::render_storage_cfg;
+use lugc::storage_cfg::schema::{Format, TypeSpec, PROPERTIES, SECRETS, TYPES};
 use lugc::storage_cfg::{self, parse, ParseError};
 
 fn check(text: &str) -> Result<(), String> {
@@ -278,8 +280,8 @@ const BROKEN: &[(&str, &str, &str)] = &[
     ("nfs: vdp\n", "nfs: Vdp\n", "does not match"),
     // id ending in a dash
     ("nfs: vdp\n", "nfs: vdp-\n", "does not match"),
-    // unknown type
-    ("nfs: vdp\n", "cifs: vdp\n", "unknown storage type"),
+    // a type pve-storage 9 does not have
+    ("nfs: vdp\n", "glusterfs: vdp\n", "unknown storage type"),
     // password
     (
         "\tusername root@pam\n",
@@ -362,4 +364,254 @@ fn errors_carry_the_line_and_every_problem_is_reported() {
     assert!(errors[1]
         .to_string()
         .starts_with("storage.cfg line 14: in `local-zfs`"));
+}
+
+/// A value of property `key` (of format `format`) on a `spec` storage, as
+/// cluster.ncl writes it and as storage.cfg holds it.
+fn example(key: &str, format: Format, spec: &TypeSpec) -> (String, String) {
+    let text = |value: &str| (format!("{value:?}"), value.to_owned());
+    let number = |n: i64| (n.to_string(), n.to_string());
+    match format {
+        Format::Boolean => ("true".to_owned(), "1".to_owned()),
+        // lib/ gives a pbs storage PBS' port.
+        Format::Integer(..) if key == "port" => number(8007),
+        Format::Integer(least, _) => number(least.max(1)),
+        Format::IntegerOf(values) => number(values[0]),
+        Format::OneOf(_) if key == "format" => text(spec.formats[0]),
+        Format::OneOf(values) => text(values[0]),
+        Format::NodeList => ("[\"pve-5\"]".to_owned(), "pve-5".to_owned()),
+        Format::ContentList => (
+            format!("[{:?}]", spec.content[0]),
+            spec.content[0].to_owned(),
+        ),
+        Format::DirOverrideList => text(&format!("{}=dir/sub", spec.content[0])),
+        Format::StoragePath => text("/mnt/pve/store"),
+        Format::Server => text("nas.example.org"),
+        Format::LvmName => text("pve"),
+        Format::VolumeId => text("local-lvm:base-100-disk-0"),
+        Format::Portal => text("192.168.10.1:3260"),
+        Format::PortalList => text("10.0.0.1,10.0.0.2"),
+        Format::MountOptions => text("vers=4.2,soft"),
+        Format::ZfsBlocksize => text("16k"),
+        Format::ConfigId => text("cephfs"),
+        Format::Fingerprint => text(&vec!["AB"; 32].join(":")),
+        Format::PruneBackups => text("keep-daily=7,keep-weekly=4"),
+        Format::Bwlimit => text("default=102400,restore=51200"),
+        Format::Text | Format::TextUpTo(_) => match key {
+            "target" => text("iqn.2002-10.com.infortrend:raid.sn8223150.001"),
+            "username" => text("root@pam"),
+            _ => text("store-1"),
+        },
+    }
+}
+
+/// Every property of a `spec` storage lugc may describe (not the secrets
+/// PVE keeps under /etc/pve/priv/, nor `format` where PVE stores none), as
+/// (key, Nickel literal, storage.cfg value).
+fn described(spec: &TypeSpec) -> Vec<(&'static str, String, String)> {
+    spec.options
+        .iter()
+        .filter(|(key, _)| !SECRETS.iter().any(|(secret, _)| secret == key))
+        .filter(|(key, _)| *key != "format" || !spec.formats.is_empty())
+        .map(|&(key, _)| {
+            let (format, _) = spec.property(key).unwrap();
+            let (literal, written) = example(key, format, spec);
+            (key, literal, written)
+        })
+        .collect()
+}
+
+fn nickel_section(spec: &TypeSpec, properties: &[(&str, String, String)]) -> String {
+    let fields: Vec<String> = properties
+        .iter()
+        .map(|(key, literal, _)| format!("{key:?} = {literal}"))
+        .collect();
+    format!("{{ type = {:?}, {} }}", spec.name, fields.join(", "))
+}
+
+/// pve-storage 9.1.7's storage types one by one: a section holding every
+/// property of its type is taken by lib/'s contract, rendered as PVE's
+/// writer lays it out, read by PVE without a warning and with each value.
+#[test]
+fn every_storage_type_of_pve_takes_each_of_its_properties() {
+    let sections: Vec<String> = TYPES
+        .iter()
+        .map(|spec| {
+            format!(
+                "t-{} = {}",
+                spec.name,
+                nickel_section(spec, &described(spec))
+            )
+        })
+        .collect();
+    let local = "local = { type = \"dir\", path = \"/var/lib/vz\", content = [\"iso\"] }";
+    let text = render_storage_cfg(&format!("{{ {local},\n{} }}", sections.join(",\n")))
+        .unwrap_or_else(|error| panic!("{error:?}"));
+    check(&text).unwrap_or_else(|error| panic!("{error}\n{text}"));
+    as_pve_writes(&text).unwrap_or_else(|error| panic!("{error}\n{text}"));
+    let config = storage_cfg::read(&text).config;
+    assert!(config.foreign.is_empty(), "{config:?}");
+    for spec in TYPES {
+        let storage = &config.storages[&format!("t-{}", spec.name)];
+        assert_eq!(storage.storage_type, spec.name);
+        assert!(storage.foreign.is_empty(), "{}: {storage:?}", spec.name);
+        for (key, _, written) in described(spec) {
+            let value = storage
+                .values
+                .get(key)
+                .unwrap_or_else(|| panic!("{}: PVE keeps no {key}\n{text}", spec.name));
+            let shown = value.to_string();
+            assert_eq!(
+                shown.replace(',', " "),
+                written.replace(',', " "),
+                "{}: {key}",
+                spec.name
+            );
+        }
+    }
+}
+
+/// Without one of its required properties, a section is refused by lib/'s
+/// contract, at the place and in the words PVE would skip it with.
+#[test]
+fn every_storage_type_requires_what_pve_requires() {
+    for spec in TYPES {
+        let all = described(spec);
+        let table = format!("{{ t-{} = {} }}", spec.name, nickel_section(spec, &all));
+        let text = render_storage_cfg(&table).unwrap_or_else(|error| panic!("{error:?}"));
+        for key in spec.required() {
+            let without: Vec<_> = all.iter().filter(|(k, _, _)| *k != key).cloned().collect();
+            let table = format!("{{ t-{} = {} }}", spec.name, nickel_section(spec, &without));
+            let error = format!("{:?}", render_storage_cfg(&table).unwrap_err());
+            let expected =
+                format!("missing required key `{key}`; PVE would skip the whole section");
+            assert!(error.contains(&expected), "{}: {error}", spec.name);
+            let line = all.iter().find(|(k, _, _)| *k == key).unwrap();
+            let cut = text.replacen(&format!("\t{key} {}\n", line.2), "", 1);
+            assert_ne!(cut, text, "{}: {key}", spec.name);
+            let reading = storage_cfg::read(&cut);
+            assert!(!reading
+                .config
+                .storages
+                .contains_key(&format!("t-{}", spec.name)));
+            let warned = format!("missing value for required option '{key}'");
+            assert!(
+                reading.warnings.iter().any(|w| w.message.contains(&warned)),
+                "{}: {:?}",
+                spec.name,
+                reading.warnings
+            );
+        }
+        let optional: Vec<&str> = spec
+            .options
+            .iter()
+            .filter(|(_, need)| !need.required())
+            .map(|(k, _)| *k)
+            .collect();
+        assert!(optional.contains(&"content"), "{}", spec.name);
+    }
+    // PBS: the fingerprint may be left out (a trusted certificate).
+    let pbs = TYPES.iter().find(|spec| spec.name == "pbs").unwrap();
+    assert!(!pbs.required().any(|key| key == "fingerprint"));
+}
+
+/// What PVE keeps under /etc/pve/priv/ never goes into storage.cfg.
+#[test]
+fn a_secret_property_is_refused_and_named_with_its_place() {
+    for (type_name, key, place) in [
+        ("cifs", "password", "/etc/pve/priv/storage/t-cifs.pw"),
+        ("rbd", "keyring", "/etc/pve/priv/ceph/t-rbd.keyring"),
+    ] {
+        let spec = TYPES.iter().find(|spec| spec.name == type_name).unwrap();
+        let mut properties = described(spec);
+        properties.push((key, "\"hunter2\"".to_owned(), String::new()));
+        let table = format!(
+            "{{ t-{type_name} = {} }}",
+            nickel_section(spec, &properties)
+        );
+        let error = format!("{:?}", render_storage_cfg(&table).unwrap_err());
+        assert!(
+            error.contains(&format!(
+                "`{key}` never goes into storage.cfg or out/; PVE keeps it in {place}"
+            )),
+            "{error}"
+        );
+    }
+}
+
+/// A value of `format` that PVE refuses, as cluster.ncl would write it and
+/// as storage.cfg would hold it; none where any text goes.
+fn refused(format: Format) -> Option<(String, String)> {
+    let text = |value: &str| Some((format!("{value:?}"), value.to_owned()));
+    match format {
+        Format::Text => None,
+        Format::TextUpTo(most) => text(&"x".repeat(most + 1)),
+        Format::Boolean => Some(("\"yes\"".to_owned(), "yes".to_owned())),
+        Format::Integer(least, _) => Some(((least - 1).to_string(), (least - 1).to_string())),
+        Format::IntegerOf(_) => Some(("3".to_owned(), "3".to_owned())),
+        Format::OneOf(_) => text("bogus"),
+        Format::NodeList => Some(("[\"pve_5\"]".to_owned(), "pve_5".to_owned())),
+        Format::ContentList => Some(("[\"disks\"]".to_owned(), "disks".to_owned())),
+        Format::DirOverrideList => text("iso=a..b"),
+        Format::StoragePath => text("mnt/pve"),
+        Format::Server => text("nas_1.example.org"),
+        Format::LvmName => text("pve vg"),
+        Format::VolumeId => text("base-100-disk-0"),
+        Format::Portal => text("192.168.10.1:port"),
+        Format::PortalList => text("10.0.0.1,10.0.0.2:x"),
+        Format::MountOptions => text("vers=4.2 soft"),
+        Format::ZfsBlocksize => text("3k"),
+        Format::ConfigId => text("2fs"),
+        Format::Fingerprint => text("AB:CD"),
+        Format::PruneBackups => text("keep-dialy=7"),
+        Format::Bwlimit => text("fast=10"),
+    }
+}
+
+/// lib/'s contract refuses, at the value, each value that PVE's format of
+/// its property refuses: each format, on the first property and type with it.
+#[test]
+fn every_format_of_pve_refuses_in_lib_what_pve_refuses() {
+    let mut tried: Vec<&str> = Vec::new();
+    for (key, format) in PROPERTIES {
+        let Some(spec) = TYPES
+            .iter()
+            .find(|spec| described(spec).iter().any(|(k, _, _)| k == key))
+        else {
+            continue;
+        };
+        let Some((literal, written)) = refused(*format).filter(|_| !tried.contains(&format.tag()))
+        else {
+            continue;
+        };
+        tried.push(format.tag());
+        assert!(format.check(&written).is_err(), "{key} {written}");
+        let properties: Vec<_> = described(spec)
+            .into_iter()
+            .map(|(k, l, w)| {
+                if k == *key {
+                    (k, literal.clone(), w)
+                } else {
+                    (k, l, w)
+                }
+            })
+            .collect();
+        let table = format!(
+            "{{ t-{} = {} }}",
+            spec.name,
+            nickel_section(spec, &properties)
+        );
+        let errors = render_storage_cfg(&table)
+            .err()
+            .unwrap_or_else(|| panic!("{key} = {literal} is taken"));
+        let file = errors.shown[0]
+            .file
+            .as_ref()
+            .map(|file| file.name().to_owned());
+        assert!(
+            file.is_some_and(|name| !name.starts_with("lib/")),
+            "{errors:?}"
+        );
+    }
+    assert_eq!(tried.len(), 20, "{tried:?}");
 }

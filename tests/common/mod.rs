@@ -196,3 +196,31 @@ pub fn require_tool(tool: &str) -> PathBuf {
             )
         })
 }
+
+/// storage.cfg as lib/render/storage_cfg.ncl renders `table`, the Nickel
+/// text of a storage table (checked by lib/'s Storage contracts first), or
+/// the evaluation's errors.
+pub fn render_storage_cfg(table: &str) -> Result<String, lugc::diagnostic::Diagnostics> {
+    static LIB: std::sync::OnceLock<TempDir> = std::sync::OnceLock::new();
+    let lib = LIB.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        copy_tree(&repo_root().join("lib"), &dir.path().join("lib"));
+        dir
+    });
+    let source = format!(
+        "let render = import \"lib/render/storage_cfg.ncl\" in\n\
+         let Table = (import \"lib/contracts/storage.ncl\").Table in\n\
+         let fleet = {{ domain = \"vm.ustclug.org\", ports = {{ pbs = 8007 }}, hosts = {{}}, storage = ({table}) | Table }} in\n\
+         {{ hosts = {{}}, cluster = {{ files = {{ \"/etc/pve/storage.cfg\" = {{ content = render fleet, mode = \"0640\", owner = \"root:www-data\" }} }} }} }}\n"
+    );
+    let file = tempfile::Builder::new()
+        .suffix(".ncl")
+        .tempfile_in(lib.path())
+        .unwrap();
+    fs::write(file.path(), &source).unwrap();
+    lugc::eval::evaluate(file.path(), lugc::eval::Detail::Brief).map(|evaluated| {
+        evaluated.fleet.cluster.files["/etc/pve/storage.cfg"]
+            .content
+            .clone()
+    })
+}

@@ -2,14 +2,13 @@
 //! every generated table survives.
 
 use std::fmt::Write as _;
-use std::sync::OnceLock;
 
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 
 use lugc::storage_cfg;
 
-use crate::common::{copy_tree, repo_root};
+use crate::common::render_storage_cfg;
 
 /// One generated section: its type and properties as storage.cfg shows them.
 #[derive(Debug, Clone)]
@@ -21,6 +20,11 @@ struct Section {
 
 fn text() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9]{0,8}"
+}
+
+/// An LVM name as PVE takes it: two characters at least.
+fn lvm_name() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9]{1,8}"
 }
 
 fn path() -> impl Strategy<Value = String> {
@@ -73,7 +77,7 @@ fn section() -> impl Strategy<Value = Section> {
                 properties: vec![string("path", p), flag("mkdir", mkdir), nodes, content],
             }
         ),
-        (text(), text(), nodes.clone()).prop_map(|(vg, pool, nodes)| Section {
+        (lvm_name(), lvm_name(), nodes.clone()).prop_map(|(vg, pool, nodes)| Section {
             storage_type: "lvmthin",
             properties: vec![string("vgname", vg), string("thinpool", pool), nodes],
         }),
@@ -109,17 +113,6 @@ fn section() -> impl Strategy<Value = Section> {
     ]
 }
 
-/// A directory with the repository's lib/, shared by every case.
-fn lib_dir() -> &'static std::path::Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        copy_tree(&repo_root().join("lib"), &dir.path().join("lib"));
-        dir
-    })
-    .path()
-}
-
 /// storage.cfg as lib/render/storage_cfg.ncl renders `table` (checked by
 /// the Storage contracts first).
 fn render(table: &std::collections::BTreeMap<String, Section>) -> String {
@@ -132,22 +125,7 @@ fn render(table: &std::collections::BTreeMap<String, Section>) -> String {
         storage.push_str(" },\n");
     }
     storage.push_str("  }");
-    let source = format!(
-        "let render = import \"lib/render/storage_cfg.ncl\" in\n\
-         let Table = (import \"lib/contracts/storage.ncl\").Table in\n\
-         let fleet = {{ domain = \"vm.ustclug.org\", ports = {{ pbs = 8007 }}, hosts = {{}}, storage = ({storage}) | Table }} in\n\
-         {{ hosts = {{}}, cluster = {{ files = {{ \"/etc/pve/storage.cfg\" = {{ content = render fleet, mode = \"0640\", owner = \"root:www-data\" }} }} }} }}\n"
-    );
-    let file = tempfile::Builder::new()
-        .suffix(".ncl")
-        .tempfile_in(lib_dir())
-        .unwrap();
-    std::fs::write(file.path(), &source).unwrap();
-    let evaluated = lugc::eval::evaluate(file.path(), lugc::eval::Detail::Brief)
-        .unwrap_or_else(|error| panic!("{error:?}\n{source}"));
-    evaluated.fleet.cluster.files["/etc/pve/storage.cfg"]
-        .content
-        .clone()
+    render_storage_cfg(&storage).unwrap_or_else(|error| panic!("{error:?}\n{storage}"))
 }
 
 proptest! {

@@ -164,8 +164,22 @@ fn text_row(name: &str, width: usize, row: &Row) -> String {
             row.host, reverted.push, reverted.at
         )
     });
+    let dropped = if row.storage_dropped.is_empty() {
+        String::new()
+    } else {
+        let lost: Vec<String> = row
+            .storage_dropped
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        format!(
+            "; {}'s storage.cfg holds what out/ lacks, which a push would drop: {}",
+            row.host,
+            lost.join(", ")
+        )
+    };
     format!(
-        "{name:width$}  {:12}  {pushed:12}  {}{detail}{reverted}",
+        "{name:width$}  {:12}  {pushed:12}  {}{detail}{reverted}{dropped}",
         short(Some(&row.out_id)),
         row.state.name()
     )
@@ -228,6 +242,19 @@ struct JsonRow<'a> {
     reverted: Option<JsonReverted<'a>>,
     error: Option<&'a str>,
     changes: Vec<JsonChange<'a>>,
+    /// What the host's storage.cfg holds that out/'s lacks.
+    storage_dropped: Vec<JsonLost<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonLost<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    storage_type: &'a str,
+    /// null: the whole section.
+    property: Option<&'a str>,
+    /// Unknown to pve-storage's schema.
+    foreign: bool,
 }
 
 #[derive(Serialize)]
@@ -296,6 +323,16 @@ fn write_json(rows: &[Row], out: &mut dyn Write) -> std::io::Result<()> {
                     },
                 })
                 .collect(),
+            storage_dropped: row
+                .storage_dropped
+                .iter()
+                .map(|lost| JsonLost {
+                    id: &lost.id,
+                    storage_type: &lost.storage_type,
+                    property: lost.property.as_deref(),
+                    foreign: lost.foreign,
+                })
+                .collect(),
         })
         .collect();
     let document = Document {
@@ -324,6 +361,7 @@ mod tests {
             changes: Vec::new(),
             preview: None,
             reverted: None,
+            storage_dropped: Vec::new(),
         }
     }
 

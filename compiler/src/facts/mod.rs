@@ -252,31 +252,34 @@ pub(crate) fn os_release(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// storage.cfg as PVE keeps it, as JSON values: sets as sorted arrays.
+/// storage.cfg as PVE keeps it, as JSON values (sets as sorted arrays),
+/// with what lugc keeps beyond it: the sections of types and the property
+/// lines pve-storage does not know, as written.
 pub(crate) fn storage(text: &str) -> BTreeMap<String, BTreeMap<String, serde_json::Value>> {
-    use crate::storage_cfg::{read, Value};
-    read(text)
-        .config
+    use crate::storage_cfg::{read, Storage, Value};
+    let config = read(text).config;
+    let section = |section: Storage| {
+        let known = section.values.into_iter().map(|(key, value)| {
+            let value = match value {
+                Value::Text(text) => serde_json::Value::from(text),
+                Value::Number(number) => serde_json::Value::from(number),
+                Value::Set(items) => serde_json::Value::from(items.into_iter().collect::<Vec<_>>()),
+            };
+            (key, value)
+        });
+        let foreign = section
+            .foreign
+            .into_iter()
+            .map(|(key, text)| (key, serde_json::Value::from(text)));
+        let mut values: BTreeMap<String, serde_json::Value> = known.chain(foreign).collect();
+        values.insert("type".to_owned(), section.storage_type.into());
+        values
+    };
+    config
         .storages
         .into_iter()
-        .map(|(id, section)| {
-            let mut values: BTreeMap<String, serde_json::Value> = section
-                .values
-                .into_iter()
-                .map(|(key, value)| {
-                    let value = match value {
-                        Value::Text(text) => serde_json::Value::from(text),
-                        Value::Number(number) => serde_json::Value::from(number),
-                        Value::Set(items) => {
-                            serde_json::Value::from(items.into_iter().collect::<Vec<_>>())
-                        }
-                    };
-                    (key, value)
-                })
-                .collect();
-            values.insert("type".to_owned(), section.storage_type.into());
-            (id, values)
-        })
+        .chain(config.foreign)
+        .map(|(id, storage)| (id, section(storage)))
         .collect()
 }
 

@@ -40,9 +40,14 @@
 //! sorted by name, booleans as 0/1, and an empty line after every section,
 //! the last one included.
 
+mod format;
+mod lexical;
+mod lost;
+pub mod nickel;
 mod read;
-mod schema;
+pub mod schema;
 mod strict;
 
+pub use lost::{lost, Lost};
 pub use read::{read, same, write, Config, Reading, Storage, Value, Warning};
 pub use strict::{parse, ParseError, Section, StorageCfg};

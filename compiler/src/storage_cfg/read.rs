@@ -3,10 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::schema::{
-    integer, is_false, is_node_name, is_storage_id, spec, split_header, split_list, split_property,
-    Boolean, Content, Format, Integer, Need, Nodes, Plain, Port, TypeSpec, O,
-};
+use super::format::{Format, Kind};
+use super::lexical::{integer, is_false, is_storage_id, split_header, split_list, split_property};
+use super::schema::{spec, Need, TypeSpec};
 
 /// A property's value as PVE holds it after reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +38,10 @@ impl fmt::Display for Value {
 pub struct Storage {
     pub storage_type: String,
     pub values: BTreeMap<String, Value>,
+    /// Property lines pve-storage's plugin for the type does not define
+    /// (a newer PVE's, a typo), as written: PVE drops them, lugc keeps them
+    /// (a key written twice: its values joined by a line break).
+    pub foreign: BTreeMap<String, String>,
 }
 
 /// A storage.cfg as PVE holds it: sections by id, and the order PVE writes them in.
@@ -46,6 +49,10 @@ pub struct Storage {
 pub struct Config {
     pub storages: BTreeMap<String, Storage>,
     pub order: Vec<String>,
+    /// Sections of a type pve-storage does not have (a third-party plugin,
+    /// another PVE version's type), their lines in `foreign`: PVE skips
+    /// them, lugc keeps them.
+    pub foreign: BTreeMap<String, Storage>,
 }
 
 /// A line PVE warns about while reading, and what it does with it.
@@ -64,7 +71,8 @@ pub struct Reading {
 }
 
 /// Read storage.cfg as PVE does (`PVE::Storage::Plugin->parse_config`):
-/// never fails; what PVE would drop is dropped and named in `warnings`.
+/// never fails; what PVE would drop is dropped and named in `warnings`,
+/// except what pve-storage's schema lacks, which is kept in `foreign`.
 pub fn read(text: &str) -> Reading {
     let mut reading = Reading::default();
     let mut lines = Lines::new(text);
@@ -72,54 +80,12 @@ pub fn read(text: &str) -> Reading {
         if is_false(line) {
             continue;
         }
-        let Some((storage_type, id)) = split_header(line) else {
-            reading.warn(number, format!("ignore config line: {line}"));
-            continue;
-        };
-        let storage_type = storage_type.to_ascii_lowercase();
-        let type_spec = spec(&storage_type);
-        let skip = if !is_storage_id(id) {
-            Some(format!("storage ID '{id}' contains illegal characters"))
-        } else if type_spec.is_none() {
-            Some(format!("unsupported type '{storage_type}'"))
-        } else {
-            None
-        };
-        if let Some(reason) = &skip {
-            reading.warn(number, format!("skip section '{id}': {reason}"));
-        }
-        let mut raw: BTreeMap<String, Option<String>> = BTreeMap::new();
-        let mut last = number;
-        while let Some((number, line)) = lines.next_line() {
-            if is_false(line) {
-                break;
+        match split_header(line) {
+            Some((storage_type, id)) => {
+                let body = lines.section();
+                reading.section(number, &storage_type.to_ascii_lowercase(), id, &body);
             }
-            last = number;
-            let Some(spec) = type_spec.filter(|_| skip.is_none()) else {
-                continue;
-            };
-            match split_property(line) {
-                Some((key, value)) => {
-                    if let Err(problem) = accept(spec, &raw, key, value) {
-                        reading.warn(
-                            number,
-                            format!("section '{id}' - unable to parse value of '{key}': {problem}"),
-                        );
-                    } else {
-                        raw.insert(key.to_owned(), value.map(str::to_owned));
-                    }
-                }
-                None => reading.warn(
-                    number,
-                    format!("section '{id}' - ignore config line: {line}"),
-                ),
-            }
-        }
-        if let (Some(spec), None) = (type_spec, skip) {
-            match checked(spec, raw) {
-                Ok(values) => reading.config.insert(id, storage_type, values),
-                Err(problem) => reading.warn(last, format!("skip section '{id}': {problem}")),
-            }
+            None => reading.warn(number, format!("ignore config line: {line}")),
         }
     }
     reading.config.settle_local();
@@ -130,7 +96,8 @@ pub fn read(text: &str) -> Reading {
 /// properties and values; sets compared as sets, numbers as numbers;
 /// comments, section order and whatever PVE drops do not count.
 pub fn same(a: &str, b: &str) -> bool {
-    read(a).config.storages == read(b).config.storages
+    let (a, b) = (read(a).config, read(b).config);
+    a.storages == b.storages && a.foreign == b.foreign
 }
 
 /// What PVE's `write_config` writes for `config`; sets are written sorted
@@ -150,16 +117,16 @@ pub fn write(config: &Config) -> String {
         let Some(spec) = spec(&storage.storage_type) else {
             continue;
         };
-        let mut keys: Vec<(&str, Format, Need)> = spec.properties.to_vec();
-        keys.sort_by_key(|&(key, _, need)| (need == O, key));
-        for (key, format, _) in keys {
+        let mut keys: Vec<(&str, Need)> = spec.options.to_vec();
+        keys.sort_by_key(|&(key, need)| (!need.required(), key));
+        for (key, _) in keys {
             let Some(value) = values.get(key).filter(|_| key != "disable") else {
                 continue;
             };
-            let shown = match (format, value) {
-                (Boolean, Value::Number(n)) => i64::from(*n != 0).to_string(),
+            let shown = match (spec.property(key), value) {
+                (Some((Format::Boolean, _)), Value::Number(n)) => i64::from(*n != 0).to_string(),
                 // `content_hash_to_string($value) || 'none'`
-                (Content, Value::Set(items)) if items.is_empty() => "none".to_owned(),
+                (_, Value::Set(items)) if key == "content" && items.is_empty() => "none".to_owned(),
                 (_, value) => value.to_string(),
             };
             if !shown.is_empty() {
@@ -175,21 +142,81 @@ impl Reading {
     fn warn(&mut self, line: usize, message: String) {
         self.warnings.push(Warning { line, message });
     }
+
+    /// The section `storage_type: id` at line `header`, with its `body` lines.
+    fn section(&mut self, header: usize, storage_type: &str, id: &str, body: &[(usize, &str)]) {
+        if !is_storage_id(id) {
+            let reason = format!("storage ID '{id}' contains illegal characters");
+            self.warn(header, format!("skip section '{id}': {reason}"));
+            return;
+        }
+        let mut raw: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut foreign: BTreeMap<String, String> = BTreeMap::new();
+        let type_spec = spec(storage_type);
+        if type_spec.is_none() {
+            let reason = format!("unsupported type '{storage_type}'");
+            self.warn(header, format!("skip section '{id}': {reason}"));
+        }
+        for &(number, line) in body {
+            let Some((key, value)) = split_property(line) else {
+                self.warn(
+                    number,
+                    format!("section '{id}' - ignore config line: {line}"),
+                );
+                continue;
+            };
+            match type_spec.map(|spec| accept(spec, &raw, key, value)) {
+                Some(Ok(())) => {
+                    raw.insert(key.to_owned(), value.map(str::to_owned));
+                    continue;
+                }
+                Some(Err(problem)) => self.warn(
+                    number,
+                    format!("section '{id}' - unable to parse value of '{key}': {problem}"),
+                ),
+                None => {}
+            }
+            if type_spec.is_none_or(|spec| spec.property(key).is_none()) {
+                let kept = foreign.entry(key.to_owned()).or_default();
+                if !kept.is_empty() {
+                    kept.push('\n');
+                }
+                kept.push_str(value.unwrap_or_default());
+            }
+        }
+        let Some(spec) = type_spec else {
+            let section = Storage {
+                storage_type: storage_type.to_owned(),
+                values: BTreeMap::new(),
+                foreign,
+            };
+            self.config.foreign.insert(id.to_owned(), section);
+            return;
+        };
+        let last = body.last().map_or(header, |&(number, _)| number);
+        match checked(spec, raw) {
+            Ok(values) => self
+                .config
+                .insert(id, storage_type.to_owned(), values, foreign),
+            Err(problem) => self.warn(last, format!("skip section '{id}': {problem}")),
+        }
+    }
 }
 
 impl Config {
-    fn insert(&mut self, id: &str, storage_type: String, values: BTreeMap<String, Value>) {
-        if self
-            .storages
-            .insert(
-                id.to_owned(),
-                Storage {
-                    storage_type,
-                    values,
-                },
-            )
-            .is_none()
-        {
+    fn insert(
+        &mut self,
+        id: &str,
+        storage_type: String,
+        values: BTreeMap<String, Value>,
+        foreign: BTreeMap<String, String>,
+    ) {
+        let storage = Storage {
+            storage_type,
+            values,
+            foreign,
+        };
+        if self.storages.insert(id.to_owned(), storage).is_none() {
             self.order.push(id.to_owned());
         }
     }
@@ -218,6 +245,7 @@ impl Config {
                 "local",
                 "dir".to_owned(),
                 values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+                BTreeMap::new(),
             );
         }
         if let Some(local) = self.storages.get_mut("local") {
@@ -235,7 +263,7 @@ fn set(items: &[&str]) -> Value {
 }
 
 /// A property line PVE keeps, checked as `check_value` does: a property of
-/// the type, not yet set, and of its type (booleans 0 or 1, integers).
+/// the type, not yet set, and a value of its format.
 fn accept(
     spec: &TypeSpec,
     raw: &BTreeMap<String, Option<String>>,
@@ -249,16 +277,9 @@ fn accept(
         return Err("duplicate attribute".to_owned());
     }
     match (format, value) {
-        (Boolean, None | Some("0" | "1")) => Ok(()),
-        (Boolean, Some(value)) => Err(format!("type check ('boolean') failed - got '{value}'")),
+        (Format::Boolean, None) => Ok(()),
         (_, None) => Err("got undefined value".to_owned()),
-        (Integer | Port, Some(value)) if integer(value).is_none() => {
-            Err(format!("type check ('integer') failed - got '{value}'"))
-        }
-        (Nodes, Some(value)) if !split_list(value).all(is_node_name) => {
-            Err("value does not look like a valid node name".to_owned())
-        }
-        _ => Ok(()),
+        (format, Some(value)) => format.check(value),
     }
 }
 
@@ -272,25 +293,18 @@ fn checked(
     }
     let mut values = BTreeMap::new();
     for (key, value) in raw {
-        let format = spec.property(&key).map_or(Plain, |(format, _)| format);
+        let format = spec
+            .property(&key)
+            .map_or(Format::Text, |(format, _)| format);
         let text = value.unwrap_or_else(|| "1".to_owned());
-        let value = match format {
-            Boolean | Integer | Port => Value::Number(integer(&text).unwrap_or_default()),
-            Nodes => Value::Set(split_list(&text).map(str::to_owned).collect()),
-            Content => {
-                let content: BTreeSet<String> = split_list(&text)
-                    .filter(|c| spec.content.contains(c))
-                    .map(str::to_owned)
-                    .collect();
-                if content.contains("none") && content.len() > 1 {
-                    return Err("unable to combine 'none' with other content types".to_owned());
-                }
-                if content.is_empty() && !spec.content.contains(&"none") {
-                    return Err("storage does not support content type 'none'".to_owned());
-                }
-                Value::Set(content)
-            }
-            _ => Value::Text(text),
+        let value = match (key.as_str(), format.kind()) {
+            ("content", _) => content(spec, &text)?,
+            ("content-dirs", _) => Value::Set(content_dirs(spec, &text)),
+            // `decode_value` skips a format the type does not store.
+            ("format", _) if !spec.formats.contains(&text.as_str()) => continue,
+            (_, Kind::Number) => Value::Number(integer(&text).unwrap_or_default()),
+            (_, Kind::Set) => Value::Set(split_list(&text).map(str::to_owned).collect()),
+            (_, Kind::Text) => Value::Text(text),
         };
         values.insert(key, value);
     }
@@ -298,6 +312,33 @@ fn checked(
         .entry("content".to_owned())
         .or_insert_with(|| set(spec.default_content));
     Ok(values)
+}
+
+/// `content` as `decode_value` keeps it: the types the storage type holds.
+fn content(spec: &TypeSpec, text: &str) -> Result<Value, String> {
+    let content: BTreeSet<String> = split_list(text)
+        .filter(|c| spec.content.contains(c))
+        .map(str::to_owned)
+        .collect();
+    if content.contains("none") && content.len() > 1 {
+        return Err("unable to combine 'none' with other content types".to_owned());
+    }
+    if content.is_empty() && !spec.content.contains(&"none") {
+        return Err("storage does not support content type 'none'".to_owned());
+    }
+    Ok(Value::Set(content))
+}
+
+/// `content-dirs` as `decode_value` keeps it: one directory per content
+/// type the storage type holds, the last one written winning.
+fn content_dirs(spec: &TypeSpec, text: &str) -> BTreeSet<String> {
+    let dirs: BTreeMap<&str, &str> = split_list(text)
+        .filter_map(|item| item.split_once('='))
+        .filter(|(content, _)| spec.content.contains(content))
+        .collect();
+    dirs.into_iter()
+        .map(|(content, dir)| format!("{content}={dir}"))
+        .collect()
 }
 
 /// Lines with their 1-based numbers, comment lines (`^\s*#`) skipped, as
@@ -311,6 +352,18 @@ impl<'a> Lines<'a> {
         Self {
             lines: text.split('\n').enumerate(),
         }
+    }
+
+    /// The lines of the section whose header was just read: up to a false line.
+    fn section(&mut self) -> Vec<(usize, &'a str)> {
+        let mut body = Vec::new();
+        while let Some((number, line)) = self.next_line() {
+            if is_false(line) {
+                break;
+            }
+            body.push((number, line));
+        }
+        body
     }
 
     fn next_line(&mut self) -> Option<(usize, &'a str)> {
@@ -386,7 +439,7 @@ pbs: esxi-5-data
             ("\tnodes pve-5\n", "\tnodes pve-5\n# a comment PVE drops\n"),
             // Lines and values PVE drops with a warning.
             ("\tsparse 1\n", "\tsparse 1\n\tsparse 0\n"),
-            ("\tsparse 1\n", "\tsparse 1\n\tthin 1\n"),
+            ("\tsparse 1\n", "\tsparse 1\n\tblocksize 3k\n"),
             ("\tcontent rootdir,images", "\tcontent rootdir,images,iso"),
             // What PVE fills in: `local` never scoped, a type's default content.
             (
@@ -413,6 +466,9 @@ pbs: esxi-5-data
             ("\tusername root@pam\n", "\tusername backup@pbs\n"),
             ("pbs: esxi-5-data", "pbs: esxi-5-vdp2"),
             ("\tpool rpool/data\n", "\tpool tank/data\n"),
+            // What pve-storage does not know is kept, not dropped.
+            ("\tsparse 1\n", "\tsparse 1\n\tthin 1\n"),
+            ("\n\npbs:", "\n\nglusterfs: gv\n\tvolume gv0\n\npbs:"),
             // PVE skips a section without a required key.
             ("\tthinpool data\n", ""),
             // A whitespace-only line does not end a section: PVE ignores the
@@ -443,11 +499,14 @@ pbs: esxi-5-data
                 (17, "section 'local-zfs' - unable to parse value of 'thin': unexpected property 'thin'"),
             ]
         );
-        let skipped = read("cifs: share\n\tserver nas\n\nzfspool: Z\n\tpool tank\n");
+        let skipped = read("glusterfs: gv\n\tvolume gv0\n\nzfspool: Z\n\tpool tank\n");
         assert_eq!(skipped.config.order, ["local"], "{skipped:?}");
         assert!(skipped.warnings[0]
             .message
-            .contains("unsupported type 'cifs'"));
+            .contains("unsupported type 'glusterfs'"));
+        let kept = &skipped.config.foreign["gv"];
+        assert_eq!(kept.storage_type, "glusterfs");
+        assert_eq!(kept.foreign["volume"], "gv0");
     }
 
     #[test]

@@ -1,262 +1,534 @@
-//! The storage types PVE's plugins define (`options`, `plugindata`) and the
-//! lexical rules of SectionConfig, shared by the PVE reading and the strict one.
+//! The storage types and properties of pve-storage's plugins, as its source
+//! defines them: each `*Plugin.pm`'s `options` (which properties a type
+//! has, required or optional, fixed at creation or not) and `plugindata`
+//! (content types, image formats), and the shared property list
+//! (`Plugin.pm`'s `$defaultData` and every plugin's `properties`), which
+//! SectionConfig merges into one: a property has one format for all types.
+//!
+//! This table is the one description of PVE's storage model in lugc: the
+//! PVE reading ([`super::read`]), the strict one ([`super::parse`]) and,
+//! through the Nickel data generated from it ([`super::nickel`]), lib/'s
+//! contract and renderer all use it.
 
-/// How PVE types a property's value, and the format the strict reading checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Format {
-    /// Any text.
-    Plain,
-    Boolean,
-    Integer,
-    Port,
-    Nodes,
-    Content,
-    AbsolutePath,
-    Fingerprint,
-}
+pub use super::format::Format;
+use super::format::Format::{
+    Boolean, Bwlimit, ConfigId, ContentList, DirOverrideList, Fingerprint, Integer, IntegerOf,
+    LvmName, MountOptions, NodeList, OneOf, Portal, PortalList, PruneBackups, Server, StoragePath,
+    Text, TextUpTo, VolumeId, ZfsBlocksize,
+};
 
-/// Whether a section without the property is skipped (`options` without
-/// `optional => 1`).
+/// The sources the tables below are read from.
+pub const SOURCE: &str = "pve-storage 9.1.7, pve-common 9.2.1";
+
+/// How a type's `options` list a property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Need {
+pub enum Need {
+    /// `fixed => 1`: required, and set only when the storage is created.
+    Fixed,
+    /// `{}`: required, and may change.
     Required,
+    /// `fixed => 1, optional => 1`: may be left out; set only at creation.
+    FixedOptional,
+    /// `optional => 1`.
     Optional,
 }
 
-pub(super) use Format::{AbsolutePath, Boolean, Content, Fingerprint, Integer, Nodes, Plain, Port};
-pub(super) use Need::{Optional as O, Required as R};
+use Need::{Fixed, FixedOptional, Optional as O, Required};
 
-/// One storage type: its plugin's `options` and `plugindata` content.
-pub(super) struct TypeSpec {
-    pub(super) name: &'static str,
-    pub(super) properties: &'static [(&'static str, Format, Need)],
-    /// `plugindata.content[0]`: the content types it may hold.
-    pub(super) content: &'static [&'static str],
-    /// `plugindata.content[1]`: what a section without `content` holds.
-    pub(super) default_content: &'static [&'static str],
+impl Need {
+    /// Whether a section without the property is skipped.
+    pub fn required(self) -> bool {
+        matches!(self, Fixed | Required)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Fixed => "fixed",
+            Required => "required",
+            FixedOptional => "fixed_optional",
+            O => "optional",
+        }
+    }
 }
 
-/// The storage types lugc renders, with their properties as in PVE's
-/// `*Plugin.pm` `options` (`fixed` without `optional` is required).
-const TYPES: &[TypeSpec] = &[
+/// One storage type: its plugin's `options` and `plugindata`.
+#[derive(Debug)]
+pub struct TypeSpec {
+    pub name: &'static str,
+    /// `options`, sorted by name.
+    pub options: &'static [(&'static str, Need)],
+    /// `plugindata.content[0]`: the content types it may hold.
+    pub content: &'static [&'static str],
+    /// `plugindata.content[1]`: what a section without `content` holds.
+    pub default_content: &'static [&'static str],
+    /// `plugindata.format[0]`: the image formats `format` may name.
+    pub formats: &'static [&'static str],
+    /// In `@PVE::Storage::Plugin::SHARED_STORAGE`: the same storage on every
+    /// node that has it (PVE sets `shared` on reading).
+    pub shared: bool,
+}
+
+/// A property PVE keeps out of storage.cfg (`sensitive-properties` that
+/// its plugins store under /etc/pve/priv/ instead), and where it keeps it
+/// (`{id}` is the storage id).
+pub const SECRETS: &[(&str, &str)] = &[
+    ("keyring", "/etc/pve/priv/ceph/{id}.keyring"),
+    ("password", "/etc/pve/priv/storage/{id}.pw"),
+];
+
+/// The shared property list, sorted by name (`type` and `storage` left out).
+pub const PROPERTIES: &[(&str, Format)] = &[
+    ("authsupported", Text),
+    ("base", VolumeId),
+    ("blocksize", ZfsBlocksize),
+    ("bwlimit", Bwlimit),
+    ("comstar_hg", Text),
+    ("comstar_tg", Text),
+    ("content", ContentList),
+    ("content-dirs", DirOverrideList),
+    ("create-base-path", Boolean),
+    ("create-subdirs", Boolean),
+    ("data-pool", Text),
+    ("datastore", Text),
+    ("disable", Boolean),
+    ("domain", TextUpTo(256)),
+    ("encryption-key", Text),
+    ("export", StoragePath),
+    ("fingerprint", Fingerprint),
+    ("format", OneOf(&["raw", "qcow2", "subvol", "vmdk"])),
+    ("fs-name", ConfigId),
+    ("fuse", Boolean),
+    ("is_mountpoint", Text),
+    ("iscsiprovider", Text),
+    ("keyring", Text),
+    ("krbd", Boolean),
+    ("lio_tpg", Text),
+    ("master-pubkey", Text),
+    ("max-protected-backups", Integer(-1, i64::MAX)),
+    ("mkdir", Boolean),
+    ("monhost", PortalList),
+    ("mountpoint", StoragePath),
+    ("namespace", Text),
+    ("nocow", Boolean),
+    ("nodes", NodeList),
+    ("nowritecache", Boolean),
+    ("options", MountOptions),
+    ("password", TextUpTo(256)),
+    ("path", StoragePath),
+    ("pool", Text),
+    ("port", Integer(1, 65535)),
+    ("portal", Portal),
+    (
+        "preallocation",
+        OneOf(&["off", "metadata", "falloc", "full"]),
+    ),
+    ("prune-backups", PruneBackups),
+    ("saferemove", Boolean),
+    ("saferemove-stepsize", IntegerOf(&[1, 2, 4, 8, 16, 32])),
+    ("saferemove_throughput", Text),
+    ("server", Server),
+    ("share", Text),
+    ("shared", Boolean),
+    ("skip-cert-verification", Boolean),
+    (
+        "smbversion",
+        OneOf(&["default", "2.0", "2.1", "3", "3.0", "3.11"]),
+    ),
+    ("snapshot-as-volume-chain", Boolean),
+    ("sparse", Boolean),
+    ("subdir", StoragePath),
+    ("tagged_only", Boolean),
+    ("target", Text),
+    ("thinpool", LvmName),
+    ("username", Text),
+    ("vgname", LvmName),
+    ("zfs-base-path", StoragePath),
+];
+
+const ALL_CONTENT: &[&str] = &[
+    "images", "rootdir", "vztmpl", "iso", "backup", "snippets", "none", "import",
+];
+const FILE_CONTENT: &[&str] = &[
+    "images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import",
+];
+const GUEST_CONTENT: &[&str] = &["images", "rootdir"];
+
+/// The 14 storage types of pve-storage 9.1.7, by name.
+pub const TYPES: &[TypeSpec] = &[
+    TypeSpec {
+        name: "btrfs",
+        options: &[
+            ("content", O),
+            ("create-base-path", O),
+            ("create-subdirs", O),
+            ("disable", O),
+            ("format", O),
+            ("is_mountpoint", O),
+            ("max-protected-backups", O),
+            ("mkdir", O),
+            ("nocow", O),
+            ("nodes", O),
+            ("path", Fixed),
+            ("preallocation", O),
+            ("prune-backups", O),
+            ("shared", O),
+        ],
+        content: ALL_CONTENT,
+        default_content: GUEST_CONTENT,
+        formats: &["raw", "subvol"],
+        shared: false,
+    },
+    TypeSpec {
+        name: "cephfs",
+        options: &[
+            ("bwlimit", O),
+            ("content", O),
+            ("content-dirs", O),
+            ("create-base-path", O),
+            ("create-subdirs", O),
+            ("disable", O),
+            ("format", O),
+            ("fs-name", O),
+            ("fuse", O),
+            ("keyring", O),
+            ("max-protected-backups", O),
+            ("mkdir", O),
+            ("monhost", O),
+            ("nodes", O),
+            ("options", O),
+            ("path", Fixed),
+            ("prune-backups", O),
+            ("subdir", O),
+            ("username", O),
+        ],
+        content: &["vztmpl", "iso", "backup", "snippets", "import"],
+        default_content: &["backup"],
+        formats: &[],
+        shared: true,
+    },
+    TypeSpec {
+        name: "cifs",
+        options: &[
+            ("bwlimit", O),
+            ("content", O),
+            ("content-dirs", O),
+            ("create-base-path", O),
+            ("create-subdirs", O),
+            ("disable", O),
+            ("domain", O),
+            ("format", O),
+            ("max-protected-backups", O),
+            ("mkdir", O),
+            ("nodes", O),
+            ("options", O),
+            ("password", O),
+            ("path", Fixed),
+            ("preallocation", O),
+            ("prune-backups", O),
+            ("server", Fixed),
+            ("share", Fixed),
+            ("smbversion", O),
+            ("snapshot-as-volume-chain", FixedOptional),
+            ("subdir", O),
+            ("username", O),
+        ],
+        content: FILE_CONTENT,
+        default_content: &["images"],
+        formats: &["raw", "qcow2", "vmdk"],
+        shared: true,
+    },
     TypeSpec {
         name: "dir",
-        properties: &[
-            ("path", AbsolutePath, R),
-            ("content-dirs", Plain, O),
-            ("nodes", Nodes, O),
-            ("shared", Boolean, O),
-            ("disable", Boolean, O),
-            ("prune-backups", Plain, O),
-            ("max-protected-backups", Integer, O),
-            ("content", Content, O),
-            ("format", Plain, O),
-            ("mkdir", Boolean, O),
-            ("create-base-path", Boolean, O),
-            ("create-subdirs", Boolean, O),
-            ("is_mountpoint", Plain, O),
-            ("bwlimit", Plain, O),
-            ("preallocation", Plain, O),
-            ("snapshot-as-volume-chain", Boolean, O),
+        options: &[
+            ("bwlimit", O),
+            ("content", O),
+            ("content-dirs", O),
+            ("create-base-path", O),
+            ("create-subdirs", O),
+            ("disable", O),
+            ("format", O),
+            ("is_mountpoint", O),
+            ("max-protected-backups", O),
+            ("mkdir", O),
+            ("nodes", O),
+            ("path", Fixed),
+            ("preallocation", O),
+            ("prune-backups", O),
+            ("shared", O),
+            ("snapshot-as-volume-chain", FixedOptional),
         ],
-        content: &[
-            "images", "rootdir", "vztmpl", "iso", "backup", "snippets", "none", "import",
-        ],
-        default_content: &["images", "rootdir"],
+        content: ALL_CONTENT,
+        default_content: GUEST_CONTENT,
+        formats: &["raw", "qcow2", "vmdk", "subvol"],
+        shared: false,
     },
     TypeSpec {
-        name: "lvm",
-        properties: &[
-            ("vgname", Plain, R),
-            ("nodes", Nodes, O),
-            ("shared", Boolean, O),
-            ("disable", Boolean, O),
-            ("saferemove", Boolean, O),
-            ("saferemove-stepsize", Plain, O),
-            ("saferemove_throughput", Plain, O),
-            ("content", Content, O),
-            ("base", Plain, O),
-            ("tagged_only", Boolean, O),
-            ("bwlimit", Plain, O),
-            ("snapshot-as-volume-chain", Boolean, O),
+        name: "esxi",
+        options: &[
+            ("content", O),
+            ("disable", O),
+            ("nodes", O),
+            ("password", O),
+            ("port", O),
+            ("server", Required),
+            ("shared", O),
+            ("skip-cert-verification", O),
+            ("username", Required),
         ],
-        content: &["images", "rootdir"],
-        default_content: &["images"],
-    },
-    TypeSpec {
-        name: "lvmthin",
-        properties: &[
-            ("thinpool", Plain, R),
-            ("vgname", Plain, R),
-            ("nodes", Nodes, O),
-            ("disable", Boolean, O),
-            ("content", Content, O),
-            ("bwlimit", Plain, O),
-        ],
-        content: &["images", "rootdir"],
-        default_content: &["images", "rootdir"],
-    },
-    TypeSpec {
-        name: "zfspool",
-        properties: &[
-            ("pool", Plain, R),
-            ("blocksize", Plain, O),
-            ("sparse", Boolean, O),
-            ("nodes", Nodes, O),
-            ("disable", Boolean, O),
-            ("content", Content, O),
-            ("bwlimit", Plain, O),
-            ("mountpoint", AbsolutePath, O),
-        ],
-        content: &["images", "rootdir"],
-        default_content: &["images", "rootdir"],
-    },
-    TypeSpec {
-        name: "nfs",
-        properties: &[
-            ("path", AbsolutePath, R),
-            ("content-dirs", Plain, O),
-            ("server", Plain, R),
-            ("export", AbsolutePath, R),
-            ("nodes", Nodes, O),
-            ("disable", Boolean, O),
-            ("prune-backups", Plain, O),
-            ("max-protected-backups", Integer, O),
-            ("options", Plain, O),
-            ("content", Content, O),
-            ("format", Plain, O),
-            ("mkdir", Boolean, O),
-            ("create-base-path", Boolean, O),
-            ("create-subdirs", Boolean, O),
-            ("bwlimit", Plain, O),
-            ("preallocation", Plain, O),
-            ("snapshot-as-volume-chain", Boolean, O),
-        ],
-        content: &[
-            "images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import",
-        ],
-        default_content: &["images"],
+        content: &["import"],
+        default_content: &["import"],
+        formats: &["raw", "qcow2", "vmdk"],
+        shared: false,
     },
     TypeSpec {
         name: "iscsi",
-        properties: &[
-            ("portal", Plain, R),
-            ("target", Plain, R),
-            ("nodes", Nodes, O),
-            ("disable", Boolean, O),
-            ("content", Content, O),
-            ("bwlimit", Plain, O),
+        options: &[
+            ("bwlimit", O),
+            ("content", O),
+            ("disable", O),
+            ("nodes", O),
+            ("portal", Fixed),
+            ("target", Fixed),
         ],
         content: &["images", "none"],
         default_content: &["images"],
+        formats: &[],
+        shared: true,
+    },
+    TypeSpec {
+        name: "iscsidirect",
+        options: &[
+            ("bwlimit", O),
+            ("content", O),
+            ("disable", O),
+            ("nodes", O),
+            ("portal", Fixed),
+            ("target", Fixed),
+        ],
+        content: &["images", "none"],
+        default_content: &["images"],
+        formats: &[],
+        shared: true,
+    },
+    TypeSpec {
+        name: "lvm",
+        options: &[
+            ("base", FixedOptional),
+            ("bwlimit", O),
+            ("content", O),
+            ("disable", O),
+            ("nodes", O),
+            ("saferemove", O),
+            ("saferemove-stepsize", O),
+            ("saferemove_throughput", O),
+            ("shared", O),
+            ("snapshot-as-volume-chain", O),
+            ("tagged_only", O),
+            ("vgname", Fixed),
+        ],
+        content: GUEST_CONTENT,
+        default_content: &["images"],
+        formats: &["raw", "qcow2"],
+        shared: false,
+    },
+    TypeSpec {
+        name: "lvmthin",
+        options: &[
+            ("bwlimit", O),
+            ("content", O),
+            ("disable", O),
+            ("nodes", O),
+            ("thinpool", Fixed),
+            ("vgname", Fixed),
+        ],
+        content: GUEST_CONTENT,
+        default_content: GUEST_CONTENT,
+        formats: &[],
+        shared: false,
+    },
+    TypeSpec {
+        name: "nfs",
+        options: &[
+            ("bwlimit", O),
+            ("content", O),
+            ("content-dirs", O),
+            ("create-base-path", O),
+            ("create-subdirs", O),
+            ("disable", O),
+            ("export", Fixed),
+            ("format", O),
+            ("max-protected-backups", O),
+            ("mkdir", O),
+            ("nodes", O),
+            ("options", O),
+            ("path", Fixed),
+            ("preallocation", O),
+            ("prune-backups", O),
+            ("server", Fixed),
+            ("snapshot-as-volume-chain", FixedOptional),
+        ],
+        content: FILE_CONTENT,
+        default_content: &["images"],
+        formats: &["raw", "qcow2", "vmdk"],
+        shared: true,
     },
     TypeSpec {
         name: "pbs",
-        properties: &[
-            ("server", Plain, R),
-            ("datastore", Plain, R),
-            ("namespace", Plain, O),
-            ("port", Port, O),
-            ("nodes", Nodes, O),
-            ("disable", Boolean, O),
-            ("content", Content, O),
-            ("username", Plain, O),
-            ("password", Plain, O),
-            ("encryption-key", Plain, O),
-            ("master-pubkey", Plain, O),
-            ("prune-backups", Plain, O),
-            ("max-protected-backups", Integer, O),
-            ("fingerprint", Fingerprint, O),
+        options: &[
+            ("content", O),
+            ("datastore", Fixed),
+            ("disable", O),
+            ("encryption-key", O),
+            // "optional for trusted certs" (PBSPlugin.pm).
+            ("fingerprint", O),
+            ("master-pubkey", O),
+            ("max-protected-backups", O),
+            ("namespace", O),
+            ("nodes", O),
+            ("password", O),
+            ("port", O),
+            ("prune-backups", O),
+            ("server", Fixed),
+            ("username", O),
         ],
         content: &["backup", "none"],
         default_content: &["backup"],
+        formats: &[],
+        shared: true,
+    },
+    TypeSpec {
+        name: "rbd",
+        options: &[
+            ("bwlimit", O),
+            ("content", O),
+            ("data-pool", O),
+            ("disable", O),
+            ("keyring", O),
+            ("krbd", O),
+            ("monhost", O),
+            ("namespace", O),
+            ("nodes", O),
+            ("pool", O),
+            ("username", O),
+        ],
+        content: GUEST_CONTENT,
+        default_content: &["images"],
+        formats: &[],
+        shared: true,
+    },
+    TypeSpec {
+        name: "zfs",
+        options: &[
+            ("blocksize", Fixed),
+            ("bwlimit", O),
+            ("comstar_hg", O),
+            ("comstar_tg", O),
+            ("content", O),
+            ("disable", O),
+            ("iscsiprovider", Fixed),
+            ("lio_tpg", O),
+            ("nodes", O),
+            ("nowritecache", O),
+            ("pool", Fixed),
+            ("portal", Fixed),
+            ("sparse", O),
+            ("target", Fixed),
+            ("zfs-base-path", O),
+        ],
+        content: &["images"],
+        default_content: &["images"],
+        formats: &[],
+        shared: true,
+    },
+    TypeSpec {
+        name: "zfspool",
+        options: &[
+            ("blocksize", O),
+            ("bwlimit", O),
+            ("content", O),
+            ("disable", O),
+            ("mountpoint", O),
+            ("nodes", O),
+            ("pool", Fixed),
+            ("sparse", O),
+        ],
+        content: GUEST_CONTENT,
+        default_content: GUEST_CONTENT,
+        formats: &["raw", "subvol"],
+        shared: false,
     },
 ];
 
 impl TypeSpec {
-    pub(super) fn property(&self, key: &str) -> Option<(Format, Need)> {
-        self.properties
+    /// The property's format and need, when the type has it.
+    pub fn property(&self, key: &str) -> Option<(Format, Need)> {
+        let need = self
+            .options
             .iter()
-            .find(|(k, _, _)| *k == key)
-            .map(|&(_, format, need)| (format, need))
+            .find(|(k, _)| *k == key)
+            .map(|&(_, need)| need)?;
+        Some((format_of(key)?, need))
     }
 
-    pub(super) fn required(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.properties
+    pub fn required(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.options
             .iter()
-            .filter(|(_, _, need)| *need == R)
-            .map(|(key, _, _)| *key)
+            .filter(|(_, need)| need.required())
+            .map(|(key, _)| *key)
     }
 }
 
-pub(super) fn spec(storage_type: &str) -> Option<&'static TypeSpec> {
-    TYPES.iter().find(|spec| spec.name == storage_type)
+/// The storage type `name`, if pve-storage has it.
+pub fn spec(name: &str) -> Option<&'static TypeSpec> {
+    TYPES.iter().find(|spec| spec.name == name)
 }
 
-/// Perl's false for a line: it ends a section.
-pub(super) fn is_false(line: &str) -> bool {
-    line.is_empty() || line == "0"
+/// A property's format in the shared property list.
+pub fn format_of(key: &str) -> Option<Format> {
+    PROPERTIES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|&(_, format)| format)
 }
 
-/// Perl's `\s`.
-fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0B' | '\x0C')
+/// Where PVE keeps the secret property `key` of storage `id`, if it is one.
+pub fn secret_file(key: &str, id: &str) -> Option<String> {
+    SECRETS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, file)| file.replace("{id}", id))
 }
 
-/// `^(\S+):\s*(\S+)\s*$`, as type and id.
-pub(super) fn split_header(line: &str) -> Option<(&str, &str)> {
-    let line = line.trim_end_matches(is_space);
-    let (head, id) = match line.rfind(is_space) {
-        Some(at) => (line[..at].trim_end_matches(is_space), &line[at + 1..]),
-        // Without a space, `\S+` takes all it can: the id follows the last colon.
-        None => line.split_at(line.rfind(':')? + 1),
-    };
-    let storage_type = head.strip_suffix(':')?;
-    let valid = !storage_type.is_empty() && !storage_type.contains(is_space) && !id.is_empty();
-    valid.then_some((storage_type, id))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `^\s+(\S+)(\s+(.*\S))?\s*$`, as key and value.
-pub(super) fn split_property(line: &str) -> Option<(&str, Option<&str>)> {
-    let body = line.strip_prefix(is_space)?.trim_matches(is_space);
-    if body.is_empty() {
-        return None;
+    #[test]
+    fn every_option_is_a_property_as_sectionconfig_requires() {
+        for spec in TYPES {
+            for (key, _) in spec.options {
+                assert!(format_of(key).is_some(), "{}: {key}", spec.name);
+            }
+            let keys: Vec<&str> = spec.options.iter().map(|(k, _)| *k).collect();
+            assert!(keys.is_sorted(), "{}: options sorted", spec.name);
+            assert!(spec
+                .default_content
+                .iter()
+                .all(|c| spec.content.contains(c)));
+        }
+        let names: Vec<&str> = TYPES.iter().map(|spec| spec.name).collect();
+        assert!(names.is_sorted());
+        assert_eq!(names.len(), 14);
+        let properties: Vec<&str> = PROPERTIES.iter().map(|(k, _)| *k).collect();
+        assert!(properties.is_sorted());
+        // Every property some type uses, but RBD's `authsupported`, which
+        // RBDPlugin.pm defines and no type's options list.
+        for key in properties {
+            let used = TYPES.iter().any(|spec| spec.property(key).is_some());
+            assert_eq!(used, key != "authsupported", "{key}");
+        }
+        for (key, _) in SECRETS {
+            assert!(format_of(key).is_some(), "{key}");
+        }
     }
-    Some(match body.split_once(is_space) {
-        Some((key, value)) => (key, Some(value.trim_start_matches(is_space))),
-        None => (body, None),
-    })
-}
-
-/// `PVE::Tools::split_list`: items separated by commas, semicolons or whitespace.
-pub(super) fn split_list(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| c == ',' || c == ';' || is_space(c))
-        .filter(|item| !item.is_empty())
-}
-
-/// `^[+-]?\d+$`, as a number.
-pub(super) fn integer(text: &str) -> Option<i64> {
-    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
-}
-
-/// `[a-z][a-z0-9\-_.]*[a-z0-9]`, ignoring case (`PVE::JSONSchema::parse_id`).
-pub(super) fn is_storage_id(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    let inner = |b: &u8| b.is_ascii_alphanumeric() || b"-_.".contains(b);
-    bytes.len() >= 2
-        && bytes[0].is_ascii_alphabetic()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes.iter().all(inner)
-}
-
-/// `[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?` (`pve_verify_node_name`).
-pub(super) fn is_node_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }

@@ -2,10 +2,9 @@
 
 use std::fmt;
 
-use super::schema::{
-    is_node_name, is_storage_id, spec, split_header, AbsolutePath, Boolean, Content, Fingerprint,
-    Format, Integer, Nodes, Plain, Port, TypeSpec,
-};
+use super::format::Format;
+use super::lexical::{is_node_name, is_storage_id, split_header};
+use super::schema::{secret_file, spec, TypeSpec};
 
 /// storage.cfg read strictly: sections in file order with their lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,10 +248,10 @@ fn read_property(section: &Section, line: &str) -> Result<(String, String), Stri
         None => (body, None),
     };
     let storage_type = section.storage_type.as_str();
-    if key == "password" {
-        return Err(
-            "a password never lives in storage.cfg (PVE keeps it under /etc/pve/priv/)".to_owned(),
-        );
+    if let Some(file) = secret_file(key, &section.id) {
+        return Err(format!(
+            "a {key} never lives in storage.cfg (PVE keeps it in {file})"
+        ));
     }
     let Some((format, _)) = spec(storage_type).and_then(|spec| spec.property(key)) else {
         return Err(format!(
@@ -263,7 +262,7 @@ fn read_property(section: &Section, line: &str) -> Result<(String, String), Stri
         return Err(format!("duplicate key `{key}`"));
     }
     let value = match (format, value) {
-        (Boolean, None) => "1",
+        (Format::Boolean, None) => "1",
         (_, Some(value)) if !value.is_empty() && !value.starts_with(' ') => value,
         _ => return Err(format!("`{key}` needs one space and a value")),
     };
@@ -272,45 +271,38 @@ fn read_property(section: &Section, line: &str) -> Result<(String, String), Stri
     Ok((key.to_owned(), value.to_owned()))
 }
 
+/// The value checked as PVE checks it, and what PVE's writer could not
+/// have written: sets not comma-separated, content the type cannot hold.
 fn check_value(format: Format, storage_type: &str, value: &str) -> Result<(), String> {
-    let ok = match format {
-        Plain => true,
-        Boolean => value == "0" || value == "1",
-        Nodes => value.split(',').all(is_node_name),
-        Content => {
+    let friendly = match format {
+        Format::Boolean => "a boolean is 0 or 1",
+        Format::NodeList => "nodes is a comma-separated list of node names",
+        Format::StoragePath => "must be an absolute path",
+        Format::Fingerprint => "a fingerprint is 32 hex pairs separated by `:`",
+        _ => "",
+    };
+    format.check(value).map_err(|reason| {
+        if friendly.is_empty() {
+            reason
+        } else {
+            friendly.to_owned()
+        }
+    })?;
+    match format {
+        Format::NodeList if !value.split(',').all(is_node_name) => Err(friendly.to_owned()),
+        Format::ContentList => {
             let allowed = spec(storage_type).map_or(&[][..], |spec| spec.content);
             let unknown: Vec<&str> = value.split(',').filter(|c| !allowed.contains(c)).collect();
-            if !unknown.is_empty() {
-                return Err(format!(
+            if unknown.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
                     "content {} not allowed on {storage_type} (allowed: {})",
                     unknown.join(","),
                     allowed.join(",")
-                ));
+                ))
             }
-            true
         }
-        AbsolutePath => value.starts_with('/'),
-        Port => value.parse::<u16>().is_ok_and(|port| port > 0),
-        Integer => value.parse::<u64>().is_ok(),
-        Fingerprint => {
-            let groups: Vec<&str> = value.split(':').collect();
-            groups.len() == 32
-                && groups
-                    .iter()
-                    .all(|g| g.len() == 2 && g.bytes().all(|b| b.is_ascii_hexdigit()))
-        }
-    };
-    if ok {
-        return Ok(());
+        _ => Ok(()),
     }
-    Err(match format {
-        Boolean => "a boolean is 0 or 1",
-        Nodes => "nodes is a comma-separated list of node names",
-        AbsolutePath => "must be an absolute path",
-        Port => "must be a port number",
-        Integer => "must be a non-negative integer",
-        Fingerprint => "a fingerprint is 32 hex pairs separated by `:`",
-        Plain | Content => "invalid value",
-    }
-    .to_owned())
 }
