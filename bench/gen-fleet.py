@@ -5,7 +5,8 @@
     cargo run --release -- build --file /tmp/fleet-1000/cluster.ncl
 
 Writes DIR/cluster.ncl and copies the repository's lib/ beside it, so the
-fleet goes through the same contracts and renderers as the real one. Every
+fleet goes through the same contracts and renderers as the real one, with
+facts/index.ncl saying that no host has facts. Every
 part of cluster.ncl is there, scaled with N: sites (one per 1000 hosts, at
 least two, each a /16 with the real vmbr table), hosts (seven in ten cluster
 members, as in the real fleet), GRETAP tunnels, storage.cfg, the certificate
@@ -19,6 +20,12 @@ import shutil
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FINGERPRINT = ":".join(["00"] * 32)
+# facts/index.ncl as `lugc facts` writes it when no host has facts.
+NO_FACTS = """# The hosts' facts: facts/<host>.json by host, as `lugc facts` gathered them.
+# lib/facts.ncl imports this file; `lugc facts` rewrites it. Without facts,
+# it is `{}`.
+{}
+"""
 
 
 def fleet(n):
@@ -147,6 +154,8 @@ def main():
     (args.out / "cluster.ncl").write_text(fleet(args.hosts))
     shutil.rmtree(args.out / "lib", ignore_errors=True)
     shutil.copytree(ROOT / "lib", args.out / "lib")
+    (args.out / "facts").mkdir(exist_ok=True)
+    (args.out / "facts" / "index.ncl").write_text(NO_FACTS)
 
 
 if __name__ == "__main__":

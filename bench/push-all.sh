@@ -43,7 +43,7 @@ printf 'command="%s" %s\n' "$work/wrapper.sh" "$(cat "$work/client_key.pub")" > 
 
 # The committed fleet with pve-11 (as tests/cli/push/all.rs has it), built.
 fleet=$work/fleet
-mkdir -p "$fleet" && cp -r cluster.ncl lib "$fleet/"
+mkdir -p "$fleet" && cp -r cluster.ncl lib facts "$fleet/"
 python3 - "$fleet/cluster.ncl" tests/cli/push/pve-11.txt <<'EOF'
 import sys
 path, eighth = sys.argv[1], open(sys.argv[2]).read()

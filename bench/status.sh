@@ -34,8 +34,7 @@ printf '%6s %9s %9s %9s %9s\n' hosts one_s j1_s j8_s j8/one
 for n in "$@"; do
     fleet=$work/fleet-$n
     if [ "$n" = 7 ]; then
-        mkdir -p "$fleet" && cp -r cluster.ncl lib "$fleet/"
-        [ ! -d facts ] || cp -r facts "$fleet/"
+        mkdir -p "$fleet" && cp -r cluster.ncl lib facts "$fleet/"
     else
         python3 bench/gen-fleet.py --hosts "$n" --out "$fleet"
     fi

@@ -15,6 +15,9 @@
 //!   i.e. `lugc build` without the cache;
 //!
 //! and prints lugc's overhead over plain Nickel: (build − nickel) / nickel.
+//! `-- --nickel FILE RUNS` times only the first (bench/profile.sh times each
+//! stage of lib/lugc.ncl's build that way).
+//! Run by `cargo test` (without `--bench`), it checks itself with one run.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -54,14 +57,29 @@ fn median(samples: &mut [Duration]) -> Duration {
 }
 
 fn main() {
+    let bench = std::env::args().any(|arg| arg == "--bench");
     let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
+    let mut args = args.by_ref().peekable();
+    if args.next_if(|arg| arg == "--nickel").is_some() {
+        let file = PathBuf::from(args.next().expect("--nickel FILE RUNS"));
+        let runs: usize = args.next().map_or(1, |runs| runs.parse().expect("RUNS"));
+        let mut times: Vec<Duration> = (0..runs).map(|_| plain_nickel(&file)).collect();
+        println!(
+            "nickel    {:>10.1} ms",
+            median(&mut times).as_secs_f64() * 1e3
+        );
+        return;
+    }
     let file = args.next().map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../cluster.ncl"),
         PathBuf::from,
     );
-    let runs: usize = args
-        .next()
-        .map_or(7, |runs| runs.parse().expect("RUNS is a number"));
+    let runs: usize = match args.next() {
+        Some(runs) => runs.parse().expect("RUNS is a number"),
+        None if bench => 7,
+        // `cargo test`: once, to see that every step still runs.
+        None => 1,
+    };
     let config = lugc::config::Config {
         file: file.clone(),
         out: PathBuf::new(),

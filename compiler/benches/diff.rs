@@ -10,6 +10,8 @@
 //! diff, `--stat`, markdown and two revisions, each beside the `git diff`
 //! that does the same kind of work on out/. Prints the markdown's size.
 //! Asserts only that lugc found the one grouped change.
+//!
+//! Run by `cargo test` (without `--bench`), it checks itself once on 10 hosts.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -17,6 +19,8 @@ use std::time::{Duration, Instant};
 
 const DEFAULT_HOSTS: [usize; 2] = [1000, 5000];
 const DEFAULT_RUNS: usize = 15;
+/// The fleet `cargo test` runs the bench on.
+const SMOKE_HOSTS: usize = 10;
 const OLD_NTP: &str = "ntp_servers = [\"time.ustc.edu.cn\"]";
 const NEW_NTP: &str = "ntp_servers = [\"ntp.example.org\"]";
 
@@ -158,15 +162,19 @@ fn interleaved(root: &Path, pairs: &[(&str, Vec<&str>, Vec<&str>)], lugc: &str, 
 fn main() {
     let mut hosts: Vec<usize> = Vec::new();
     let mut runs = DEFAULT_RUNS;
+    let mut bench = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
-            "--bench" => {}
+            "--bench" => bench = true,
             number => hosts.extend(number.parse::<usize>().ok()),
         }
     }
-    if hosts.is_empty() {
+    if !bench {
+        // `cargo test`: the bench checks itself once on a small fleet.
+        (hosts, runs) = (vec![SMOKE_HOSTS], 1);
+    } else if hosts.is_empty() {
         hosts = DEFAULT_HOSTS.to_vec();
     }
     let lugc = env!("CARGO_BIN_EXE_lugc");

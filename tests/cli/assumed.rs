@@ -12,10 +12,12 @@ fn with_esxi_5_facts() -> Fixture {
     let mut facts: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     facts["os_release"]["VERSION_CODENAME"] = "bullseye".into();
-    fixture.write(
-        "facts/esxi-5.json",
+    lugc::facts::write(
+        fixture.path(),
+        "esxi-5",
         &serde_json::to_string_pretty(&facts).unwrap(),
-    );
+    )
+    .unwrap();
     fixture
 }
 

@@ -19,19 +19,20 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// A temporary directory holding cluster.ncl and lib/, copied from the repository.
+/// A temporary directory holding cluster.ncl, lib/ and facts/, copied from the repository.
 pub struct Fixture {
     dir: TempDir,
 }
 
 impl Fixture {
-    /// The committed fleet: cluster.ncl and lib/.
+    /// The committed fleet: cluster.ncl, lib/ and facts/.
     pub fn new() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("lugc-test-")
             .tempdir()
             .expect("tempdir");
         copy_tree(&repo_root().join("lib"), &dir.path().join("lib"));
+        copy_tree(&repo_root().join("facts"), &dir.path().join("facts"));
         fs::copy(
             repo_root().join("cluster.ncl"),
             dir.path().join("cluster.ncl"),

@@ -10,6 +10,7 @@
 mod contracts;
 mod facts;
 mod lib_std;
+mod plain_nickel;
 
 use std::fs;
 

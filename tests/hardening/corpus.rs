@@ -142,8 +142,10 @@ fn run_case(case: &Case, lib: &Path, out: &Path) -> Vec<String> {
     copy_tree(lib, &dir.path().join("lib"));
     copy_tree(out, &dir.path().join("out"));
     fs::write(dir.path().join("cluster.ncl"), &case.source).unwrap();
+    copy_tree(&repo_root().join("facts"), &dir.path().join("facts"));
     if let Some(facts) = &case.facts {
         copy_tree(facts, &dir.path().join("facts"));
+        lugc::facts::write_index(dir.path()).unwrap();
     }
     let before = tree(&dir.path().join("out"));
     let output = lugc_in(dir.path()).arg("build").output().unwrap();

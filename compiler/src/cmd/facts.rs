@@ -36,11 +36,12 @@ pub struct FactsArgs {
 }
 
 pub fn run(args: &FactsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
-    // Stale facts must not stop their own refresh: read, not checked.
+    // Stale facts must not stop their own refresh; lib/ reads them via facts/index.ncl.
     let config = Config {
         facts: crate::eval::FactsUse::Unchecked,
         ..Config::from_args(&args.input)?
     };
+    facts::write_index(config.root())?;
     let compilation = crate::compile(&config)?;
     let selected = connect::selected(&args.hosts, &compilation.bundles)?;
     let hosts = selected

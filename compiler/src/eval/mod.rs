@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use nickel_lang_core::eval::cache::CacheImpl;
-use nickel_lang_core::eval::value::NickelValue;
 use nickel_lang_core::files::{FileId, Files};
 use nickel_lang_core::identifier::Ident;
 use nickel_lang_core::position::RawSpan;
-use nickel_lang_core::program::{Program, ProgramBuilder};
+use nickel_lang_core::program::{FieldOverride, FieldPath, Program, ProgramBuilder};
+use nickel_lang_core::term::MergePriority;
 
 use crate::diagnostic::{Diagnostics, SourceDiagnostic};
 use crate::fleet::Fleet;
@@ -66,13 +66,14 @@ pub enum FactsUse {
     #[default]
     Checked,
     /// Only read (the helpers in lib/facts.ncl), for `lugc facts`, which
-    /// must run however stale the facts are.
+    /// must run however stale the facts are: the build result's
+    /// `check_facts` is overridden with false.
     Unchecked,
 }
 
-/// Name of the value lugc adds to Nickel's environment: `{ check, hosts }`,
-/// the facts of every host that has a fact file.
-const FACTS_BINDING: &str = "lugc_facts";
+/// The field of lib/lugc.ncl's build result that says whether the facts
+/// must agree with the description (`true` by default).
+const CHECK_FACTS_FIELD: &str = "check_facts";
 
 /// Evaluate `file` and read the result as a [`Fleet`], with the facts
 /// beside it checked.
@@ -133,14 +134,15 @@ fn evaluate_on_this_thread(
     let main_name = display_name(&base, &file.to_string_lossy());
     let main_text = source::read_main(file, &main_name)?;
     source::check_nesting(&main_name, &main_text)?;
-    let hosts = crate::facts::load(file.parent().unwrap_or(Path::new("")))?;
-    let given = serde_json::json!({ "check": facts == FactsUse::Checked, "hosts": hosts });
-    let given: NickelValue = serde_json::from_value(given).map_err(|error| {
-        SourceDiagnostic::new(format!("cannot hand the facts to Nickel: {error}"))
-    })?;
+    crate::facts::load(file.parent().unwrap_or(Path::new("")))?;
+    let overrides = (facts == FactsUse::Unchecked).then(|| FieldOverride {
+        path: FieldPath(vec![Ident::from(CHECK_FACTS_FIELD).into()]),
+        value: "false".to_owned(),
+        priority: MergePriority::Neutral,
+    });
     let mut program: Program<CacheImpl> = ProgramBuilder::new()
         .add_path(file)
-        .extend_initial_env(vec![(Ident::from(FACTS_BINDING), given)])
+        .add_overrides(overrides)
         .build()
         .map_err(|error| SourceDiagnostic::new(format!("cannot read {main_name}: {error}")))?;
     // Places are taken after an evaluation: it reads the imported files.

@@ -25,6 +25,10 @@ pub const SCHEMA: &str = "lugc-facts 1";
 /// The directory of fact files, beside cluster.ncl and out/.
 pub const FACTS_DIR: &str = "facts";
 
+/// The file in facts/ that imports every fact file by host; lib/facts.ncl
+/// imports it, so it exists with or without facts.
+pub const INDEX_FILE: &str = "index.ncl";
+
 /// The certificate PBS serves on its port.
 pub(crate) const PBS_CERT: &str = "/etc/proxmox-backup/proxy.pem";
 
@@ -124,10 +128,17 @@ pub fn path(root: &Path, host: &str) -> PathBuf {
     root.join(FACTS_DIR).join(format!("{host}.json"))
 }
 
-/// Write `text` as `host`'s fact file (a temporary file renamed into place);
-/// false when the file already held it.
+/// Write `text` as `host`'s fact file (a temporary file renamed into place)
+/// and facts/index.ncl with it; false when the file already held it.
 pub fn write(root: &Path, host: &str, text: &str) -> Result<bool, FactsError> {
-    let path = path(root, host);
+    let written = write_file(root, &format!("{host}.json"), text)?;
+    write_index(root)?;
+    Ok(written)
+}
+
+/// Write `text` as facts/`name`, unless it holds that already.
+fn write_file(root: &Path, name: &str, text: &str) -> Result<bool, FactsError> {
+    let path = root.join(FACTS_DIR).join(name);
     if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
         return Ok(false);
     }
@@ -155,41 +166,105 @@ pub fn write(root: &Path, host: &str, text: &str) -> Result<bool, FactsError> {
     Ok(true)
 }
 
-/// The fact files under `root`'s facts/, by host (each file's stem): an
-/// empty map without facts/. A file that is not a fact file is an error at
-/// its line and column.
-pub fn load(root: &Path) -> Result<serde_json::Map<String, serde_json::Value>, Diagnostics> {
-    let dir = root.join(FACTS_DIR);
-    let mut hosts = serde_json::Map::new();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(hosts);
+/// The hosts that have a fact file under `root`'s facts/, sorted; none
+/// without facts/.
+fn hosts_with_files(root: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root.join(FACTS_DIR)) else {
+        return Vec::new();
     };
-    let mut paths: Vec<PathBuf> = entries
+    let mut hosts: Vec<String> = entries
         .filter_map(|entry| Some(entry.ok()?.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .filter_map(|path| Some(path.file_stem()?.to_string_lossy().into_owned()))
         .collect();
-    paths.sort();
+    hosts.sort();
+    hosts
+}
+
+/// facts/index.ncl importing the fact files of `hosts`.
+pub fn index_text(hosts: &[String]) -> String {
+    let mut text = String::from(
+        "# The hosts' facts: facts/<host>.json by host, as `lugc facts` gathered them.\n\
+         # lib/facts.ncl imports this file; `lugc facts` rewrites it. Without facts,\n\
+         # it is `{}`.\n",
+    );
+    if hosts.is_empty() {
+        text.push_str("{}\n");
+        return text;
+    }
+    text.push_str("{\n");
+    for host in hosts {
+        let quoted = nickel_string(host);
+        let file = nickel_string(&format!("{host}.json"));
+        text.push_str(&format!("  {quoted} = import {file},\n"));
+    }
+    text.push_str("}\n");
+    text
+}
+
+/// `text` as a Nickel string literal.
+fn nickel_string(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace("%{", "\\%{");
+    format!("\"{escaped}\"")
+}
+
+/// Write facts/index.ncl for the fact files there now; false when it
+/// already held that.
+pub fn write_index(root: &Path) -> Result<bool, FactsError> {
+    write_file(root, INDEX_FILE, &index_text(&hosts_with_files(root)))
+}
+
+/// Check every fact file under `root`'s facts/: each must be a fact file
+/// (an error at its line and column otherwise) and facts/index.ncl must
+/// import it, or lib/ would never see it.
+pub fn load(root: &Path) -> Result<(), Diagnostics> {
+    let hosts = hosts_with_files(root);
     let mut problems = Vec::new();
-    for path in paths {
-        let Some(host) = path
-            .file_stem()
-            .map(|stem| stem.to_string_lossy().into_owned())
-        else {
-            continue;
-        };
+    for host in &hosts {
         let name = format!("{FACTS_DIR}/{host}.json");
-        match read_fact_file(&path, &name, &host) {
-            Ok(value) => {
-                hosts.insert(host, value);
-            }
-            Err(problem) => problems.push(problem),
+        let path = root.join(FACTS_DIR).join(format!("{host}.json"));
+        if let Err(problem) = read_fact_file(&path, &name, host) {
+            problems.push(problem);
         }
     }
+    if !hosts.is_empty() {
+        problems.extend(unindexed(root, &hosts));
+    }
     if problems.is_empty() {
-        Ok(hosts)
+        Ok(())
     } else {
         Err(Diagnostics::new(problems, ""))
     }
+}
+
+/// A problem for each of `hosts` whose fact file facts/index.ncl does not import.
+fn unindexed(root: &Path, hosts: &[String]) -> Vec<SourceDiagnostic> {
+    let name = format!("{FACTS_DIR}/{INDEX_FILE}");
+    let help = "`lugc facts` rewrites it with every fact file in facts/";
+    let Ok(text) = std::fs::read_to_string(root.join(FACTS_DIR).join(INDEX_FILE)) else {
+        return vec![SourceDiagnostic::new(format!(
+            "{name} is missing: lib/facts.ncl reads the facts through it"
+        ))
+        .with_help(help)];
+    };
+    hosts
+        .iter()
+        .filter(|host| {
+            !text.contains(&format!(
+                "import {}",
+                nickel_string(&format!("{host}.json"))
+            ))
+        })
+        .map(|host| {
+            SourceDiagnostic::new(format!(
+                "{name} does not import {FACTS_DIR}/{host}.json: lib/ would not see {host}'s facts"
+            ))
+            .with_help(help)
+        })
+        .collect()
 }
 
 /// One fact file, checked to be one (its schema and host).
@@ -322,6 +397,26 @@ mod tests {
         let error = write(linked.path(), "pve-5", "{}\n").unwrap_err();
         assert!(matches!(error, FactsError::NotADirectory { .. }), "{error}");
         assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn the_index_imports_each_fact_file_by_host() {
+        assert!(index_text(&[]).ends_with("\n{}\n"));
+        let text = index_text(&["pve-5".into(), "a\"b%{c}".into()]);
+        assert!(
+            text.ends_with(
+                "{\n  \"pve-5\" = import \"pve-5.json\",\n  \"a\\\"b\\%{c}\" = import \"a\\\"b\\%{c}.json\",\n}\n"
+            ),
+            "{text}"
+        );
+        let committed = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../facts/index.ncl"),
+        )
+        .unwrap();
+        assert!(
+            committed.starts_with(&index_text(&[])[..100]),
+            "{committed}"
+        );
     }
 
     #[test]

@@ -192,6 +192,13 @@ fn facts_are_gathered_read_only_into_sorted_files() {
         stderr(&output)
     );
     assert_eq!(setup.all_roots(), before, "facts changed a host");
+    let index = setup.fixture.read("facts/index.ncl");
+    assert!(
+        index.ends_with(
+            "{\n  \"esxi-5\" = import \"esxi-5.json\",\n  \"pve-6\" = import \"pve-6.json\",\n}\n"
+        ),
+        "lib/ sees every fact file through facts/index.ncl: {index}"
+    );
 
     let text = setup.fact_file("pve-6");
     let facts: serde_json::Value = serde_json::from_str(&text).unwrap();
