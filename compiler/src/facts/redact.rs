@@ -6,6 +6,7 @@
 //! kind of secret it was, never the value. Pure.
 
 use crate::secret::{self, REDACTED};
+use crate::storage_cfg::schema::free_text;
 
 use super::Facts;
 
@@ -30,7 +31,8 @@ pub fn facts(facts: &mut Facts) {
         *config = text;
     }
     for (id, section) in facts.storage.iter_mut().flatten() {
-        for (name, value) in section.iter_mut() {
+        // A value PVE holds to a format (a number, a list, `default=…`) holds no secret.
+        for (name, value) in section.iter_mut().filter(|(name, _)| free_text(name)) {
             if let Some(class) = value.as_str().and_then(|text| secret::setting(name, text)) {
                 *value = REDACTED.into();
                 redacted.push(format!("storage.{id}.{name}: {}", class.name()));
@@ -93,7 +95,21 @@ mod tests {
             ("username".to_owned(), "root@pam".into()),
             ("port".to_owned(), 8007.into()),
         ]);
-        facts.storage = Some(BTreeMap::from([("backup".to_owned(), section)]));
+        // What PVE keeps in storage.cfg: a key's fingerprint, formatted values.
+        let fingerprint = vec!["4f"; 32].join(":");
+        let kept = BTreeMap::from([
+            ("type".to_owned(), "pbs".into()),
+            ("encryption-key".to_owned(), fingerprint.clone().into()),
+            (
+                "prune-backups".to_owned(),
+                "keep-daily=7,keep-weekly=4".into(),
+            ),
+            ("bwlimit".to_owned(), "default=102400".into()),
+        ]);
+        facts.storage = Some(BTreeMap::from([
+            ("backup".to_owned(), section),
+            ("kept".to_owned(), kept.clone()),
+        ]));
         facts.os_release = BTreeMap::from([
             (
                 "PRETTY_NAME".to_owned(),
@@ -105,6 +121,7 @@ mod tests {
         let backup = &facts.storage.as_ref().unwrap()["backup"];
         assert_eq!(backup["encryption-key"], REDACTED);
         assert_eq!(backup["username"], "root@pam");
+        assert_eq!(facts.storage.as_ref().unwrap()["kept"], kept);
         assert_eq!(facts.os_release["API_TOKEN"], REDACTED);
         assert_eq!(
             facts.redacted,

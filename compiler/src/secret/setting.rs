@@ -122,7 +122,19 @@ pub(super) fn find(text: &str) -> Vec<Found> {
 /// its value where the name alone is no proof (a bare `key`).
 pub(super) fn named(name: &str, value: &str) -> Option<Class> {
     let value = value_of(value);
-    class_of(name, value, true).filter(|_| !value.is_empty())
+    class_of(name, value, true).filter(|_| !value.is_empty() && !fingerprint(value))
+}
+
+/// A fingerprint of a key or certificate (`4f:e1:0a:…`, colon-separated
+/// hex pairs), which names a secret without holding it: PVE's storage.cfg
+/// keeps a PBS `encryption-key`'s fingerprint, the key itself lives in
+/// /etc/pve/priv/.
+fn fingerprint(value: &str) -> bool {
+    let pairs: Vec<&str> = value.split(':').collect();
+    pairs.len() >= 8
+        && pairs
+            .iter()
+            .all(|pair| pair.len() == 2 && pair.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The setting `captures` holds, if it is a secret. A bare `key` counts
@@ -170,6 +182,7 @@ fn is_value(value: &str) -> bool {
         && !value.starts_with(['/', '[', '{'])
         && !variable
         && !small_number
+        && !fingerprint(value)
 }
 
 /// The class of a setting named `name` holding `value`, if the name says
@@ -300,6 +313,18 @@ mod tests {
         assert_eq!(
             class_of("key", "AQBsGwRkAAAAABAAmXq0rLyGkJ2ZCz/ZhfJ0tQ==", false),
             None
+        );
+    }
+
+    #[test]
+    fn a_fingerprint_names_a_secret_without_holding_one() {
+        let fingerprint = vec!["4f"; 32].join(":");
+        assert_eq!(named("encryption-key", &fingerprint), None);
+        assert!(find(&format!("\tencryption-key {fingerprint}\n")).is_empty());
+        assert_eq!(named("encryption-key", "4f:e1"), Some(Class::Token));
+        assert_eq!(
+            named("encryption-key", "{\"kdf\": null}"),
+            Some(Class::Token)
         );
     }
 }

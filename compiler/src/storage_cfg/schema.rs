@@ -491,6 +491,16 @@ pub fn format_of(key: &str) -> Option<Format> {
         .map(|&(_, format)| format)
 }
 
+/// Whether the value of property `key` is text PVE does not hold to a
+/// format (which could hold anything, a secret too): a text property, mount
+/// options, a property pve-storage does not know. The others are numbers,
+/// names, paths, lists of them, or `key=number` options.
+pub fn free_text(key: &str) -> bool {
+    use super::format::Format::{MountOptions, Text, TextUpTo};
+    key != "type"
+        && format_of(key).is_none_or(|format| matches!(format, Text | TextUpTo(_) | MountOptions))
+}
+
 /// Where PVE keeps the secret property `key` of storage `id`, if it is one.
 pub fn secret_file(key: &str, id: &str) -> Option<String> {
     SECRETS

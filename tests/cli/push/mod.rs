@@ -11,6 +11,7 @@ mod hostile;
 mod preview;
 mod safety;
 mod status;
+mod storage;
 
 use std::collections::BTreeMap;
 use std::fs;
