@@ -53,7 +53,14 @@ pub(super) fn every_error(
         });
     }
     if found.is_empty() {
-        found.push(explain(first, &places, detail));
+        let mut syntax = syntax_errors(&first, &places);
+        let worded = if syntax.is_empty() {
+            worded(&first, &places)
+        } else {
+            Some(syntax.remove(0))
+        };
+        found.push(finish(first, worded, &places, detail));
+        found.extend(syntax);
     }
     // An error only lib/ can place usually follows from one in the user's
     // files (a check reading a value already reported): fix those first.
@@ -71,9 +78,14 @@ pub(super) fn every_error(
 }
 
 fn explain(error: Error, places: &Places, detail: Detail) -> SourceDiagnostic {
-    let worded = match &error {
+    let worded = worded(&error, places);
+    finish(error, worded, places, detail)
+}
+
+/// An error in lugc's words, if lugc has words for it.
+fn worded(error: &Error, places: &Places) -> Option<SourceDiagnostic> {
+    match error {
         Error::EvalError(data) => eval_error(data, places),
-        Error::ParseErrors(errors) => syntax::explain(&errors.errors, places),
         Error::ImportError(kind) => import_error(kind, places),
         Error::TypecheckError(data) => match data.borrow_error() {
             TypecheckErrorKind::ImportError(kind) => import_error(kind, places),
@@ -81,7 +93,35 @@ fn explain(error: Error, places: &Places, detail: Detail) -> SourceDiagnostic {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// Every syntax error a parse error starts, in lugc's words (none when it
+/// has no words for the first).
+fn syntax_errors(error: &Error, places: &Places) -> Vec<SourceDiagnostic> {
+    let errors = match error {
+        Error::ParseErrors(errors) => errors,
+        Error::ImportError(kind) => match &**kind {
+            ImportErrorKind::ParseErrors(errors, _) => errors,
+            _ => return Vec::new(),
+        },
+        Error::TypecheckError(data) => match data.borrow_error() {
+            TypecheckErrorKind::ImportError(ImportErrorKind::ParseErrors(errors, _)) => errors,
+            _ => return Vec::new(),
+        },
+        _ => return Vec::new(),
     };
+    syntax::explain(&errors.errors, places)
+}
+
+/// `worded`, or Nickel's own report when it is `None`; under `--verbose`
+/// Nickel's report follows lugc's words.
+fn finish(
+    error: Error,
+    worded: Option<SourceDiagnostic>,
+    places: &Places,
+    detail: Detail,
+) -> SourceDiagnostic {
     let Some(mut diagnostic) = worded else {
         return report::nickel_diagnostic(first_parse_error(error), places, detail);
     };
@@ -120,6 +160,11 @@ fn eval_error(data: &EvalErrorData, places: &Places) -> Option<SourceDiagnostic>
             pos_access,
         } => missing_definition(*id, metadata, &[*pos_record, *pos_access], table, places),
         EvalErrorKind::UnboundIdentifier(id, _) => unbound(*id, places),
+        EvalErrorKind::NotAFunc(head, next, _) => {
+            let place = |value: &NickelValue| places.place(table.get(value.pos_idx()).into_opt()?);
+            let head = place(head).filter(|head| places.is_user_place(head))?;
+            syntax::applied_value(&head, &place(next)?)
+        }
         EvalErrorKind::MergeIncompatibleArgs {
             left_arg,
             right_arg,
@@ -135,7 +180,6 @@ fn eval_error(data: &EvalErrorData, places: &Places) -> Option<SourceDiagnostic>
 fn import_error(kind: &ImportErrorKind, places: &Places) -> Option<SourceDiagnostic> {
     match kind {
         ImportErrorKind::IOError(path, _, pos) => unreadable_import(path, *pos, places),
-        ImportErrorKind::ParseErrors(errors, _) => syntax::explain(&errors.errors, places),
         _ => None,
     }
 }
