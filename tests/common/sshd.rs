@@ -1,9 +1,11 @@
 //! A real OpenSSH server on a loopback port, for the push tests: a throwaway
 //! host key and client key made by ssh-keygen in a temporary directory, its
-//! own sshd_config, run in the foreground and killed when dropped.
+//! own sshd_config, run in the foreground and killed when dropped. It
+//! listens on 127.0.0.1, or on ::1 (`start_on`); a machine without an IPv6
+//! loopback fails that test, never skips it.
 
 use std::fs;
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,12 +17,18 @@ use super::require_tool;
 pub struct Sshd {
     child: Child,
     dir: TempDir,
+    address: IpAddr,
     port: u16,
 }
 
 impl Sshd {
-    /// Start sshd on a free loopback port; panics (never skips) when OpenSSH is missing.
+    /// Start sshd on a free port of 127.0.0.1; panics (never skips) when OpenSSH is missing.
     pub fn start() -> Sshd {
+        Sshd::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
+    /// Start sshd on a free port of `address` (127.0.0.1 or ::1).
+    pub fn start_on(address: IpAddr) -> Sshd {
         let sshd = require_tool("sshd");
         let keygen = require_tool("ssh-keygen");
         require_tool("ssh");
@@ -45,9 +53,9 @@ impl Sshd {
         fs::create_dir_all("/run/sshd").expect("create /run/sshd");
         let log = dir.path().join("sshd.log");
         for _ in 0..5 {
-            let port = free_port();
+            let port = free_port_on(address);
             let config = dir.path().join("sshd_config");
-            fs::write(&config, sshd_config(dir.path(), port)).expect("sshd_config");
+            fs::write(&config, sshd_config(dir.path(), address, port)).expect("sshd_config");
             let mut child = Command::new(&sshd)
                 .arg("-D")
                 .arg("-e")
@@ -58,8 +66,13 @@ impl Sshd {
                 .stderr(fs::File::create(&log).expect("sshd.log"))
                 .spawn()
                 .expect("start sshd");
-            if wait_until_listening(&mut child, port) {
-                return Sshd { child, dir, port };
+            if wait_until_listening(&mut child, address, port) {
+                return Sshd {
+                    child,
+                    dir,
+                    address,
+                    port,
+                };
             }
             // Someone may have taken the port in the meantime: try another.
             let _ = child.kill();
@@ -73,6 +86,19 @@ impl Sshd {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> IpAddr {
+        self.address
+    }
+
+    /// `root@` its address, as `--target` takes it (an IPv6 one in brackets).
+    pub fn target(&self) -> String {
+        match self.address {
+            IpAddr::V4(address) => format!("root@{address}"),
+            IpAddr::V6(address) => format!("root@[{address}]"),
+        }
     }
 
     /// The temporary directory that holds the keys; tests may keep their files there.
@@ -109,13 +135,13 @@ impl Drop for Sshd {
     }
 }
 
-fn wait_until_listening(child: &mut Child, port: u16) -> bool {
+fn wait_until_listening(child: &mut Child, address: IpAddr, port: u16) -> bool {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+        if TcpStream::connect((address, port)).is_ok() {
             return true;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -123,18 +149,29 @@ fn wait_until_listening(child: &mut Child, port: u16) -> bool {
     false
 }
 
-/// A port that was free a moment ago.
+/// A port of 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+    free_port_on(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+/// A port of `address` that was free a moment ago; panics when the machine
+/// has no such address (an IPv6 loopback is part of the test setup).
+fn free_port_on(address: IpAddr) -> u16 {
+    TcpListener::bind((address, 0))
         .and_then(|listener| listener.local_addr())
-        .expect("bind a loopback port")
+        .unwrap_or_else(|error| {
+            panic!("cannot bind a port of {address}: {error}; the push tests need 127.0.0.1 and ::1 (`ip -6 addr show lo`)")
+        })
         .port()
 }
 
-fn sshd_config(dir: &Path, port: u16) -> String {
+/// The IPv6 loopback, for tests that reach a host by an IPv6 address.
+pub const IPV6_LOOPBACK: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
+
+fn sshd_config(dir: &Path, address: IpAddr, port: u16) -> String {
     let dir = dir.display();
     format!(
-        "ListenAddress 127.0.0.1\n\
+        "ListenAddress {address}\n\
          Port {port}\n\
          HostKey {dir}/host_key\n\
          AuthorizedKeysFile {dir}/authorized_keys\n\

@@ -11,7 +11,7 @@ use clap::Args;
 use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::fleet::Fleet;
-use crate::host::Remote;
+use crate::host::{Remote, Target};
 use crate::parallel::{Event, Pool};
 use crate::push::{guard, PushError};
 use crate::render::CLUSTER_BUNDLE;
@@ -131,26 +131,24 @@ impl ConnectArgs {
 
     /// How to reach `host`.
     pub fn remote(&self, fleet: &Fleet, host: &str) -> Result<Remote, Error> {
-        let target = match &self.target {
-            Some(target) => {
-                let target = target.replace("{host}", host);
-                Remote::check_target(&target).map_err(|reason| {
-                    Error::usage(
-                        format!("--target: {reason}"),
-                        Some("give the ssh destination as user@address".to_owned()),
-                    )
-                })?;
-                target
-            }
-            None => fleet
-                .hosts
-                .get(host)
-                .map(|spec| spec.ssh_target.clone())
-                .ok_or_else(|| PushError::UnknownHost {
+        let destination = match &self.target {
+            Some(target) => Target::parse(&target.replace("{host}", host)).map_err(|reason| {
+                Error::usage(
+                    format!("--target: {reason}"),
+                    Some("give the ssh destination as user@address, an IPv6 address in brackets: root@[2001:db8::5]".to_owned()),
+                )
+            })?,
+            None => {
+                let spec = fleet.hosts.get(host).ok_or_else(|| PushError::UnknownHost {
                     host: host.to_owned(),
                     suggestion: None,
                     known: fleet.hosts.keys().cloned().collect::<Vec<_>>().join(", "),
-                })?,
+                })?;
+                // validate checked every ssh_target of the fleet.
+                Target::parse(&spec.ssh_target).map_err(|reason| {
+                    Error::usage(format!("host `{host}`: ssh_target {reason}"), None)
+                })?
+            }
         };
         let root = match self.root.as_deref() {
             None => String::new(),
@@ -167,7 +165,8 @@ impl ConnectArgs {
             Some(root) => root.replace("{host}", host).trim_end_matches('/').to_owned(),
         };
         Ok(Remote {
-            target,
+            target: destination.to_string(),
+            destination,
             port: self.port,
             options: self.ssh_options.clone(),
             root,

@@ -6,7 +6,8 @@
 //! only code that spawns ssh or rsync; every command on the host is
 //! `host.sh`. `probe` reads what a host has (lugc's records, files, their
 //! hashes, what facts come from), `record` is the records' names and
-//! formats, `private` the operator's temporary files. `HostError` is what
+//! formats, `target` an ssh destination as ssh and rsync each read it,
+//! `private` the operator's temporary files. `HostError` is what
 //! can go wrong on the way.
 //!
 //! Knows nothing of plans, pushes' stages or the fleet.
@@ -16,7 +17,9 @@ pub mod private;
 pub mod probe;
 pub mod record;
 pub mod remote;
+pub mod target;
 
 pub use error::HostError;
 pub use record::HostFile;
 pub use remote::{Armed, Ended, Hold, Metadata, Remote, Session};
+pub use target::Target;

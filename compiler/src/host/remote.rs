@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use crate::host::error::HostError;
 use crate::host::private::PrivateDir;
+use crate::host::target::Target;
 
 /// lugc's side of every command on a host.
 pub const HOST_SH: &str = include_str!("host.sh");
@@ -31,8 +32,10 @@ const BUSY: i32 = 75;
 /// Where and how to reach one host.
 #[derive(Debug, Clone)]
 pub struct Remote {
-    /// `user@address` as given to ssh.
+    /// The destination as messages show it: `user@address`, `user@[::1]`.
     pub target: String,
+    /// The same, as ssh and rsync are given it.
+    pub destination: Target,
     pub port: Option<u16>,
     /// Passed to ssh as `-o OPTION`, before lugc's own defaults (ssh keeps the first value).
     pub options: Vec<String>,
@@ -81,29 +84,13 @@ pub enum Ended {
 }
 
 impl Remote {
-    /// Refuse what ssh could take for an option or a shell could interpret.
+    /// Refuse what ssh or rsync could take for an option, a path, a port or
+    /// a daemon, or a shell could interpret (see `target`).
     pub fn check_target(target: &str) -> Result<(), String> {
-        let (user, address) = target.rsplit_once('@').unwrap_or(("", target));
-        let word = |text: &str, extra: &str| {
-            text.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c) || extra.contains(c))
-        };
-        if address.is_empty() || address.starts_with('-') || !word(address, ":%") {
-            return Err(format!(
-                "`{}` is not an address: letters, digits, `.`, `-`, `_`, `:` and `%` only, not starting with `-`",
-                target.escape_debug()
-            ));
-        }
-        if target.contains('@') && (user.is_empty() || user.starts_with('-') || !word(user, "")) {
-            return Err(format!(
-                "`{}` has no usable user name before `@`",
-                target.escape_debug()
-            ));
-        }
-        Ok(())
+        Target::parse(target).map(|_| ())
     }
 
-    /// ssh arguments for a new connection to the host, ending with `--` and the target.
+    /// ssh arguments for a new connection to the host, ending with `--` and the host.
     fn connection_args(&self) -> Vec<String> {
         let mut args = Vec::new();
         if let Some(port) = self.port {
@@ -118,7 +105,7 @@ impl Remote {
         for option in self.options.iter().chain(&defaults) {
             args.extend(["-o".to_owned(), option.clone()]);
         }
-        args.extend(["--".to_owned(), self.target.clone()]);
+        args.extend(self.destination.ssh_args());
         args
     }
 
@@ -363,7 +350,7 @@ impl<'r> Session<'r> {
         }
         rsync
             .arg(format!("{}/", from.display()))
-            .arg(format!("{}:{}/", self.remote.target, self.root));
+            .arg(self.remote.destination.rsync(&format!("{}/", self.root)));
         let output = run_until(rsync, names.as_bytes(), Duration::MAX)?.expect("no deadline");
         if output.status.success() {
             return Ok(());
@@ -458,7 +445,8 @@ impl<'r> Session<'r> {
     fn client(&self) -> Command {
         let words = self.client_words();
         let mut ssh = Command::new(&words[0]);
-        ssh.args(&words[1..]).arg("--").arg(&self.remote.target);
+        ssh.args(&words[1..])
+            .args(self.remote.destination.ssh_args());
         ssh
     }
 
@@ -689,31 +677,6 @@ mod tests {
             last_lines(stderr),
             "ssh: connect to host 127.0.0.1 port 1: Connection refused"
         );
-    }
-
-    #[test]
-    fn targets_that_ssh_or_a_shell_could_misread_are_refused() {
-        for good in [
-            "root@pve-5.vm.ustclug.org",
-            "pve-5",
-            "root@10.38.95.115",
-            "admin_1@fe80::1%eth0",
-        ] {
-            assert_eq!(Remote::check_target(good), Ok(()), "{good}");
-        }
-        for bad in [
-            "-oProxyCommand=touch /tmp/x",
-            "root@-oProxyCommand=x",
-            "-l@host",
-            "root@host;reboot",
-            "root@$(id)",
-            "root@host name",
-            "",
-            "@host",
-            "root@",
-        ] {
-            assert!(Remote::check_target(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

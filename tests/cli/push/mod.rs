@@ -12,6 +12,7 @@ mod preview;
 mod safety;
 mod status;
 mod storage;
+mod targets;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -41,12 +42,14 @@ impl Setup {
 
     /// A setup of `fixture`'s fleet.
     fn with(fixture: Fixture) -> Setup {
+        Setup::reached(fixture, Sshd::start())
+    }
+
+    /// A setup of `fixture`'s fleet whose hosts `sshd` stands for.
+    fn reached(fixture: Fixture, sshd: Sshd) -> Setup {
         require_tool("rsync");
         require_tool("git");
-        let setup = Setup {
-            fixture,
-            sshd: Sshd::start(),
-        };
+        let setup = Setup { fixture, sshd };
         setup.build();
         setup.git(&["init", "-q", "-b", "main"]);
         setup.commit("fleet");
@@ -138,7 +141,7 @@ impl Setup {
         command
             .arg("push")
             .args(args)
-            .args(["--target", "root@127.0.0.1", "--port", &port.to_string()])
+            .args(["--target", &self.sshd.target(), "--port", &port.to_string()])
             .args(["--root", root])
             .arg("--action-runner")
             .arg(self.runner());
@@ -155,7 +158,7 @@ impl Setup {
         command
             .arg(subcommand)
             .args(args)
-            .args(["--target", "root@127.0.0.1"])
+            .args(["--target", &self.sshd.target()])
             .args(["--port", &self.sshd.port().to_string()])
             .arg("--root")
             .arg(root);

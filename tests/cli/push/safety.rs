@@ -624,7 +624,7 @@ fn messages_say_what_changed_what_ran_and_what_to_do() {
         error.contains(&format!("`ssh -p {port} -o ")) && error.contains("-o 'SetEnv=LUGC=a b'"),
         "{error}"
     );
-    assert!(error.contains("-- root@127.0.0.1 true`"), "{error}");
+    assert!(error.contains("-l root -- 127.0.0.1 true`"), "{error}");
 
     // Nothing was replaced: nothing is said to be kept.
     let shown = setup.push_ok(&["pve-5", "--yes"]);
