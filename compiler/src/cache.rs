@@ -189,7 +189,7 @@ fn is_dangling(path: &Path) -> bool {
 /// each listed file with its blake3 and executable bit. On one thread: most
 /// of the time goes to walking and opening files, not to blake3, and a
 /// second thread did not make it faster (bench/README.md).
-fn out_is_intact(out: &Path, index: &str) -> bool {
+pub(crate) fn out_is_intact(out: &Path, index: &str) -> bool {
     let Ok(index) = crate::bundle::parse_index(index) else {
         return false;
     };

@@ -3,7 +3,8 @@
 //! A build is written into a temporary directory beside out/ and swapped in
 //! with one atomic `renameat2(RENAME_EXCHANGE)`, so a failed or killed build
 //! leaves either the old out/ or the new one. Concurrent builds serialise on a
-//! lock of out/'s parent directory. `check` compares instead of writing.
+//! lock of out/'s parent directory; a build out/ already holds, byte for
+//! byte, is not written again. `check` compares instead of writing.
 //! Files in out/ are read with [`read_below`], or [`read_walked`] after a walk
 //! that follows no link: out/ holds only directories and regular files, so
 //! no reader follows a symbolic link found there or opens anything else.
@@ -82,11 +83,14 @@ pub fn write(out: &Path, bundles: &[Bundle]) -> Result<(), WriteError> {
     fs::create_dir_all(&parent).map_err(at(&parent))?;
     let _lock = lock(&parent)?;
     remove_leftovers(&parent)?;
+    let index_text = index(bundles);
+    if holds(out, &index_text) {
+        return Ok(());
+    }
     let temp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .tempdir_in(&parent)
         .map_err(at(&parent))?;
-    let index_text = index(bundles);
     for (relative, file) in out_files(bundles, &index_text) {
         let path = temp.path().join(&relative);
         if let Some(dir) = path.parent() {
@@ -100,6 +104,16 @@ pub fn write(out: &Path, bundles: &[Bundle]) -> Result<(), WriteError> {
     swap_into_place(temp.path(), out)?;
     // `temp` now holds the previous out/ (or nothing) and is removed on drop.
     Ok(())
+}
+
+/// Whether out/ holds this build already, so that writing it would change
+/// nothing: the same INDEX, each MANIFEST and listed file intact, nothing
+/// else (what the no-op cache trusts). A build whose inputs changed but
+/// whose output did not (a comment in lib/, another branch with the same
+/// out/) then leaves out/ alone.
+fn holds(out: &Path, index_text: &str) -> bool {
+    read_below(out, Path::new("INDEX")).is_ok_and(|(bytes, _)| bytes == index_text.as_bytes())
+        && crate::cache::out_is_intact(out, index_text)
 }
 
 /// Take out/'s lock and remove what killed builds left beside it, as

@@ -269,11 +269,25 @@ fn a_build_with_nothing_changed_leaves_out_alone_unless_out_was_edited() {
     assert_ne!(out_inode(&fixture), inode);
     assert_eq!(fixture.tree("out"), tree_before);
 
-    // An input change rebuilds.
+    // An input change rebuilds; an output the same as out/ is not written again.
     let inode = out_inode(&fixture);
+    let cache = fixture.read(".lugc-cache");
     let lib = fixture.read("lib/lugc.ncl");
     fixture.write("lib/lugc.ncl", &format!("{lib}\n# a comment\n"));
     fixture.lugc().arg("build").assert().success();
-    assert_ne!(out_inode(&fixture), inode, "lib/ is an input");
+    assert_ne!(fixture.read(".lugc-cache"), cache, "lib/ is an input");
+    assert_eq!(
+        out_inode(&fixture),
+        inode,
+        "the same out/ was not rewritten"
+    );
     assert_eq!(fixture.tree("out"), tree_before);
+
+    // An output that differs is written.
+    fixture.edit("cluster.ncl", "\"time.ustc.edu.cn\"", "\"ntp.example.org\"");
+    fixture.lugc().arg("build").assert().success();
+    assert_ne!(out_inode(&fixture), inode);
+    assert!(fixture
+        .read("out/pve-5/etc/chrony/chrony.conf")
+        .contains("ntp.example.org"));
 }
