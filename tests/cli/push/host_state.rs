@@ -6,7 +6,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use super::confirm::IFRELOAD;
 use super::{wait_for, Setup, RESTART_CHRONY, VIRTIOFSD};
@@ -145,7 +144,7 @@ fn a_fifo_among_the_records_blocks_nothing() {
     let status = Command::new("mkfifo").arg(&deadline).status().unwrap();
     assert!(status.success());
 
-    let started = Instant::now();
+    // Were `records` to wait for the FIFO, `--timeout 3` would make pve-5 unreachable.
     let output = setup
         .status_command(&["pve-5", "--timeout", "3"])
         .output()
@@ -154,10 +153,9 @@ fn a_fifo_among_the_records_blocks_nothing() {
     assert_eq!(output.status.code(), Some(1), "{shown}{}", stderr(&output));
     let id = dir.file_name().unwrap().to_str().unwrap();
     assert!(shown.contains(id), "{shown}");
-    assert!(!shown.contains("unreachable"), "{shown}");
     assert!(
-        started.elapsed() < Duration::from_secs(12),
-        "records waited for the FIFO"
+        !shown.contains("unreachable"),
+        "records waited for the FIFO: {shown}"
     );
     let dry = setup.push_ok(&["pve-5", "--timeout", "3"]);
     assert!(dry.contains(id), "{dry}");

@@ -61,7 +61,9 @@ fn what_pve_holds_beyond_the_description_is_gathered_shown_and_kept() {
     );
 
     // The recorded `ip` output is another machine's: status builds without it.
-    fs::remove_dir_all(setup.fixture.path().join("facts")).unwrap();
+    let facts = setup.fixture.path().join("facts");
+    fs::remove_file(facts.join("esxi-5.json")).unwrap();
+    fs::write(facts.join("index.ncl"), "{}\n").unwrap();
 
     // Status: not in sync, and what a push would drop is named.
     let output = setup.status_command(&["cluster"]).output().unwrap();
