@@ -46,6 +46,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     PushAll(#[from] crate::cmd::push_all::Failed),
 
+    /// `lugc push --all --yes` found changes that can lose data or cut service.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Harmful(#[from] crate::cmd::push_check::Refused),
+
     /// A mistake on the command line that clap cannot see.
     #[error("{message}")]
     #[diagnostic(code(lugc::usage))]

@@ -202,7 +202,7 @@ fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(),
 /// The concerned files as the plan needs them, from their hashes: a file
 /// whose SHA-256 is out/'s has out/'s blake3; one that differs is read only
 /// where another version lugc knows (the last or a pending push's) might be
-/// it, or where PVE may have rewritten it (storage.cfg).
+/// it, or where PVE may have rewritten it (storage.cfg, VM configs).
 fn hashed(
     session: &Session,
     host: &str,
@@ -239,7 +239,7 @@ fn hashed(
                     sums.iter()
                         .any(|sum| Some(*sum) != want.map(|w| w.blake3.as_str()))
                 });
-                if other || (path == STORAGE_CFG && want.is_some()) {
+                if other || (plan::pve_same(&path).is_some() && want.is_some()) {
                     unsure.push(path);
                     continue;
                 }

@@ -429,6 +429,33 @@ fn check_config(name: &str, text: &str) -> Result<(), String> {
     }
 }
 
+/// The bytes PVE's own writer produces for the config: PVE rewrites the file
+/// at every `qm set` or backup lock, and a rewrite must leave it as lugc wrote it.
+fn written_as_pve_writes(text: &str) -> Result<(), String> {
+    let reading = lugc::qemu_cfg::read(text);
+    if let Some(warning) = reading.warnings.first() {
+        return Err(format!(
+            "line {}: PVE drops it: {}",
+            warning.line, warning.message
+        ));
+    }
+    let written = lugc::qemu_cfg::write(&reading.config);
+    if written == text {
+        Ok(())
+    } else {
+        Err(format!("PVE writes it back as:\n{written}"))
+    }
+}
+
+#[test]
+fn every_vm_config_is_what_pves_writer_writes() {
+    check_all(&of_kind(Kind::VmConfig), |artifact| {
+        written_as_pve_writes(&artifact.text())
+    });
+    assert!(written_as_pve_writes("#a: b\ncores: 1\n").is_err());
+    assert!(written_as_pve_writes("#a%3A b\ncores: 1\n").is_ok());
+}
+
 #[test]
 fn every_vm_config_passes_qemu_servers_schema() {
     check_all(&of_kind(Kind::VmConfig), |artifact| {

@@ -649,7 +649,7 @@ fn vm_230_shares_mirrorlog_over_virtiofs_with_the_exact_args_line() {
     assert_line(&conf, "memory: 8192");
     assert_line(
         &conf,
-        "#Guest /etc/fstab line for virtiofs: mirrorlog /mnt/mirrorlog virtiofs defaults 0 0",
+        "#Guest /etc/fstab line for virtiofs%3A mirrorlog /mnt/mirrorlog virtiofs defaults 0 0",
     );
     let (mode, owner, _) = manifest_entry("cluster", "/etc/pve/nodes/pve-5/qemu-server/230.conf");
     assert_eq!((mode.as_str(), owner.as_str()), ("0640", "root:www-data"));

@@ -8,6 +8,7 @@ pub mod facts;
 pub mod hosts;
 pub mod push;
 pub mod push_all;
+pub mod push_check;
 pub mod show;
 pub mod status;
 

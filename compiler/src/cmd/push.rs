@@ -18,6 +18,7 @@ use crate::compile;
 use crate::config::Config;
 use crate::diff::{self, Report as DiffReport, View};
 use crate::error::{Error, Outcome};
+use crate::harm::{Harm, Listed};
 use crate::push::{self, guard, Options, Report};
 
 #[derive(Debug, Args)]
@@ -49,6 +50,12 @@ pub struct PushArgs {
     /// Apply the changes; without it, only show what would change.
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// Let changes of these kinds go ahead: the harm list above the diff names
+    /// each change that can lose data or cut service by its kind, and `--yes`
+    /// refuses while one is listed that this does not allow.
+    #[arg(long, value_name = "KIND", value_delimiter = ',', value_enum)]
+    pub allow: Vec<crate::harm::Kind>,
 
     /// Overwrite files changed on the host since the last push (drift); they are kept in the backup.
     #[arg(long)]
@@ -120,8 +127,10 @@ impl PreviewArgs {
 
 /// Draw what dry runs collected: the host's files against the bundle's,
 /// each equal change across hosts once, as `lugc diff` draws a revision.
+/// `harms` (from `Report::harms`) go into the JSON document.
 pub fn draw_previews(
     previews: Vec<diff::BundleChange>,
+    harms: Vec<Listed>,
     view: &View,
     color: bool,
     out: &mut dyn Write,
@@ -135,6 +144,7 @@ pub fn draw_previews(
         old: "now on the host".to_owned(),
         new: "out/".to_owned(),
         bundles,
+        harms: Some(harms),
         ..DiffReport::default()
     };
     if report.bundles.iter().all(|bundle| bundle.files.is_empty()) && *view != View::Json {
@@ -165,6 +175,7 @@ pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
         action_timeout: Duration::from_secs(args.action_timeout.max(1)),
         secret_paths: compilation.fleet.secret_paths.clone(),
         confirm: (!args.no_confirm).then(|| Duration::from_secs(args.confirm_timeout)),
+        allow: args.allow.iter().copied().collect(),
     };
     let view = args.preview.view();
     if args.all {
@@ -194,9 +205,22 @@ pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
             .and_then(|desired| push::push(remote, host, &desired, &options, &mut report))
     };
     let previews = std::mem::take(&mut report.previews);
+    let harms = listed(&bundle.name, host, std::mem::take(&mut report.harms));
     drop(report);
     // The preview is shown even when the dry run ends in an error (drift).
-    draw_previews(previews, &view, color, out)?;
+    draw_previews(previews, harms, &view, color, out)?;
     result?;
     Ok(Outcome::Clean)
+}
+
+/// A push's harms, each with its bundle and host.
+pub fn listed(bundle: &str, host: &str, harms: Vec<Harm>) -> Vec<Listed> {
+    harms
+        .into_iter()
+        .map(|harm| Listed {
+            bundle: bundle.to_owned(),
+            host: host.to_owned(),
+            harm,
+        })
+        .collect()
 }

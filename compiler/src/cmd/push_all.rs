@@ -12,9 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::connect::{label, short};
+use super::push_check::Check;
 use crate::bundle::Bundle;
 use crate::diff::{BundleChange, View};
 use crate::error::{Error, Outcome};
+use crate::harm::Harm;
 use crate::host::Remote;
 use crate::parallel::{Event, Pool};
 use crate::progress::Live;
@@ -45,6 +47,7 @@ struct Ended {
     output: Vec<u8>,
     summary: Summary,
     previews: Vec<BundleChange>,
+    harms: Vec<Harm>,
     /// `Err(reason)`: skipped without contacting the host.
     pushed: Result<Result<(), PushError>, String>,
 }
@@ -55,6 +58,7 @@ impl Ended {
             output: Vec::new(),
             summary: Summary::default(),
             previews: Vec::new(),
+            harms: Vec::new(),
             pushed: Err(reason),
         }
     }
@@ -68,6 +72,14 @@ impl Ended {
             Err(reason) => format!("skipped: {reason}"),
             Ok(Err(error)) => format!("failed: {error}"),
             Ok(Ok(())) if self.summary.up_to_date => "up to date".to_owned(),
+            Ok(Ok(())) if !apply && !self.harms.is_empty() => format!(
+                "dry run: {}",
+                if self.harms.len() == 1 {
+                    "1 harm".to_owned()
+                } else {
+                    format!("{} harms", self.harms.len())
+                }
+            ),
             Ok(Ok(())) if !apply => "dry run".to_owned(),
             Ok(Ok(())) => "done".to_owned(),
         }
@@ -111,6 +123,17 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
     // With --json, stdout holds the document alone; the rest goes to stderr.
     let mut stderr = std::io::stderr();
     let progress: &mut dyn Write = if json { &mut stderr } else { &mut *out };
+    if options.apply {
+        let checks: Vec<Check> = jobs
+            .iter()
+            .map(|job| Check {
+                bundle: &job.bundle,
+                host: &job.host,
+                remote: &job.remote,
+            })
+            .collect();
+        super::push_check::first(fleet.out, &checks, options, fleet.jobs, progress)?;
+    }
     let terminal = !json && std::io::stdout().is_terminal();
     let mut screen = Screen::new(&jobs, terminal, progress);
     let blocked: Vec<AtomicBool> = jobs.iter().map(|_| AtomicBool::new(false)).collect();
@@ -157,7 +180,14 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
         .iter_mut()
         .flat_map(|ended| std::mem::take(&mut ended.previews))
         .collect();
-    super::push::draw_previews(previews, view, color, out)?;
+    let harms = jobs
+        .iter()
+        .zip(&mut ended)
+        .flat_map(|(job, ended)| {
+            super::push::listed(&job.bundle, &job.host, std::mem::take(&mut ended.harms))
+        })
+        .collect();
+    super::push::draw_previews(previews, harms, view, color, out)?;
     let progress: &mut dyn Write = if json { &mut stderr } else { &mut *out };
     let labels: Vec<String> = jobs
         .iter()
@@ -199,11 +229,13 @@ fn push_one(out: &Path, job: &Job, options: &Options, progress: &dyn Fn(String))
         .and_then(|desired| push::push(&job.remote, &job.host, &desired, options, &mut report));
     let summary = std::mem::take(&mut report.summary);
     let previews = std::mem::take(&mut report.previews);
+    let harms = std::mem::take(&mut report.harms);
     drop(report);
     Ended {
         output: lines.kept,
         summary,
         previews,
+        harms,
         pushed: Ok(pushed),
     }
 }
@@ -522,6 +554,7 @@ mod tests {
             output: Vec::new(),
             summary,
             previews: Vec::new(),
+            harms: Vec::new(),
             pushed,
         }
     }

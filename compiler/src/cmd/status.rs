@@ -125,7 +125,7 @@ pub fn run(args: &StatusArgs, color: bool, out: &mut dyn Write) -> Result<Outcom
         writeln!(out, "{}", summary(&rows))?;
         if args.diff {
             let previews = rows.iter().filter_map(|row| row.preview.clone()).collect();
-            super::push::draw_previews(previews, &View::Text, color, out)?;
+            super::push::draw_previews(previews, Vec::new(), &View::Text, color, out)?;
         }
     }
     Ok(if rows.iter().all(|row| row.state == State::InSync) {

@@ -161,6 +161,7 @@ pub fn compare(
         bundles,
         hand_edits,
         notes,
+        harms: None,
     })
 }
 

@@ -26,6 +26,9 @@ struct Document<'a> {
     notes: &'a [String],
     groups: Vec<Group<'a>>,
     bundles: Vec<Bundle<'a>>,
+    /// Only in `push --json`: `[ { bundle, host, kind, path, words } ]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    harms: Option<&'a [crate::harm::Listed]>,
 }
 
 #[derive(Serialize)]
@@ -229,6 +232,7 @@ pub fn write(review: &Review<'_>, out: &mut dyn Write) -> io::Result<()> {
             .enumerate()
             .map(|(index, change)| bundle(review, index, change))
             .collect(),
+        harms: report.harms.as_deref(),
     };
     serde_json::to_writer_pretty(&mut *out, &document).map_err(io::Error::other)?;
     writeln!(out)

@@ -32,6 +32,9 @@ pub struct Report {
     pub hand_edits: Vec<HandEdit>,
     /// Work left undone, said rather than skipped silently (rename detection over too many files).
     pub notes: Vec<String>,
+    /// What push's dry runs found that can lose data or cut service (`None`
+    /// outside push: the JSON then has no `harms`).
+    pub harms: Option<Vec<crate::harm::Listed>>,
 }
 
 /// A file or MANIFEST of out/ that does not match its MANIFEST or INDEX line.

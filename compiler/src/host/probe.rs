@@ -257,6 +257,19 @@ pub fn facts(
     Ok(gathered)
 }
 
+/// The VM configs of the host's node (`/etc/pve/qemu-server`, the link
+/// pmxcfs makes to `nodes/<node>/qemu-server`, followed as `facts` does),
+/// by the path they have there.
+pub fn vm_configs(session: &Session, host: &str) -> Result<BTreeMap<String, Vec<u8>>, HostError> {
+    let gathered = facts(session, host, "true", &[])?;
+    Ok(gathered
+        .found
+        .contents
+        .into_iter()
+        .filter(|(path, _)| crate::qemu_cfg::vm_id(path).is_some())
+        .collect())
+}
+
 /// A regular file as `hashes` finds it: no content, its SHA-256 (the host
 /// has sha256sum; lugc's records hold blake3, which the caller matches).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,28 +25,40 @@ pub fn on_pmxcfs(path: &str) -> bool {
     path.starts_with(PMXCFS)
 }
 
-/// The host's files as a push compares them: a storage.cfg that PVE reads
-/// as the same configuration as the desired one counts as the desired one
-/// (PVE writes sets and sections in an order of its own). `contents` holds
-/// the host's bytes of the files it has.
+/// Whether PVE reads two texts of the file at `path` as one configuration,
+/// for the files PVE rewrites in its own way: storage.cfg (sets and sections
+/// in an order of its own) and VM configs (the notes percent-encoded).
+pub fn pve_same(path: &str) -> Option<fn(&str, &str) -> bool> {
+    if path == STORAGE_CFG {
+        Some(crate::storage_cfg::same)
+    } else if crate::qemu_cfg::vm_id(path).is_some() {
+        Some(crate::qemu_cfg::same)
+    } else {
+        None
+    }
+}
+
+/// The host's files as a push compares them: a file PVE rewrites
+/// (`pve_same`) that PVE reads as the desired one counts as the desired
+/// one. `contents` holds the host's bytes of the files it has.
 pub fn as_pve_reads(
     desired: &Desired,
     files: &BTreeMap<String, HostFile>,
     contents: &BTreeMap<String, Vec<u8>>,
 ) -> BTreeMap<String, HostFile> {
     let mut files = files.clone();
-    let (Some(want), Some(file), Some(bytes)) = (
-        desired.files.get(STORAGE_CFG),
-        files.get_mut(STORAGE_CFG),
-        contents.get(STORAGE_CFG),
-    ) else {
-        return files;
-    };
-    if file.blake3 != want.blake3 {
-        let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).ok();
-        if let (Some(desired), Some(on_host)) = (text(&want.bytes), text(bytes)) {
-            if crate::storage_cfg::same(&desired, &on_host) {
-                file.blake3.clone_from(&want.blake3);
+    for (path, want) in &desired.files {
+        let (Some(same), Some(file), Some(bytes)) =
+            (pve_same(path), files.get_mut(path), contents.get(path))
+        else {
+            continue;
+        };
+        if file.blake3 != want.blake3 {
+            let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).ok();
+            if let (Some(desired), Some(on_host)) = (text(&want.bytes), text(bytes)) {
+                if same(&desired, &on_host) {
+                    file.blake3.clone_from(&want.blake3);
+                }
             }
         }
     }

@@ -60,6 +60,20 @@ pub enum PushError {
     )]
     Drift { host: String, paths: Vec<String> },
 
+    #[error("refused: {} to {bundle} on {host} can lose data or cut service ({allow}); nothing was changed", noun(*count, "change"))]
+    #[diagnostic(
+        code(lugc::push::harm),
+        help("the harm list above says what each change takes away. To keep what {host} has, describe it in cluster.ncl and run `lugc build`; if every change is meant, run the same command with `--allow {allow}`")
+    )]
+    Harmful {
+        host: String,
+        bundle: String,
+        /// How many harms no `--allow` lets through.
+        count: usize,
+        /// Their kinds, as `--allow` takes them.
+        allow: String,
+    },
+
     #[error("{} on {host} must not exist: {}", noun(paths.len(), "file"), list(paths))]
     #[diagnostic(
         code(lugc::push::unwanted),

@@ -23,10 +23,11 @@ pub mod actions;
 pub mod confirm;
 pub mod error;
 pub mod guard;
+pub mod judge;
 pub mod rollback;
 pub mod transfer;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
@@ -55,6 +56,9 @@ pub struct Options {
     /// How long the host waits for the confirmation of a push whose actions
     /// can cut it off before it reverts the push; `None` runs them unguarded.
     pub confirm: Option<Duration>,
+    /// Kinds of harm (`harm::check`) that may go ahead; any other refuses
+    /// the push before it writes anything.
+    pub allow: BTreeSet<crate::harm::Kind>,
 }
 
 /// Standard output of a push. Writing it never fails the push: a closed
@@ -63,6 +67,8 @@ pub struct Report<'a> {
     out: &'a mut dyn Write,
     /// What each dry run would change, the host's files against the bundle's.
     pub previews: Vec<crate::diff::BundleChange>,
+    /// The changes the plan makes that can lose data or cut service.
+    pub harms: Vec<crate::harm::Harm>,
     /// The last push's figures, for `push --all`'s summary table.
     pub summary: Summary,
 }
@@ -84,6 +90,7 @@ impl<'a> Report<'a> {
         Report {
             out,
             previews: Vec::new(),
+            harms: Vec::new(),
             summary: Summary::default(),
         }
     }
@@ -283,6 +290,9 @@ fn deliver(
         "  [drift]"
     };
     report.say(&plan.render(desired, drift_note));
+    let harms = judge::harms(session, host, desired, found, &plan)?;
+    report.say(&crate::harm::render(&harms, &options.allow));
+    report.harms.clone_from(&harms);
     report.summary.written = plan.writes().count();
     report.summary.removed = plan.removals().count();
     report.summary.actions = plan.actions.len();
@@ -311,6 +321,7 @@ fn deliver(
             paths: plan.unwanted.clone(),
         });
     }
+    refuse_harms(host, desired, &harms, options, report)?;
     let first_guarded = plan
         .actions
         .iter()
@@ -437,6 +448,37 @@ fn deliver(
         short(&new_id)
     ));
     Ok(())
+}
+
+/// With `--yes`, refuse while a harm is listed whose kind `--allow` does not
+/// name; a dry run says what `--yes` will need.
+fn refuse_harms(
+    host: &str,
+    desired: &Desired,
+    harms: &[crate::harm::Harm],
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), PushError> {
+    let refused = crate::harm::refused(harms, &options.allow);
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let allow = crate::harm::allow_list(&refused);
+    if !options.apply {
+        report.say(&format!(
+            "  --yes refuses these unless allowed by name: --allow {allow}\n"
+        ));
+        return Ok(());
+    }
+    Err(PushError::Harmful {
+        host: host.to_owned(),
+        bundle: desired.bundle.clone(),
+        count: harms
+            .iter()
+            .filter(|harm| !options.allow.contains(&harm.kind))
+            .count(),
+        allow,
+    })
 }
 
 /// Where a push stopped, for a message that says what the host now has.

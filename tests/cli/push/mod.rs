@@ -9,6 +9,7 @@ mod facts;
 mod host_state;
 mod hostile;
 mod preview;
+mod pve;
 mod safety;
 mod status;
 mod storage;
@@ -596,7 +597,11 @@ fn rolling_back_a_first_push_puts_back_what_was_there() {
         setup.out_file("pve-5", CHRONY)
     );
 
-    setup.push_ok(&["pve-5", "--rollback", "--yes"]);
+    // The root had no /etc/network/interfaces: taking it away again drops the
+    // management address, which the harm check lists and --yes must allow.
+    let error = setup.push_fails(&["pve-5", "--rollback", "--yes"]);
+    assert!(error.contains("--allow address-changed"), "{error}");
+    setup.push_ok(&["pve-5", "--rollback", "--yes", "--allow", "address-changed"]);
     assert_eq!(fs::read(&chrony).unwrap(), debian);
     let mode = fs::metadata(&chrony).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o640);
