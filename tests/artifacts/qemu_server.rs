@@ -56,22 +56,7 @@ const fn default_key(key: &'static str, check: Check, required: bool) -> Field {
 
 /// Network.pm `$nic_model_list`; each is also a key whose value is the MAC
 /// (`virtio=BC:24:11:00:02:30` is model virtio, macaddr BC:24:11:00:02:30).
-const NIC_MODELS: &[&str] = &[
-    "e1000",
-    "e1000-82540em",
-    "e1000-82544gc",
-    "e1000-82545em",
-    "e1000e",
-    "i82551",
-    "i82557b",
-    "i82559er",
-    "ne2k_isa",
-    "ne2k_pci",
-    "pcnet",
-    "rtl8139",
-    "virtio",
-    "vmxnet3",
-];
+const NIC_MODELS: &[&str] = &lugc::qemu_cfg::NIC_MODELS;
 
 /// Network.pm `$net_fmt`.
 const NET: &[Field] = &[

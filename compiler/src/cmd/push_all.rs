@@ -16,7 +16,7 @@ use super::push_check::Check;
 use crate::bundle::Bundle;
 use crate::diff::{BundleChange, View};
 use crate::error::{Error, Outcome};
-use crate::harm::Harm;
+use crate::harm::{Harm, Listed};
 use crate::host::Remote;
 use crate::parallel::{Event, Pool};
 use crate::progress::Live;
@@ -39,6 +39,21 @@ struct Job {
     bundle: String,
     host: String,
     remote: Remote,
+}
+
+impl Job {
+    /// One job per bundle, to the destination at the same index.
+    fn all(bundles: &[&Bundle], destinations: Vec<(String, Remote)>) -> Vec<Job> {
+        bundles
+            .iter()
+            .zip(destinations)
+            .map(|(bundle, (host, remote))| Job {
+                bundle: bundle.name.clone(),
+                host,
+                remote,
+            })
+            .collect()
+    }
 }
 
 /// How one bundle's turn ended.
@@ -72,14 +87,10 @@ impl Ended {
             Err(reason) => format!("skipped: {reason}"),
             Ok(Err(error)) => format!("failed: {error}"),
             Ok(Ok(())) if self.summary.up_to_date => "up to date".to_owned(),
-            Ok(Ok(())) if !apply && !self.harms.is_empty() => format!(
-                "dry run: {}",
-                if self.harms.len() == 1 {
-                    "1 harm".to_owned()
-                } else {
-                    format!("{} harms", self.harms.len())
-                }
-            ),
+            Ok(Ok(())) if !apply && self.summary.harms > 0 => match self.summary.harms {
+                1 => "dry run: 1 harm".to_owned(),
+                count => format!("dry run: {count} harms"),
+            },
             Ok(Ok(())) if !apply => "dry run".to_owned(),
             Ok(Ok(())) => "done".to_owned(),
         }
@@ -107,16 +118,7 @@ pub struct HostFailure {
 }
 
 pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let jobs: Vec<Job> = fleet
-        .bundles
-        .iter()
-        .zip(fleet.destinations)
-        .map(|(bundle, (host, remote))| Job {
-            bundle: bundle.name.clone(),
-            host,
-            remote,
-        })
-        .collect();
+    let jobs = Job::all(fleet.bundles, fleet.destinations);
     let after = after(fleet.bundles);
     let options = fleet.options;
     let json = *view == View::Json;
@@ -124,15 +126,16 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
     let mut stderr = std::io::stderr();
     let progress: &mut dyn Write = if json { &mut stderr } else { &mut *out };
     if options.apply {
-        let checks: Vec<Check> = jobs
+        let checks = jobs
             .iter()
-            .map(|job| Check {
-                bundle: &job.bundle,
-                host: &job.host,
-                remote: &job.remote,
-            })
-            .collect();
-        super::push_check::first(fleet.out, &checks, options, fleet.jobs, progress)?;
+            .map(|job| Check::new(&job.bundle, &job.host, &job.remote));
+        super::push_check::first(
+            fleet.out,
+            &checks.collect::<Vec<_>>(),
+            options,
+            fleet.jobs,
+            progress,
+        )?;
     }
     let terminal = !json && std::io::stdout().is_terminal();
     let mut screen = Screen::new(&jobs, terminal, progress);
@@ -176,17 +179,7 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
         }
     }
     let mut ended: Vec<Ended> = ended.into_iter().flatten().collect();
-    let previews = ended
-        .iter_mut()
-        .flat_map(|ended| std::mem::take(&mut ended.previews))
-        .collect();
-    let harms = jobs
-        .iter()
-        .zip(&mut ended)
-        .flat_map(|(job, ended)| {
-            super::push::listed(&job.bundle, &job.host, std::mem::take(&mut ended.harms))
-        })
-        .collect();
+    let (previews, harms) = shown(&jobs, &mut ended);
     super::push::draw_previews(previews, harms, view, color, out)?;
     let progress: &mut dyn Write = if json { &mut stderr } else { &mut *out };
     let labels: Vec<String> = jobs
@@ -200,6 +193,18 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
     )?;
     progress.flush()?;
     failure(&labels, ended, fleet.keep_going, options.apply)
+}
+
+/// What the dry runs would change, and their harms, taken from `ended`.
+fn shown(jobs: &[Job], ended: &mut [Ended]) -> (Vec<BundleChange>, Vec<Listed>) {
+    let mut previews = Vec::new();
+    let mut harms = Vec::new();
+    for (job, ended) in jobs.iter().zip(ended) {
+        previews.append(&mut ended.previews);
+        let taken = std::mem::take(&mut ended.harms);
+        harms.extend(super::push::listed(&job.bundle, &job.host, taken));
+    }
+    (previews, harms)
 }
 
 /// A bundle that reaches other hosts (the cluster's) comes after their own bundles.

@@ -24,6 +24,16 @@ pub struct Check<'a> {
     pub remote: &'a Remote,
 }
 
+impl<'a> Check<'a> {
+    pub fn new(bundle: &'a str, host: &'a str, remote: &'a Remote) -> Check<'a> {
+        Check {
+            bundle,
+            host,
+            remote,
+        }
+    }
+}
+
 /// `push --all --yes` found changes that no `--allow` lets through.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("refused: {count} on {bundles} can lose data or cut service ({allow}); nothing was changed on any host")]
@@ -87,8 +97,6 @@ pub fn first(
     if bundles.is_empty() {
         return Ok(());
     }
-    refused.sort();
-    refused.dedup();
     Err(Refused {
         count: if count == 1 {
             "1 change".to_owned()

@@ -149,13 +149,10 @@ pub fn refused(harms: &[Harm], allowed: &BTreeSet<Kind>) -> Vec<Kind> {
     kinds.into_iter().collect()
 }
 
-/// `disk-removed,storage-removed`: what `--allow` takes for `kinds`.
+/// `disk-removed,storage-removed`: what `--allow` takes for `kinds`, by name.
 pub fn allow_list(kinds: &[Kind]) -> String {
-    kinds
-        .iter()
-        .map(|kind| kind.name())
-        .collect::<Vec<_>>()
-        .join(",")
+    let names: BTreeSet<&str> = kinds.iter().map(|kind| kind.name()).collect();
+    names.into_iter().collect::<Vec<_>>().join(",")
 }
 
 /// The list as a push shows it above its diff: one line per harm, its

@@ -291,7 +291,7 @@ fn refused_kinds_and_the_allow_list() {
     assert!(!refused.contains(&Kind::DiskRemoved));
     assert_eq!(
         allow_list(&refused),
-        "disk-shrunk,snapshot-removed,nic-removed,storage-removed,property-removed"
+        "disk-shrunk,nic-removed,property-removed,snapshot-removed,storage-removed"
     );
     assert!(judges(VM_PATH) && judges(STORAGE_CFG) && judges(INTERFACES));
     assert!(!judges("/etc/hosts"));

@@ -81,6 +81,8 @@ pub struct Summary {
     pub written: usize,
     pub removed: usize,
     pub actions: usize,
+    /// Changes that can lose data or cut service (`harm::check`).
+    pub harms: usize,
     /// Nothing to transfer, no action to run.
     pub up_to_date: bool,
 }
@@ -293,6 +295,7 @@ fn deliver(
     let harms = judge::harms(session, host, desired, found, &plan)?;
     report.say(&crate::harm::render(&harms, &options.allow));
     report.harms.clone_from(&harms);
+    report.summary.harms = harms.len();
     report.summary.written = plan.writes().count();
     report.summary.removed = plan.removals().count();
     report.summary.actions = plan.actions.len();

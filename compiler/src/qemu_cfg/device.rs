@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-/// qemu-server's NIC models; each is also a key whose value is the MAC.
-const NIC_MODELS: [&str; 14] = [
+/// qemu-server's NIC models (Network.pm `$nic_model_list`); each is also a
+/// key whose value is the MAC.
+pub const NIC_MODELS: [&str; 14] = [
     "e1000",
     "e1000-82540em",
     "e1000-82544gc",
@@ -150,7 +151,7 @@ pub fn parse_size(text: &str) -> Option<u64> {
 pub fn format_size(bytes: u64) -> String {
     let mut value = bytes;
     for unit in ["", "K", "M", "G"] {
-        if value % 1024 != 0 {
+        if !value.is_multiple_of(1024) {
             return format!("{value}{unit}");
         }
         value /= 1024;

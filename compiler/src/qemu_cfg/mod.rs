@@ -45,8 +45,9 @@ mod device;
 mod read;
 mod schema;
 
-pub use device::{format_size, parse_size, Drive, Nic};
-pub use read::{decode_text, encode_text, read, same, write, Reading, Section, VmConfig, Warning};
+pub use crate::storage_cfg::Warning;
+pub use device::{format_size, parse_size, Drive, Nic, NIC_MODELS};
+pub use read::{decode_text, encode_text, read, same, write, Reading, Section, VmConfig};
 pub use schema::{is_drive, is_nic};
 
 /// The VM id of a VM config's path, `/etc/pve/qemu-server/<id>.conf` or

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::device::Drive;
 use super::schema::{fleecing_type, is_drive, key_type, Type};
+use crate::storage_cfg::Warning;
 
 /// One section as PVE holds it: its keys and values, the description under
 /// `description`.
@@ -28,14 +29,6 @@ pub struct VmConfig {
     pub special: BTreeMap<String, Section>,
     /// `[name]`: each snapshot's config.
     pub snapshots: BTreeMap<String, Section>,
-}
-
-/// A line PVE warns about while reading (and drops).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
-    /// 1-based line.
-    pub line: usize,
-    pub message: String,
 }
 
 /// What PVE makes of a VM config.
