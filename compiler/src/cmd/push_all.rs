@@ -594,6 +594,7 @@ mod tests {
             written: 14,
             removed: 0,
             actions: 5,
+            harms: 0,
             up_to_date: false,
         };
         let same = Summary {

@@ -7,8 +7,8 @@
 //! (`disk-removed`, `storage-removed`, …), the file and words for people.
 //! Any two sides will do: the host's files against what a push or a rollback
 //! leaves, or facts against a build. Words are one line each, host text in
-//! them escaped (`sanitise`), secret values left out. Pure: no I/O, nothing
-//! of the fleet.
+//! them escaped (`sanitise`), no storage property's value. Pure: no I/O,
+//! nothing of the fleet.
 
 mod network;
 mod storage;

@@ -100,6 +100,13 @@ impl<'a> Report<'a> {
     pub fn say(&mut self, text: &str) {
         let _ = self.out.write_all(text.as_bytes());
     }
+
+    /// Show the plan's harms (under it, above the diff) and keep them.
+    fn harms_found(&mut self, harms: &[crate::harm::Harm], allowed: &BTreeSet<crate::harm::Kind>) {
+        self.say(&crate::harm::render(harms, allowed));
+        self.harms = harms.to_vec();
+        self.summary.harms = harms.len();
+    }
 }
 
 /// The bundle `name` as out/ holds it, checked against its MANIFEST and pmxcfs' size limit.
@@ -293,9 +300,7 @@ fn deliver(
     };
     report.say(&plan.render(desired, drift_note));
     let harms = judge::harms(session, host, desired, found, &plan)?;
-    report.say(&crate::harm::render(&harms, &options.allow));
-    report.harms.clone_from(&harms);
-    report.summary.harms = harms.len();
+    report.harms_found(&harms, &options.allow);
     report.summary.written = plan.writes().count();
     report.summary.removed = plan.removals().count();
     report.summary.actions = plan.actions.len();

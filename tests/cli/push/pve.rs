@@ -180,7 +180,7 @@ fn a_push_that_would_destroy_what_pve_holds_lists_it_and_yes_refuses() {
         "disk-shrunk       /etc/pve/nodes/pve-5/qemu-server/230.conf: VM 230's scsi0 (local-zfs:vm-230-disk-0) shrinks from 64G to 32G",
         "nic-changed       /etc/pve/nodes/pve-5/qemu-server/230.conf: VM 230's net0: bridge vmbr1 → vmbr0, MAC BC:24:11:5A:0F:01 → BC:24:11:00:02:30",
         "storage-removed   /etc/pve/storage.cfg: storage `nas-backup` (cifs) is removed",
-        "property-removed  /etc/pve/storage.cfg: storage `esxi-5-data` (pbs) loses `encryption-key …`: new backups to it are no longer encrypted",
+        "property-removed  /etc/pve/storage.cfg: storage `esxi-5-data` (pbs) loses `encryption-key`: new backups to it are no longer encrypted",
         "property-removed  /etc/pve/storage.cfg: storage `esxi-5-data` (pbs) loses `prune-backups",
         &format!("--yes refuses these unless allowed by name: --allow {CLUSTER_HARMS}"),
     ] {
