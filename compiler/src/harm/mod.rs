@@ -120,6 +120,14 @@ pub fn check(before: &Files, after: &Files) -> Vec<Harm> {
         if path == STORAGE_CFG {
             harms.extend(storage::harms(path, &old, new.as_deref().unwrap_or("")));
         } else if let Some(id) = crate::qemu_cfg::vm_id(path) {
+            // A config that moves to another node's directory is compared there.
+            let moved = || {
+                after
+                    .iter()
+                    .find(|(other, _)| crate::qemu_cfg::vm_id(other) == Some(id))
+                    .map(|(_, bytes)| text(bytes))
+            };
+            let new = new.or_else(moved);
             harms.extend(vm::harms(path, id, &old, new.as_deref()));
         } else if path == INTERFACES {
             let users = vm::bridge_users(before.iter().chain(after));

@@ -156,6 +156,10 @@ fn a_removed_vm_config_and_disks_moved_or_detached() {
         "{}",
         harms[0].words
     );
+    // Moved to another node, it is compared where it went.
+    let moved = "/etc/pve/nodes/pve-6/qemu-server/230.conf";
+    let after = files(&[(moved, VM_BY_HAND)]);
+    assert_eq!(check(&files(&[(VM_PATH, VM_BY_HAND)]), &after), []);
 
     let before = "scsi0: local-zfs:vm-1-disk-0,size=32G\nscsi1: local-zfs:vm-1-disk-1,size=8G\nvirtio0: local-zfs:vm-1-disk-2\n";
     let after = "scsi0: local-lvm:vm-1-disk-0,size=32G\nunused0: local-zfs:vm-1-disk-1\nvirtio1: local-zfs:vm-1-disk-2\nide2: none,media=cdrom\n";
