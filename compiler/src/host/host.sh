@@ -5,15 +5,29 @@
 # the absolute path every later command gets). A path below ROOT is refused
 # when any of its components is a symbolic link, for reads and writes alike.
 # Nothing from a file on the host reaches a message: only lugc's own paths do.
-set -u
+#
+# Exit codes, one meaning each across every command (lugc names them in
+# compiler/src/host/script.rs); `action` exits with the action's own status.
+EXIT_FAILED=1       # the command failed; its message says why
+EXIT_NO_ROOT=3      # hold: ROOT is not a directory
+EXIT_LINK=4         # a symbolic link below ROOT, or not a regular file
+EXIT_REVERT_BEGAN=5 # disarm: the armed revert began before the confirmation
+EXIT_NO_PMXCFS=6    # quorum: no /etc/pve below ROOT
+EXIT_NO_QUORUM=7    # quorum: /etc/pve does not take writes
+EXIT_BUSY=75        # hold: another push holds the lock
+# shellcheck disable=SC2034 # timeout(1) exits with it; named here for lugc
+EXIT_TIMED_OUT=124  # action: stopped after its time limit
+
+# No pathname expansion: words split from the operator's runner or from a
+# record are never globbed. The one glob (`facts`) allows it for itself.
+set -u -f
 command=$1 root=$2
 shift 2
 state=var/lib/lugc
-armed=
 
 fail() {
   printf 'lugc: %s\n' "$1" >&2
-  exit "${2:-1}"
+  exit "${2:-$EXIT_FAILED}"
 }
 
 # Succeeds when the relative path $1 is canonical: no empty, `.` or `..`
@@ -40,11 +54,11 @@ walk() {
   done
 }
 
-# Moves the armed push's revert to $1 seconds from now (no push armed: nothing).
+# Moves the revert armed for push $1 to $2 seconds from now (no push: nothing).
 postpone() {
-  [ -n "$armed" ] || return 0
-  file=$root/$state/backup/$armed/DEADLINE
-  printf '%s\n' "$(($(date +%s) + $1))" > "$file.new" && mv -f -- "$file.new" "$file"
+  [ -n "$1" ] || return 0
+  file=$root/$state/backup/$1/DEADLINE
+  printf '%s\n' "$(($(date +%s) + $2))" > "$file.new" && mv -f -- "$file.new" "$file"
 }
 
 # Succeeds when $1 has the shape of a push id, as `begin` makes them.
@@ -62,7 +76,7 @@ link_free() {
 # symbolic links below $root; with a mode $2, creates its missing directories.
 checked() {
   walk "$1" "${2:-}" || case $? in
-    1) fail "$prefix is a symbolic link" 4 ;;
+    1) fail "$prefix is a symbolic link" "$EXIT_LINK" ;;
     3) fail "/$1 is not a canonical path" ;;
     *) fail "cannot create $prefix" ;;
   esac
@@ -126,7 +140,7 @@ hold)
   # (lock), and holds it until lugc closes this command's input.
   mode=$1 holder=$2
   if [ -n "$root" ]; then
-    cd -- "$root" 2> /dev/null || fail "$root is not a directory on the host" 3
+    cd -- "$root" 2> /dev/null || fail "$root is not a directory on the host" "$EXIT_NO_ROOT"
     root=$(pwd -P)
     [ "$root" != / ] || root=
   fi
@@ -136,12 +150,12 @@ hold)
     checked "$state" 0700
     lock=$root/$state/lock
     if [ -L "$lock" ] || { [ -e "$lock" ] && [ ! -f "$lock" ]; }; then
-      fail "$lock is not a regular file" 4
+      fail "$lock is not a regular file" "$EXIT_LINK"
     fi
     exec 9>> "$lock" || fail "cannot open $lock"
     if ! flock -n 9; then
       printf 'busy %s\n' "$(head -c 200 -- "$lock" | tr -c '[:alnum:] .:@()_+-' '?')"
-      exit 75
+      exit "$EXIT_BUSY"
     fi
     printf '%s since %s\n' "$holder" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$lock"
   fi
@@ -205,9 +219,11 @@ facts)
   {
     printf '%s\n' /etc/os-release /usr/lib/os-release /etc/pve/storage.cfg
     if [ -n "$vms" ] && [ -d "$root/$vms" ] && link_free "$vms"; then
+      set +f
       for conf in "$root/$vms"/*.conf; do
         [ ! -f "$conf" ] || printf '/%s\n' "$vms/${conf##*/}"
       done
+      set -f
     fi
   } | emit_files
   while [ $# -ge 3 ]; do
@@ -263,7 +279,7 @@ remove)
     case $path in /*) ;; *) continue ;; esac
     checked "${path#/}"
     [ -e "$root$path" ] || continue
-    [ -f "$root$path" ] || fail "$path is not a regular file" 4
+    [ -f "$root$path" ] || fail "$path is not a regular file" "$EXIT_LINK"
     checked "$backup${path%/*}" 0700
     cp -p -- "$root$path" "$root/$backup$path" || fail "cannot keep $path in $root/$backup"
     rm -f -- "$root$path" || fail "cannot remove $path"
@@ -276,18 +292,18 @@ links)
   done
   ;;
 quorum)
-  # Exit 3 without /etc/pve, 4 when pmxcfs is read-only (no quorum).
-  [ -d "$root/etc/pve" ] || exit 3
+  # Fails without /etc/pve, or when pmxcfs is read-only (no quorum).
+  [ -d "$root/etc/pve" ] || exit "$EXIT_NO_PMXCFS"
   probe=$root/etc/pve/.lugc-quorum-probe.$$
-  if (: > "$probe") 2> /dev/null; then rm -f -- "$probe"; else exit 4; fi
+  if (: > "$probe") 2> /dev/null; then rm -f -- "$probe"; else exit "$EXIT_NO_QUORUM"; fi
   ;;
 action)
   # ARGS: SECONDS RUNNER ACTION [ID CONFIRM]. Runs RUNNER ACTION, stopped after
-  # SECONDS (exit 124) or as soon as lugc's connection closes; never left
+  # SECONDS (EXIT_TIMED_OUT) or as soon as lugc's connection closes; never left
   # behind. With the id of an armed push, its revert waits while the action
   # runs and fires CONFIRM seconds after it ended, unless disarmed.
   limit=$1 runner=$2 action=$3 armed=${4:-} confirm=${5:-0}
-  postpone "$((limit + 15 + confirm))"
+  postpone "$armed" "$((limit + 15 + confirm))"
   # RUNNER is a command line of the operator's, split into words.
   # shellcheck disable=SC2086
   timeout --kill-after=10 "$limit" $runner "$action" < /dev/null &
@@ -300,7 +316,7 @@ action)
   wait "$pid"
   status=$?
   kill "$watcher" 2> /dev/null
-  postpone "$confirm"
+  postpone "$armed" "$confirm"
   exit "$status"
   ;;
 arm)
@@ -313,24 +329,22 @@ arm)
   dir=$state/backup/$id
   { [ -d "$root/$dir" ] && link_free "$dir"; } || fail "no backup directory $root/$dir"
   (set -C && cat > "$root/$dir/revert.sh") || fail "cannot write $root/$dir/revert.sh"
-  armed=$id
-  postpone "$seconds"
+  postpone "$id" "$seconds"
   : > "$root/$dir/ARMED" || fail "cannot write $root/$dir/ARMED"
   cd / || fail "cannot leave $root"
   setsid sh "$root/$dir/revert.sh" revert "$root" "$@" < /dev/null > /dev/null 2>&1 &
   ;;
 hasten)
   # ARGS: ID. The push failed: its armed revert fires now.
-  link_free "$state/backup/$1" || fail "$root/$state/backup/$1 lies behind a symbolic link" 4
+  link_free "$state/backup/$1" || fail "$root/$state/backup/$1 lies behind a symbolic link" "$EXIT_LINK"
   [ -f "$root/$state/backup/$1/ARMED" ] || fail "push $1 has no revert armed"
-  armed=$1
-  postpone 0
+  postpone "$1" 0
   ;;
 disarm)
-  # ARGS: ID. The push is confirmed: its revert will not run. Exit 5 when the revert began.
+  # ARGS: ID. The push is confirmed: its revert will not run, unless it began.
   dir=$root/$state/backup/$1
-  link_free "$state/backup/$1" || fail "$dir lies behind a symbolic link" 4
-  mv -T -- "$dir/ARMED" "$dir/CONFIRMED" 2> /dev/null || [ -f "$dir/CONFIRMED" ] || exit 5
+  link_free "$state/backup/$1" || fail "$dir lies behind a symbolic link" "$EXIT_LINK"
+  mv -T -- "$dir/ARMED" "$dir/CONFIRMED" 2> /dev/null || [ -f "$dir/CONFIRMED" ] || exit "$EXIT_REVERT_BEGAN"
   ;;
 revert)
   # ARGS: as arm's. Waits for the deadline (DEADLINE, which `action` moves)

@@ -21,13 +21,10 @@ use std::time::{Duration, Instant};
 
 use crate::host::error::HostError;
 use crate::host::private::PrivateDir;
+use crate::host::script::{
+    EXIT_BUSY, EXIT_LINK, EXIT_NO_PMXCFS, EXIT_NO_QUORUM, EXIT_NO_ROOT, EXIT_TIMED_OUT, HOST_SH,
+};
 use crate::host::target::Target;
-
-/// lugc's side of every command on a host.
-pub const HOST_SH: &str = include_str!("host.sh");
-
-/// `hold` exits with this when another push holds the lock.
-const BUSY: i32 = 75;
 
 /// Where and how to reach one host.
 #[derive(Debug, Clone)]
@@ -282,8 +279,8 @@ impl<'r> Session<'r> {
         let target = self.remote.target.clone();
         match self.exit_code("quorum")? {
             0 => Ok(()),
-            3 => Err(HostError::NoPmxcfs { target }),
-            4 => Err(HostError::NoQuorum { target }),
+            EXIT_NO_PMXCFS => Err(HostError::NoPmxcfs { target }),
+            EXIT_NO_QUORUM => Err(HostError::NoQuorum { target }),
             code => Err(HostError::Remote {
                 target,
                 command: "quorum probe".to_owned(),
@@ -434,7 +431,7 @@ impl<'r> Session<'r> {
         let status = child.wait().map_err(HostError::io("ssh"))?;
         drop(input);
         match status.code() {
-            Some(124) => Ok(Ended::TimedOut),
+            Some(EXIT_TIMED_OUT) => Ok(Ended::TimedOut),
             Some(255) => Err(self.lost("the connection dropped while the action ran")),
             Some(code) => Ok(Ended::Status(code)),
             None => Ok(Ended::Signal),
@@ -488,15 +485,15 @@ impl<'r> Session<'r> {
                 detail,
                 command: self.remote.ssh_command(),
             },
-            Some(BUSY) => HostError::Busy {
+            Some(EXIT_BUSY) => HostError::Busy {
                 host: self.remote.target.clone(),
                 holder: String::new(),
             },
-            Some(3) if what == "connecting" => HostError::NoRoot {
+            Some(EXIT_NO_ROOT) => HostError::NoRoot {
                 target: self.remote.target.clone(),
                 root: self.remote.root.clone(),
             },
-            Some(4) => HostError::Link {
+            Some(EXIT_LINK) => HostError::Link {
                 target: self.remote.target.clone(),
                 detail,
             },

@@ -14,8 +14,8 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crate::host::record;
-use crate::host::remote::{Remote, Session, HOST_SH};
-use crate::host::{Armed, HostError};
+use crate::host::script::EXIT_REVERT_BEGAN;
+use crate::host::{Armed, HostError, Remote, Session, HOST_SH};
 use crate::push::error::PushError;
 use crate::push::transfer::Begun;
 
@@ -78,7 +78,7 @@ pub fn confirm(remote: &Remote, root: &str, host: &str, armed: &Armed) -> Result
         let left = deadline.saturating_duration_since(Instant::now());
         let error = match remote.run_fresh("disarm", root, &[&armed.id], left) {
             Ok(0) => return Ok(()),
-            Ok(5) => {
+            Ok(EXIT_REVERT_BEGAN) => {
                 return Err(PushError::RevertBegan {
                     host: host.to_owned(),
                 })
