@@ -5,4 +5,5 @@ mod cli;
 mod common;
 mod fleet;
 mod hardening;
+mod host;
 mod secrets;
