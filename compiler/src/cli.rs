@@ -1,12 +1,12 @@
 //! cli: the clap definition of the command line. Holds what was typed and
-//! nothing else; `config` resolves it. Each subcommand's arguments live
-//! beside its code in `cmd/`.
+//! nothing else; `config` resolves it (and holds the arguments every
+//! command shares, `InputArgs` and `Color`). Each subcommand's arguments
+//! live beside its code in `cmd/`.
 
-use std::path::PathBuf;
-
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use crate::cmd;
+use crate::config::Color;
 
 /// Compile the Proxmox VE fleet in cluster.ncl into per-host bundles under out/,
 /// review what changes, and push it to the hosts.
@@ -32,13 +32,6 @@ Examples:
   lugc push --all --yes --keep-going
                                 go on past a host that fails (it is reported, exit 2)";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Color {
-    Auto,
-    Always,
-    Never,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Evaluate cluster.ncl and write the bundles to out/ (or check that out/ is current).
@@ -58,20 +51,4 @@ pub enum Command {
     Show(cmd::show::ShowArgs),
     /// Print a shell completion script.
     Completions(cmd::completions::CompletionsArgs),
-}
-
-/// Where the fleet description is and where its bundles go.
-#[derive(Debug, Clone, Args)]
-pub struct InputArgs {
-    /// The fleet description [default: cluster.ncl in this or a parent directory].
-    #[arg(long, short = 'f', value_name = "FILE")]
-    pub file: Option<PathBuf>,
-
-    /// The output directory [default: out/ beside FILE].
-    #[arg(long, short = 'o', value_name = "DIR")]
-    pub out: Option<PathBuf>,
-
-    /// Show, under each error in the fleet, where in lib/ it arose and Nickel's own report.
-    #[arg(long, short = 'v')]
-    pub verbose: bool,
 }

@@ -1,12 +1,39 @@
 //! config: the command line resolved against the environment, once.
-//! Stages take a `&Config` and never see a clap type.
+//! Stages take a `&Config` and never see a clap type; the arguments that
+//! resolve into one (`InputArgs`, `Color`) are defined here, for `cli` and
+//! `cmd/` to share.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Color, InputArgs};
+use clap::{Args, ValueEnum};
+
 use crate::error::Error;
 use crate::eval::{Detail, FactsUse};
+
+/// Where the fleet description is and where its bundles go.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// The fleet description [default: cluster.ncl in this or a parent directory].
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// The output directory [default: out/ beside FILE].
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Show, under each error in the fleet, where in lib/ it arose and Nickel's own report.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
 
 /// Default name of the fleet description.
 pub const DEFAULT_FILE: &str = "cluster.ncl";

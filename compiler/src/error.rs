@@ -44,7 +44,7 @@ pub enum Error {
     /// `lugc push --all` failed on some hosts.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    PushAll(#[from] crate::cmd::push_all::Failed),
+    PushAll(#[from] crate::push::Failed),
 
     /// `lugc push --all --yes` found changes that can lose data or cut service.
     #[error(transparent)]
@@ -63,10 +63,6 @@ pub enum Error {
     /// Writing normal output failed (a closed pipe ends the command quietly).
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
-
-    #[error("`lugc {command}` is not implemented yet")]
-    #[diagnostic(help("see the open issue for `lugc {command}`"))]
-    NotImplemented { command: &'static str },
 }
 
 impl Error {

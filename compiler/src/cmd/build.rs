@@ -7,8 +7,7 @@ use std::io::Write;
 use clap::Args;
 
 use crate::cache;
-use crate::cli::InputArgs;
-use crate::config::Config;
+use crate::config::{Config, InputArgs};
 use crate::error::{Error, Outcome};
 use crate::write::{self, Staleness};
 

@@ -12,8 +12,7 @@ use std::panic::resume_unwind;
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::InputArgs;
-use crate::config::Config;
+use crate::config::{Config, InputArgs};
 use crate::diff::source::Prefetched;
 use crate::diff::{
     self, DiffError, DirTree, GitTree, MemTree, Options, OutTree, Repo, Report, View,

@@ -8,8 +8,7 @@ use std::path::Path;
 use clap::Args;
 
 use super::connect::{self, ConnectArgs};
-use crate::cli::InputArgs;
-use crate::config::Config;
+use crate::config::{Config, InputArgs};
 use crate::error::{Error, Outcome};
 use crate::facts::{self, FactsError};
 use crate::host::Remote;

@@ -13,9 +13,8 @@ use clap::Args;
 
 use super::connect::{self, ConnectArgs};
 use super::push_all::{self, Fleet};
-use crate::cli::InputArgs;
 use crate::compile;
-use crate::config::Config;
+use crate::config::{Config, InputArgs};
 use crate::diff::{self, Report as DiffReport, View};
 use crate::error::{Error, Outcome};
 use crate::harm::{Harm, Listed};

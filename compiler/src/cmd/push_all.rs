@@ -20,7 +20,7 @@ use crate::harm::{Harm, Listed};
 use crate::host::Remote;
 use crate::parallel::{Event, Pool};
 use crate::progress::Live;
-use crate::push::{self, BoxedPushError, Options, PushError, Report, Summary};
+use crate::push::{self, BundleFailure, Failed, Options, PushError, Report, Summary};
 
 /// What `push --all` pushes, and how.
 pub struct Fleet<'a> {
@@ -95,26 +95,6 @@ impl Ended {
             Ok(Ok(())) => "done".to_owned(),
         }
     }
-}
-
-/// Some pushes of `push --all` failed; each one's diagnostic follows.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("the push failed on {names}")]
-#[diagnostic(code(lugc::push::failed), help("{help}"))]
-pub struct Failed {
-    names: String,
-    help: String,
-    #[related]
-    errors: Vec<HostFailure>,
-}
-
-/// A push's error, named by the bundle it stopped.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("{label}: {error}")]
-#[diagnostic(forward(error))]
-pub struct HostFailure {
-    label: String,
-    error: BoxedPushError,
 }
 
 pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -507,11 +487,11 @@ fn failure(
     apply: bool,
 ) -> Result<Outcome, Error> {
     let skipped = ended.iter().filter(|ended| ended.pushed.is_err()).count();
-    let errors: Vec<HostFailure> = labels
+    let errors: Vec<BundleFailure> = labels
         .iter()
         .zip(ended)
         .filter_map(|(label, ended)| match ended.pushed {
-            Ok(Err(error)) => Some(HostFailure {
+            Ok(Err(error)) => Some(BundleFailure {
                 label: label.clone(),
                 error: error.into(),
             }),

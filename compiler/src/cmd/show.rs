@@ -12,8 +12,7 @@ use std::io::Write;
 
 use clap::Args;
 
-use crate::cli::InputArgs;
-use crate::config::Config;
+use crate::config::{Config, InputArgs};
 use crate::diff::source::parse_manifest;
 use crate::diff::{DiffError, DirTree, MemTree, OutTree};
 use crate::error::{Error, Outcome};

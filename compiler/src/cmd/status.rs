@@ -13,9 +13,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::connect::{self, label, short, ConnectArgs};
-use crate::cli::InputArgs;
 use crate::compile;
-use crate::config::Config;
+use crate::config::{Config, InputArgs};
 use crate::diff::View;
 use crate::error::{Error, Outcome};
 use crate::host::Remote;

@@ -233,6 +233,27 @@ fn noun(count: usize, word: &str) -> String {
     }
 }
 
+/// Some pushes of `push --all` failed; each one's diagnostic follows.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the push failed on {names}")]
+#[diagnostic(code(lugc::push::failed), help("{help}"))]
+pub struct Failed {
+    /// The failed bundles' labels, joined.
+    pub names: String,
+    pub help: String,
+    #[related]
+    pub errors: Vec<BundleFailure>,
+}
+
+/// A push's error, named by the bundle it stopped.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{label}: {error}")]
+#[diagnostic(forward(error))]
+pub struct BundleFailure {
+    pub label: String,
+    pub error: BoxedPushError,
+}
+
 /// A `PushError` on the heap, so that the top-level `Error` stays small.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]

@@ -32,7 +32,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-pub use error::{BoxedPushError, PushError};
+pub use error::{BoxedPushError, BundleFailure, Failed, PushError};
 use transfer::Begun;
 
 use crate::host::probe::{self, Found, Records};
