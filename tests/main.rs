@@ -7,3 +7,4 @@ mod fleet;
 mod hardening;
 mod host;
 mod secrets;
+mod storage_cfg;

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use lugc::storage_cfg::{self, StorageCfg};
+use crate::storage_cfg::{self, StorageCfg};
 
 use super::{assert_rejects, check_all, of_kind, on_file, run, scratch, write, Artifact, Kind};
 

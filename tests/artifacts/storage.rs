@@ -1,10 +1,11 @@
-//! /etc/pve/storage.cfg read strictly by `lugc::storage_cfg`, which follows
-//! PVE's SectionConfig grammar and storage plugins.
+//! /etc/pve/storage.cfg read strictly by `storage_cfg::parse`
+//! (tests/storage_cfg/), which follows PVE's SectionConfig grammar and
+//! storage plugins.
 
 use super::{assert_rejects, check_all, of_kind, Kind};
 use crate::common::render_storage_cfg;
-use lugc::storage_cfg::schema::{Format, TypeSpec, PROPERTIES, SECRETS, TYPES};
-use lugc::storage_cfg::{self, parse, ParseError};
+use crate::storage_cfg::schema::{Format, TypeSpec, PROPERTIES, SECRETS, TYPES};
+use crate::storage_cfg::{self, parse, ParseError};
 
 fn check(text: &str) -> Result<(), String> {
     parse(text).map(drop).map_err(|errors| {

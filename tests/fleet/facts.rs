@@ -582,7 +582,7 @@ fn storage_cfg_scopes_local_zfs_to_pve5_and_shares_the_pbs_storages() {
 /// storage.cfg never hides a node's disk storage.
 #[test]
 fn every_member_has_storage_for_vm_disks() {
-    let cfg = lugc::storage_cfg::parse(&out("cluster/etc/pve/storage.cfg")).expect("storage.cfg");
+    let cfg = crate::storage_cfg::parse(&out("cluster/etc/pve/storage.cfg")).expect("storage.cfg");
     for member in MEMBERS {
         let storages: Vec<&str> = cfg
             .sections

@@ -1,4 +1,4 @@
-//! storage.cfg as lib/ renders it, read back strictly by `lugc::storage_cfg`:
+//! storage.cfg as lib/ renders it, read back strictly by `storage_cfg::parse`:
 //! every generated table survives.
 
 use std::fmt::Write as _;
@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 
-use lugc::storage_cfg;
+use crate::storage_cfg;
 
 use crate::common::render_storage_cfg;
 

@@ -4,11 +4,11 @@
 //! `encode_value`) and `*Plugin.pm` (`options`, `plugindata`).
 //!
 //! In: storage.cfg text. Out: what PVE keeps of it ([`read`]: the sections
-//! and the warnings PVE logs while dropping lines or sections), whether two
-//! texts are the same configuration to PVE ([`same`]), the text PVE's writer
-//! produces for a configuration ([`write`]), and a strict reading ([`parse`])
-//! that turns everything PVE would drop, warn about or misread into an error.
-//! Does no I/O and knows nothing of Nickel or the fleet.
+//! and the warnings PVE logs while dropping lines or sections), and whether
+//! two texts are the same configuration to PVE ([`same`]). The tests add,
+//! on the same schema, PVE's writer and a strict reading that turns
+//! everything PVE would drop, warn about or misread into an error
+//! (tests/storage_cfg/). Does no I/O and knows nothing of Nickel or the fleet.
 //!
 //! The grammar, as PVE reads it:
 //!
@@ -46,8 +46,6 @@ mod lost;
 pub mod nickel;
 mod read;
 pub mod schema;
-mod strict;
 
 pub use lost::{lost, Lost};
-pub use read::{read, same, write, Config, Reading, Storage, Value, Warning};
-pub use strict::{parse, ParseError, Section, StorageCfg};
+pub use read::{read, same, Config, Reading, Storage, Value, Warning};

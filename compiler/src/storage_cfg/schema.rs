@@ -6,7 +6,7 @@
 //! SectionConfig merges into one: a property has one format for all types.
 //!
 //! This table is the one description of PVE's storage model in lugc: the
-//! PVE reading ([`super::read`]), the strict one ([`super::parse`]) and,
+//! PVE reading ([`super::read`]), the strict one (tests/storage_cfg/) and,
 //! through the Nickel data generated from it ([`super::nickel`]), lib/'s
 //! contract and renderer all use it.
 

@@ -2,9 +2,8 @@
 
 use std::fmt;
 
-use super::format::Format;
 use super::lexical::{is_node_name, is_storage_id, split_header};
-use super::schema::{secret_file, spec, TypeSpec};
+use super::schema::{secret_file, spec, Format, TypeSpec};
 
 /// storage.cfg read strictly: sections in file order with their lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
