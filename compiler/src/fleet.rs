@@ -1,8 +1,9 @@
 //! fleet: the shape that `cluster.ncl` evaluates to, as Rust reads it.
 //!
 //! lib/ renders every file in Nickel; Rust only receives this tree of
-//! bundles and files. The Nickel contract `lib/output.ncl` checks the same
-//! shape with source locations, so serde errors here mean lib/ itself is broken.
+//! bundles and files. Nothing in lib/ checks this shape as a whole (the
+//! renderers write files without the `File` contract; `validate` checks
+//! each file again), so a serde error here means lib/ itself is broken.
 
 use std::collections::BTreeMap;
 
