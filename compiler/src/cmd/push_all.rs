@@ -85,7 +85,7 @@ impl Ended {
     fn result(&self, apply: bool) -> String {
         match &self.pushed {
             Err(reason) => format!("skipped: {reason}"),
-            Ok(Err(error)) => format!("failed: {error}"),
+            Ok(Err(error)) => format!("failed: {}", crate::sanitise::line(&error.to_string())),
             Ok(Ok(())) if self.summary.up_to_date => "up to date".to_owned(),
             Ok(Ok(())) if !apply && self.summary.harms > 0 => match self.summary.harms {
                 1 => "dry run: 1 harm".to_owned(),
@@ -340,7 +340,9 @@ impl<'o> Screen<'o> {
         block.extend_from_slice(&ended.output);
         match &ended.pushed {
             Err(reason) => block.extend_from_slice(format!("  skipped: {reason}\n").as_bytes()),
-            Ok(Err(error)) => block.extend_from_slice(format!("  failed: {error}\n").as_bytes()),
+            Ok(Err(error)) => block.extend_from_slice(
+                format!("  failed: {}\n", crate::sanitise::line(&error.to_string())).as_bytes(),
+            ),
             Ok(Ok(())) => {}
         }
         block

@@ -191,12 +191,14 @@ fn found_file(stream: &mut Stream<'_>, line: &str, found: &mut Found) -> Result<
             let file = HostFile {
                 blake3: blake3::hash(&bytes).to_hex().to_string(),
                 mode,
-                owner: owner.to_owned(),
+                owner: crate::sanitise::line(owner).into_owned(),
             };
             found.files.insert(path.to_owned(), file);
             found.contents.insert(path.to_owned(), bytes);
         }
-        Some(("irregular", path)) => found.irregular.push(path.to_owned()),
+        Some(("irregular", path)) => found
+            .irregular
+            .push(crate::sanitise::line(path).into_owned()),
         _ => return Ok(false),
     }
     Ok(true)
@@ -307,12 +309,12 @@ pub fn hashes(
                 }
                 let hashed = Hashed {
                     mode,
-                    owner: owner.to_owned(),
+                    owner: crate::sanitise::line(owner).into_owned(),
                     sha256: sha256.to_owned(),
                 };
                 files.insert(path.to_owned(), hashed);
             }
-            Some(("irregular", path)) => irregular.push(path.to_owned()),
+            Some(("irregular", path)) => irregular.push(crate::sanitise::line(path).into_owned()),
             _ => return Err(stream.bad(&line)),
         }
     }

@@ -218,21 +218,8 @@ impl<'r> Session<'r> {
             let wait = deadline.saturating_duration_since(Instant::now());
             match received.recv_timeout(wait) {
                 Ok(line) => {
-                    let (kind, rest) = line.split_once(' ').unwrap_or((&line, ""));
-                    match kind {
-                        "uid" => session.root_user = rest == "0",
-                        "ready" => {
-                            session.root = rest.to_owned();
-                            session.ready = true;
-                            return Ok(session);
-                        }
-                        "busy" => {
-                            return Err(HostError::Busy {
-                                host: host.to_owned(),
-                                holder: rest.to_owned(),
-                            })
-                        }
-                        _ => {}
+                    if session.heard(host, &line)? {
+                        return Ok(session);
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -253,6 +240,38 @@ impl<'r> Session<'r> {
                 }
             }
         }
+    }
+
+    /// One line of the master command's answer: `uid N`, `ready ROOT` (true:
+    /// the session is open) or `busy HOLDER`. Its words come from the host:
+    /// the holder is sanitised, a root that would need it is refused.
+    fn heard(&mut self, host: &str, line: &str) -> Result<bool, HostError> {
+        let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match kind {
+            "uid" => self.root_user = rest == "0",
+            "ready" if crate::sanitise::line(rest) != rest => {
+                return Err(HostError::RemoteState {
+                    host: host.to_owned(),
+                    reason: format!(
+                        "the root resolved to `{}`",
+                        crate::sanitise::excerpt(rest.as_bytes(), 200)
+                    ),
+                });
+            }
+            "ready" => {
+                rest.clone_into(&mut self.root);
+                self.ready = true;
+                return Ok(true);
+            }
+            "busy" => {
+                return Err(HostError::Busy {
+                    host: host.to_owned(),
+                    holder: crate::sanitise::line(rest).into_owned(),
+                })
+            }
+            _ => {}
+        }
+        Ok(false)
     }
 
     /// Run host.sh `command` with `args` and `input`; fails unless it exits 0.
@@ -419,7 +438,7 @@ impl<'r> Session<'r> {
         loop {
             let wait = deadline.saturating_duration_since(Instant::now());
             match received.recv_timeout(wait) {
-                Ok(line) => show(&line),
+                Ok(line) => show(&crate::sanitise::line(&line)),
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     let _ = child.kill();

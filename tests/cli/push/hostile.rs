@@ -126,3 +126,48 @@ fn facts_from_a_host_are_shown_escaped() {
     );
     assert_escaped("the build error", &build);
 }
+
+/// `HOSTILE` as printf(1) writes it from a shell script.
+const HOSTILE_PRINTF: &str = r"\033]0;pwned\007\033[2J\302\23331m\342\200\256";
+
+/// What a compromised host answers lugc's own commands (an action's
+/// output, a file's owner, a record, the holder of its lock) shows
+/// escaped wherever lugc prints it: the push's report, the dry run, its
+/// errors, `push --all`'s summary and `status`.
+#[test]
+fn a_compromised_hosts_answers_are_shown_escaped() {
+    let setup = Setup::new();
+    setup.hook(&format!("printf '{HOSTILE_PRINTF}\\n'"));
+    let output = setup.push(&["pve-5", "--yes"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_escaped("an action's output", &output);
+
+    // The host answers `files` with an owner of its own making.
+    setup.change_ntp_server();
+    setup.wrap_sessions(
+        "  *\"' lugc files \"*)\n    sh -c \"$SSH_ORIGINAL_COMMAND\" | sed \"s/ root:root / root:$(printf '\\033')[0m /\"\n    exit ;;\n",
+    );
+    let output = setup.push(&["pve-5"]);
+    assert_escaped("an owner in the dry run", &output);
+
+    // …records that are none, which lugc quotes refusing them.
+    setup.wrap_sessions(&format!(
+        "  *\"' lugc records \"*)\n    printf 'pushed {HOSTILE_PRINTF}\\n'\n    exit 0 ;;\n"
+    ));
+    let output = setup.push(&["pve-5"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert_escaped("a push given a hostile record", &output);
+    let output = setup.status_command(&["pve-5"]).output().unwrap();
+    assert_escaped("status given a hostile record", &output);
+
+    // …and the holder of its lock, to every push of `push --all`.
+    setup.wrap_sessions(&format!(
+        "  *\"' lugc hold \"*)\n    printf 'uid 0\\nbusy {HOSTILE_PRINTF}\\n'\n    exit 75 ;;\n"
+    ));
+    let output = setup.push(&["--all"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(stdout(&output).contains("failed: "), "{}", stdout(&output));
+    assert_escaped("push --all given a hostile lock holder", &output);
+    let output = setup.status_command(&[]).output().unwrap();
+    assert_escaped("status given a hostile lock holder", &output);
+}
