@@ -102,11 +102,8 @@ pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, H
     let text = |name: &str| -> Result<Option<String>, HostError> {
         raw.get(name)
             .map(|bytes| {
-                String::from_utf8(bytes.clone()).map_err(|_| {
-                    bad(format!(
-                        "{} is not UTF-8",
-                        record::path(&session.root, name)
-                    ))
+                record_text(bytes).map_err(|what| {
+                    bad(format!("{} {what}", record::path(&session.root, name)))
                 })
             })
             .transpose()
@@ -157,6 +154,16 @@ pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, H
             .transpose()?,
         armed,
     })
+}
+
+/// A record's text: UTF-8 without a control character but line breaks and
+/// tabs, as lugc writes it, so that no field of it can reach a message raw.
+fn record_text(bytes: &[u8]) -> Result<String, &'static str> {
+    let text = String::from_utf8(bytes.to_vec()).map_err(|_| "is not UTF-8")?;
+    if crate::sanitise::text(&text) != text {
+        return Err("holds a control character");
+    }
+    Ok(text)
 }
 
 /// The regular files at `paths` (absolute on the host, below the root).

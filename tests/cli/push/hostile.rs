@@ -131,9 +131,10 @@ fn facts_from_a_host_are_shown_escaped() {
 const HOSTILE_PRINTF: &str = r"\033]0;pwned\007\033[2J\302\23331m\342\200\256";
 
 /// What a compromised host answers lugc's own commands (an action's
-/// output, a file's owner, a record, the holder of its lock) shows
-/// escaped wherever lugc prints it: the push's report, the dry run, its
-/// errors, `push --all`'s summary and `status`.
+/// output, a path in its records, a file's owner, a record, the holder of
+/// its lock) shows escaped wherever lugc prints it, or is refused: the
+/// push's report, the dry run, its errors, `push --all`'s summary and
+/// `status`.
 #[test]
 fn a_compromised_hosts_answers_are_shown_escaped() {
     let setup = Setup::new();
@@ -141,6 +142,17 @@ fn a_compromised_hosts_answers_are_shown_escaped() {
     let output = setup.push(&["pve-5", "--yes"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_escaped("an action's output", &output);
+
+    // A record on the host names a path of its own making.
+    let record = setup.host_root("pve-5").join("var/lib/lugc/pve-5.MANIFEST");
+    let recorded = fs::read_to_string(&record).unwrap();
+    fs::write(&record, recorded.replace("/etc/motd", &format!("/etc/motd{HOSTILE}"))).unwrap();
+    let output = setup.push(&["pve-5"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(stderr(&output).contains("holds a control character"), "{}", stderr(&output));
+    let status = setup.status_command(&["pve-5"]).output().unwrap();
+    assert!(stdout(&status).contains("holds a control character"), "{}", stdout(&status));
+    fs::write(&record, recorded).unwrap();
 
     // The host answers `files` with an owner of its own making.
     setup.change_ntp_server();
