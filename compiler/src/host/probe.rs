@@ -102,9 +102,8 @@ pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, H
     let text = |name: &str| -> Result<Option<String>, HostError> {
         raw.get(name)
             .map(|bytes| {
-                record_text(bytes).map_err(|what| {
-                    bad(format!("{} {what}", record::path(&session.root, name)))
-                })
+                record_text(bytes)
+                    .map_err(|what| bad(format!("{} {what}", record::path(&session.root, name))))
             })
             .transpose()
     };

@@ -146,12 +146,24 @@ fn a_compromised_hosts_answers_are_shown_escaped() {
     // A record on the host names a path of its own making.
     let record = setup.host_root("pve-5").join("var/lib/lugc/pve-5.MANIFEST");
     let recorded = fs::read_to_string(&record).unwrap();
-    fs::write(&record, recorded.replace("/etc/motd", &format!("/etc/motd{HOSTILE}"))).unwrap();
+    fs::write(
+        &record,
+        recorded.replace("/etc/motd", &format!("/etc/motd{HOSTILE}")),
+    )
+    .unwrap();
     let output = setup.push(&["pve-5"]);
     assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
-    assert!(stderr(&output).contains("holds a control character"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("holds a control character"),
+        "{}",
+        stderr(&output)
+    );
     let status = setup.status_command(&["pve-5"]).output().unwrap();
-    assert!(stdout(&status).contains("holds a control character"), "{}", stdout(&status));
+    assert!(
+        stdout(&status).contains("holds a control character"),
+        "{}",
+        stdout(&status)
+    );
     fs::write(&record, recorded).unwrap();
 
     // The host answers `files` with an owner of its own making.
