@@ -12,9 +12,10 @@ use std::path::Path;
 
 use super::connect::label;
 use crate::error::Error;
-use crate::harm::{self, Harm};
+use crate::harm::{self, Harm, Kind};
 use crate::host::Remote;
 use crate::parallel::{Event, Pool};
+use crate::push::error::noun;
 use crate::push::{self, Options, Report};
 
 /// One bundle to check, and where it lands.
@@ -36,7 +37,7 @@ impl<'a> Check<'a> {
 
 /// `push --all --yes` found changes that no `--allow` lets through.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("refused: {count} on {bundles} can lose data or cut service ({allow}); nothing was changed on any host")]
+#[error("refused: {count} on {bundles} can lose data or cut service ({refused}); nothing was changed on any host")]
 #[diagnostic(
     code(lugc::push::harm),
     help("the harm list above says what each change takes away. To keep what the hosts have, describe it in cluster.ncl and run `lugc build`; if every change is meant, run `lugc push --all --yes --allow {allow}`")
@@ -44,6 +45,9 @@ impl<'a> Check<'a> {
 pub struct Refused {
     count: String,
     bundles: String,
+    /// The kinds no `--allow` lets through.
+    refused: String,
+    /// Every kind the listed harms need allowed.
     allow: String,
 }
 
@@ -97,14 +101,13 @@ pub fn first(
     if bundles.is_empty() {
         return Ok(());
     }
+    // The command to run allows what was allowed already, too.
+    let needed: Vec<Kind> = found.iter().flatten().map(|harm| harm.kind).collect();
     Err(Refused {
-        count: if count == 1 {
-            "1 change".to_owned()
-        } else {
-            format!("{count} changes")
-        },
+        count: noun(count, "change"),
         bundles: bundles.join(", "),
-        allow: harm::allow_list(&refused),
+        refused: harm::allow_list(&refused),
+        allow: harm::allow_list(&needed),
     }
     .into())
 }

@@ -225,7 +225,8 @@ fn list(items: &[String]) -> String {
     text
 }
 
-fn noun(count: usize, word: &str) -> String {
+/// `1 change`, `2 changes`.
+pub(crate) fn noun(count: usize, word: &str) -> String {
     if count == 1 {
         format!("1 {word}")
     } else {

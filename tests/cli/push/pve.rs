@@ -269,6 +269,16 @@ fn a_first_push_onto_seven_hand_configured_hosts_refuses_and_changes_nothing() {
     );
     assert!(setup.actions().is_empty(), "{:?}", setup.actions());
 
+    // What is allowed already stays in the command the refusal gives.
+    let error = setup.push_fails(&["--all", "--yes", "--allow", "disk-removed"]);
+    for words in [
+        "(bridge-changed,disk-shrunk,nic-changed,property-removed,storage-removed)",
+        "run `lugc push --all --yes --allow bridge-changed,disk-removed,disk-shrunk,nic-changed,property-removed,storage-removed`",
+    ] {
+        assert!(error.contains(words), "{words}\nnot in:\n{error}");
+    }
+    assert_eq!(setup.roots(), before);
+
     // The dry run shows the same list, each above its diff, and counts it.
     let shown = setup.push_ok(&["--all"]);
     assert!(shown.contains("dry run: 6 harms"), "{shown}");
