@@ -40,6 +40,8 @@ pub enum Kind {
     DiskMoved,
     /// A VM's whole config is removed: PVE forgets the VM.
     VmRemoved,
+    /// A VM's config moves to another node's directory.
+    VmMoved,
     /// A VM snapshot's section is removed: PVE can no longer roll back to it.
     SnapshotRemoved,
     /// A VM NIC is removed.
@@ -66,6 +68,7 @@ impl Kind {
             Kind::DiskShrunk => "disk-shrunk",
             Kind::DiskMoved => "disk-moved",
             Kind::VmRemoved => "vm-removed",
+            Kind::VmMoved => "vm-moved",
             Kind::SnapshotRemoved => "snapshot-removed",
             Kind::NicRemoved => "nic-removed",
             Kind::NicChanged => "nic-changed",
@@ -121,13 +124,13 @@ pub fn check(before: &Files, after: &Files) -> Vec<Harm> {
             harms.extend(storage::harms(path, &old, new.as_deref().unwrap_or("")));
         } else if let Some(id) = crate::qemu_cfg::vm_id(path) {
             // A config that moves to another node's directory is compared there.
-            let moved = || {
-                after
+            let new = new.or_else(|| {
+                let (to, bytes) = after
                     .iter()
-                    .find(|(other, _)| crate::qemu_cfg::vm_id(other) == Some(id))
-                    .map(|(_, bytes)| text(bytes))
-            };
-            let new = new.or_else(moved);
+                    .find(|(other, _)| crate::qemu_cfg::vm_id(other) == Some(id))?;
+                harms.push(vm::moved(path, to, id));
+                Some(text(bytes))
+            });
             harms.extend(vm::harms(path, id, &old, new.as_deref()));
         } else if path == INTERFACES {
             let users = vm::bridge_users(before.iter().chain(after));

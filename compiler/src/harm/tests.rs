@@ -156,10 +156,29 @@ fn a_removed_vm_config_and_disks_moved_or_detached() {
         "{}",
         harms[0].words
     );
-    // Moved to another node, it is compared where it went.
+    // Moved to another node, it is named so and compared where it went.
     let moved = "/etc/pve/nodes/pve-6/qemu-server/230.conf";
     let after = files(&[(moved, VM_BY_HAND)]);
-    assert_eq!(check(&files(&[(VM_PATH, VM_BY_HAND)]), &after), []);
+    let harms = check(&files(&[(VM_PATH, VM_BY_HAND)]), &after);
+    assert_eq!(harms.len(), 1, "{harms:?}");
+    assert_eq!(
+        (harms[0].kind, harms[0].path.as_str()),
+        (Kind::VmMoved, VM_PATH)
+    );
+    assert!(
+        harms[0]
+            .words
+            .starts_with("VM 230's config moves from node pve-5 to node pve-6: "),
+        "{}",
+        harms[0].words
+    );
+    let after = files(&[(moved, VM_BY_LUGC)]);
+    let kinds: Vec<Kind> = check(&files(&[(VM_PATH, VM_BY_HAND)]), &after)
+        .iter()
+        .map(|harm| harm.kind)
+        .collect();
+    assert_eq!(kinds[0], Kind::VmMoved);
+    assert!(kinds.contains(&Kind::DiskRemoved), "{kinds:?}");
 
     let before = "scsi0: local-zfs:vm-1-disk-0,size=32G\nscsi1: local-zfs:vm-1-disk-1,size=8G\nvirtio0: local-zfs:vm-1-disk-2\n";
     let after = "scsi0: local-lvm:vm-1-disk-0,size=32G\nunused0: local-zfs:vm-1-disk-1\nvirtio1: local-zfs:vm-1-disk-2\nide2: none,media=cdrom\n";

@@ -45,6 +45,26 @@ pub(super) fn bridge_users<'a>(
     users
 }
 
+/// The node of a VM config's path under `/etc/pve/nodes/`.
+fn node(path: &str) -> Option<&str> {
+    path.strip_prefix("/etc/pve/nodes/")?.split('/').next()
+}
+
+/// VM `id`'s config leaves `from` for `to`, another node's directory.
+pub(super) fn moved(from: &str, to: &str, id: &str) -> Harm {
+    let place = |path| node(path).map_or("this node".to_owned(), |node| format!("node {node}"));
+    Harm::new(
+        Kind::VmMoved,
+        from,
+        format!(
+            "VM {id}'s config moves from {} to {}: PVE no longer manages it where it runs now, and its disks must be reachable from {}",
+            place(from),
+            place(to),
+            place(to)
+        ),
+    )
+}
+
 pub(super) fn harms(path: &str, id: &str, before: &str, after: Option<&str>) -> Vec<Harm> {
     let old = qemu_cfg::read(before).config;
     let Some(after) = after else {
