@@ -186,26 +186,27 @@ mod tests {
             after: &[],
             tick: None,
         };
-        let begun = Instant::now();
         let (started, _) = collect(
             &pool,
             &[40; 9],
             |_, millis, _| {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
+                // Until three have met once, wait for the others (however
+                // loaded the machine); a pool running one at a time gives up.
+                let waiting = Instant::now();
+                while most.load(Ordering::SeqCst) < 3 && waiting.elapsed() < Duration::from_secs(10)
+                {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
                 std::thread::sleep(Duration::from_millis(*millis));
                 running.fetch_sub(1, Ordering::SeqCst);
             },
             |_| false,
         );
         assert!(started.iter().all(|started| *started));
+        // Three at once at some moment (so not one after another), never four.
         assert_eq!(most.load(Ordering::SeqCst), 3);
-        // Three rounds of 40 ms, not nine.
-        assert!(
-            begun.elapsed() < Duration::from_millis(300),
-            "{:?}",
-            begun.elapsed()
-        );
     }
 
     #[test]
