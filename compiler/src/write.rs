@@ -2,7 +2,9 @@
 //!
 //! A build is written into a temporary directory beside out/ and swapped in
 //! with one atomic `renameat2(RENAME_EXCHANGE)`, so a failed or killed build
-//! leaves either the old out/ or the new one. Concurrent builds serialise on a
+//! leaves either the old out/ or the new one. A file out/ holds already is
+//! hard-linked into the new tree, not written again: only what changed is
+//! written, and the old tree stays as it was until the swap. Concurrent builds serialise on a
 //! lock of out/'s parent directory; a build out/ already holds, byte for
 //! byte, is not written again. `check` compares instead of writing.
 //! Files in out/ are read with [`read_below`], or [`read_walked`] after a walk
@@ -42,6 +44,17 @@ fn at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
 pub struct OutFile<'a> {
     pub bytes: &'a [u8],
     pub executable: bool,
+}
+
+impl OutFile<'_> {
+    /// The mode a build gives the file in out/.
+    pub fn mode(&self) -> u32 {
+        if self.executable {
+            0o755
+        } else {
+            0o644
+        }
+    }
 }
 
 /// Every file of out/, INDEX included, keyed by its path relative to out/.
@@ -96,14 +109,29 @@ pub fn write(out: &Path, bundles: &[Bundle]) -> Result<(), WriteError> {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(at(dir))?;
         }
-        fs::write(&path, file.bytes).map_err(at(&path))?;
-        let mode = if file.executable { 0o755 } else { 0o644 };
-        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(at(&path))?;
+        if !link_unchanged(out, &relative, &file, &path) {
+            fs::write(&path, file.bytes).map_err(at(&path))?;
+            let mode = fs::Permissions::from_mode(file.mode());
+            fs::set_permissions(&path, mode).map_err(at(&path))?;
+        }
     }
     fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755)).map_err(at(temp.path()))?;
     swap_into_place(temp.path(), out)?;
     // `temp` now holds the previous out/ (or nothing) and is removed on drop.
     Ok(())
+}
+
+/// Link the file at `relative` in out/ to `path` in the new tree when it
+/// holds `file` already (bytes and mode), so that an unchanged
+/// file keeps its inode and is not written again; the old tree is never
+/// written to. `false` when it differs, is missing or cannot be linked.
+fn link_unchanged(out: &Path, relative: &Path, file: &OutFile, path: &Path) -> bool {
+    let Ok((bytes, metadata)) = read_below(out, relative) else {
+        return false;
+    };
+    bytes == file.bytes
+        && metadata.permissions().mode() & 0o7777 == file.mode()
+        && fs::hard_link(out.join(relative), path).is_ok()
 }
 
 /// Whether out/ holds this build already, so that writing it would change

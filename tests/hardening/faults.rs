@@ -17,7 +17,7 @@ use crate::common::{stderr, tree, Fixture};
 type Tree = BTreeMap<PathBuf, Vec<u8>>;
 
 /// A fleet output record of `hosts` hosts with `files` files of ~8 KiB each,
-/// every content marked with `generation`.
+/// every other content marked with `generation`.
 fn raw_fleet(generation: &str, hosts: usize, files: usize) -> String {
     let pad = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\\n".repeat(128);
     let mut text = format!("let pad = \"{pad}\" in\n{{\n  hosts = {{\n");
@@ -27,9 +27,12 @@ fn raw_fleet(generation: &str, hosts: usize, files: usize) -> String {
             "    \"h-{host}\" = {{ site = \"s\", cluster = false, ssh_target = \"root@h-{host}\", files = {{"
         );
         for file in 0..files {
+            // Every other file is the same in both generations, so that a
+            // build links files as well as writing them.
+            let mark = if file % 2 == 0 { generation } else { "shared" };
             let _ = writeln!(
                 text,
-                "      \"/etc/lugc-fault/f-{file}\" = {{ content = \"{generation} {host} {file}\\n\" ++ pad, mode = \"0644\", owner = \"root:root\" }},"
+                "      \"/etc/lugc-fault/f-{file}\" = {{ content = \"{mark} {host} {file}\\n\" ++ pad, mode = \"0644\", owner = \"root:root\" }},"
             );
         }
         text.push_str("    } },\n");
@@ -38,7 +41,7 @@ fn raw_fleet(generation: &str, hosts: usize, files: usize) -> String {
     text
 }
 
-/// Two sources that differ in every file and in their host sets (`b` drops
+/// Two sources that differ in every other file and in their host sets (`b` drops
 /// hosts and adds others), and the out/ trees they build.
 struct TwoFleets {
     fixture: Fixture,
@@ -283,11 +286,48 @@ fn a_build_with_nothing_changed_leaves_out_alone_unless_out_was_edited() {
     );
     assert_eq!(fixture.tree("out"), tree_before);
 
-    // An output that differs is written.
+    // An output that differs is written: the files that changed, while
+    // each file out/ holds already is linked into the new tree.
+    let file_inode = |path: &str| {
+        std::os::unix::fs::MetadataExt::ino(&fs::metadata(fixture.path().join(path)).unwrap())
+    };
+    let hostname = file_inode("out/pve-5/etc/hostname");
+    let chrony = file_inode("out/pve-5/etc/chrony/chrony.conf");
     fixture.edit("cluster.ncl", "\"time.ustc.edu.cn\"", "\"ntp.example.org\"");
     fixture.lugc().arg("build").assert().success();
     assert_ne!(out_inode(&fixture), inode);
     assert!(fixture
         .read("out/pve-5/etc/chrony/chrony.conf")
         .contains("ntp.example.org"));
+    assert_eq!(
+        file_inode("out/pve-5/etc/hostname"),
+        hostname,
+        "not written again"
+    );
+    assert_ne!(file_inode("out/pve-5/etc/chrony/chrony.conf"), chrony);
+    let built = fixture.tree("out");
+    fixture.lugc().args(["build", "--check"]).assert().success();
+    assert_eq!(fixture.tree("out"), built);
+}
+
+#[test]
+fn a_hand_edited_file_is_written_anew_not_linked() {
+    let fixture = Fixture::new();
+    fixture.lugc().arg("build").assert().success();
+    let before = fixture.tree("out");
+    fixture.write("out/pve-5/etc/hostname", "edited\n");
+    fs::set_permissions(
+        fixture.path().join("out/pve-5/etc/motd"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    fixture.edit("cluster.ncl", "\"time.ustc.edu.cn\"", "\"ntp.example.org\"");
+    fixture.lugc().arg("build").assert().success();
+    let after = fixture.tree("out");
+    let hostname = std::path::Path::new("pve-5/etc/hostname");
+    assert_eq!(after[hostname], before[hostname]);
+    let motd = fixture.path().join("out/pve-5/etc/motd");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(motd).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o644);
+    fixture.lugc().args(["build", "--check"]).assert().success();
 }
