@@ -18,7 +18,7 @@ mod packages;
 mod qemu_server;
 mod scripts;
 mod storage;
-mod systemd;
+pub(crate) mod systemd;
 mod virtiofsd;
 
 use std::ffi::{OsStr, OsString};

@@ -51,7 +51,7 @@ fn missing_on_build_machine(line: &str) -> bool {
 }
 
 /// The file's name is the unit's name, so `file` keeps the target's name.
-pub(super) fn check(file: &Path) -> Result<(), String> {
+pub(crate) fn check(file: &Path) -> Result<(), String> {
     let outcome = run_isolated(
         &[],
         "systemd-analyze",

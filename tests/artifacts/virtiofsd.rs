@@ -29,13 +29,15 @@ fn recorder(bin: &Path, name: &str, exit_var: &str) {
     );
 }
 
-/// One VM's share as the hookscript names it: `  VMID) shared_dir="DIR" ;;`.
-fn shares(script: &str) -> Vec<(String, String)> {
+/// One VM's share as the hookscript names it, `  VMID) shared_dir="DIR"; set -- OPTIONS ;;`:
+/// the VM id, the directory and virtiofsd's further options.
+fn shares(script: &str) -> Vec<(String, String, String)> {
     script
         .lines()
         .filter_map(|line| {
             let (vmid, rest) = line.trim().split_once(") shared_dir=\"")?;
-            Some((vmid.to_owned(), rest.strip_suffix("\" ;;")?.to_owned()))
+            let (dir, options) = rest.strip_suffix(" ;;")?.split_once("\"; set --")?;
+            Some((vmid.to_owned(), dir.to_owned(), options.trim().to_owned()))
         })
         .collect()
 }
@@ -102,7 +104,7 @@ fn run_hook(hook: &Path, vmid: &str, dir: &str, setup: &Setup) -> (Outcome, Vec<
 
 /// Run the hook in every phase qemu-server uses and compare what it did with
 /// what it must do.
-fn check(hook: &Path, vmid: &str, dir: &str) -> Result<(), String> {
+fn check(hook: &Path, vmid: &str, dir: &str, options: &str) -> Result<(), String> {
     let mut problems = Vec::new();
     let mut expect = |setup: Setup, success: bool, want: &[String], stderr: &str| {
         let (outcome, calls) = run_hook(hook, vmid, dir, &setup);
@@ -123,9 +125,9 @@ fn check(hook: &Path, vmid: &str, dir: &str) -> Result<(), String> {
     let stop = format!("systemctl stop virtiofsd-{vmid}.service");
     let start = format!(
         "systemd-run --collect --unit=virtiofsd-{vmid} /usr/libexec/virtiofsd --syslog \
-         --socket-path /run/virtiofsd-{vmid}.sock --shared-dir {dir} \
-         --announce-submounts --inode-file-handles=mandatory"
+         --socket-path /run/virtiofsd-{vmid}.sock --shared-dir {dir} {options}"
     );
+    let start = start.trim_end().to_owned();
     let restart = [stop, "socket still there".to_owned(), start];
     let untouched = ["socket left".to_owned()];
     let pre_start = [vmid, "pre-start"];
@@ -223,7 +225,7 @@ fn the_hookscript_restarts_virtiofsd_cleanly_and_does_nothing_else() {
         }
         shares
             .iter()
-            .try_for_each(|(vmid, dir)| check(&hook.file, vmid, dir))
+            .try_for_each(|(vmid, dir, options)| check(&hook.file, vmid, dir, options))
     });
 }
 
@@ -242,7 +244,7 @@ fn a_hookscript_that_leaves_the_old_unit_or_a_missing_directory_is_rejected() {
          --socket-path=\"/run/virtiofsd-$vmid.sock\" --shared-dir=\"$d\" --cache=auto \
          --announce-submounts\nfi\n",
     );
-    let error = check(&old, "230", "/srv/mirrorlog").unwrap_err();
+    let error = check(&old, "230", "/srv/mirrorlog", "--announce-submounts").unwrap_err();
     for expected in [
         "`230 pre-start` ran [\"systemd-run",
         "socket still there",

@@ -70,7 +70,7 @@ fn without_facts_every_assumed_value_is_a_guess() {
     );
     // Located at the value, with the host whose facts would decide it.
     let uplink = line_of(&listing, "uplink = \"enp65s0f0\"");
-    assert!(uplink.starts_with("cluster.ncl:62:16: guess:"), "{uplink}");
+    assert!(uplink.starts_with("cluster.ncl:63:16: guess:"), "{uplink}");
     assert!(uplink.ends_with("(no facts for pve-5)"), "{uplink}");
     let vlan = line_of(&listing, "carrier = 'Vlan 2");
     assert!(vlan.ends_with("(no facts for esxi-5, pve-5)"), "{vlan}");
@@ -88,6 +88,7 @@ fn values_a_hosts_facts_agree_with_are_backed() {
         "debian = \"bullseye\"",
         "address = \"192.168.10.2/24\"",
         "vgname = \"pve\"",
+        "thinpool = \"data\"",
     ] {
         let line = line_of(&listing, text);
         assert!(
@@ -110,8 +111,8 @@ fn values_a_hosts_facts_agree_with_are_backed() {
     let total = marked_lines();
     assert!(
         listing.ends_with(&format!(
-            "4 of {total} assumed values are backed by facts, 2 more in part; {} still a guess\n",
-            total - 6
+            "5 of {total} assumed values are backed by facts, 3 more in part; {} still a guess\n",
+            total - 8
         )),
         "{listing}"
     );
@@ -128,7 +129,7 @@ fn json_lists_the_same_values() {
     assert_eq!(values.len(), marked_lines());
     assert_eq!(
         (json["backed"].clone(), json["partly"].clone()),
-        (4.into(), 2.into())
+        (5.into(), 3.into())
     );
     let vgname = values
         .iter()

@@ -185,21 +185,24 @@ fn member_without_storage_for_vm_disks() {
 fn vm_storage_that_holds_no_vm_disks() {
     let failure = break_fleet(&[(
         "vm_storage = [\"local-lvm\"], # assumed: the installer's LVM on the SAS disks",
-        "vm_storage = [\"vdp\"],",
+        "vm_storage = [\"isos\"],",
+    ), (
+        "  storage = {\n",
+        "  storage = {\n    isos = { type = \"nfs\", server = \"192.168.93.20\", export = \"/srv/iso\", path = \"/mnt/pve/isos\", content = [\"iso\"] },\n",
     )]);
-    let needle = "[\"vdp\"]";
+    let needle = "[\"isos\"]";
     failure.assert(
-        &["host pve-6: vm_storage: storage `vdp` holds no VM disks (its content lacks images)"],
+        &["host pve-6: vm_storage: storage `isos` holds no VM disks (its content lacks images)"],
         needle,
-        offset(needle, "\"vdp\""),
+        offset(needle, "\"isos\""),
     );
 }
 
 #[test]
 fn a_listed_storage_naming_its_nodes_too() {
     let failure = break_fleet(&[(
-        "      thinpool = \"data\",\n",
-        "      thinpool = \"data\",\n      nodes = [\"pve-5\"],\n",
+        "      thinpool = \"data\", # assumed\n",
+        "      thinpool = \"data\", # assumed\n      nodes = [\"pve-5\"],\n",
     )]);
     let needle = "nodes = [\"pve-5\"]";
     failure.assert(
@@ -312,10 +315,13 @@ fn zfs_disk_without_discard() {
 
 #[test]
 fn unknown_node_in_storage_nodes() {
-    let failure = break_fleet(&[("nodes = [\"pve-6\"],", "nodes = [\"pve-55\"],")]);
+    let failure = break_fleet(&[(
+        "      datastore = \"data\", # assumed\n",
+        "      datastore = \"data\", # assumed\n      nodes = [\"pve-55\"],\n",
+    )]);
     let needle = "nodes = [\"pve-55\"],";
     failure.assert(
-        &["storage vdp: nodes: `pve-55` is not a cluster member; did you mean `pve-5`?"],
+        &["storage esxi-5-data: nodes: `pve-55` is not a cluster member; did you mean `pve-5`?"],
         needle,
         offset(needle, "\"pve-55\""),
     );
@@ -323,10 +329,13 @@ fn unknown_node_in_storage_nodes() {
 
 #[test]
 fn standalone_host_in_storage_nodes() {
-    let failure = break_fleet(&[("nodes = [\"pve-6\"],", "nodes = [\"pve-6\", \"pve-8\"],")]);
+    let failure = break_fleet(&[(
+        "      datastore = \"data\", # assumed\n",
+        "      datastore = \"data\", # assumed\n      nodes = [\"pve-6\", \"pve-8\"],\n",
+    )]);
     let needle = "nodes = [\"pve-6\", \"pve-8\"],";
     failure.assert(
-        &["storage vdp: nodes: `pve-8` is not a cluster member"],
+        &["storage esxi-5-data: nodes: `pve-8` is not a cluster member"],
         needle,
         offset(needle, "\"pve-8\""),
     );
@@ -408,8 +417,8 @@ fn pbs_port_is_fixed() {
 #[test]
 fn password_in_a_storage() {
     let failure = break_fleet(&[(
-        "datastore = \"data\",",
-        "datastore = \"data\",\n      password = \"hunter2\",",
+        "datastore = \"data\", # assumed",
+        "datastore = \"data\", # assumed\n      password = \"hunter2\",",
     )]);
     let needle = "esxi-5-data = {";
     failure.assert(
@@ -446,24 +455,24 @@ fn storage_with_a_key_its_type_does_not_know() {
 
 #[test]
 fn storage_id_pattern() {
-    let failure = break_fleet(&[("    vdp = {", "    Vdp = {")]);
-    let needle = "Vdp = {";
+    let failure = break_fleet(&[("    esxi-5-data = {", "    Esxi-5-data = {")]);
+    let needle = "Esxi-5-data = {";
     failure.assert(
-        &["storage id `Vdp` does not match PVE's pattern [a-z][a-z0-9-_.]*[a-z0-9]"],
+        &["storage id `Esxi-5-data` does not match PVE's pattern [a-z][a-z0-9-_.]*[a-z0-9]"],
         needle,
-        offset(needle, "Vdp"),
+        offset(needle, "Esxi-5-data"),
     );
 }
 
 #[test]
 fn pbs_storage_server_without_the_pbs_role() {
     let failure = break_fleet(&[(
-        "server = \"esxi-5\",\n      datastore = \"vdp2\"",
-        "server = \"pve-5\",\n      datastore = \"vdp2\"",
+        "server = \"esxi-5\", # assumed\n      datastore = \"vdp2\"",
+        "server = \"pve-5\", # assumed\n      datastore = \"vdp2\"",
     )]);
     let needle = "server = \"pve-5\"";
     failure.assert(
-        &["storage esxi-5-vdp2: server `pve-5` is not a cluster member with the pbs role"],
+        &["storage esxi-5-vdp2: server `pve-5` is not a cluster member with the pbs role (by its name, FQDN or address)"],
         needle,
         offset(needle, "\""),
     );
@@ -507,7 +516,10 @@ fn certificate_target_outside_the_cluster() {
 
 #[test]
 fn virtiofs_memory_differs_from_the_vm() {
-    let failure = break_fleet(&[("memory = 8192, guest_mount", "memory = 4096, guest_mount")]);
+    let failure = break_fleet(&[(
+        "memory = 8192,\n      guest_mount",
+        "memory = 4096,\n      guest_mount",
+    )]);
     let needle = "memory = 4096";
     failure.assert(
         &["virtiofs share mirrorlog: memory 4096 MiB must equal VM 230's memory 8192 MiB"],
@@ -638,7 +650,7 @@ fn virtiofs_on_a_release_without_virtiofsd() {
         "vm_storage = [\"local-lvm\", \"local-zfs\"],",
         "debian = \"bullseye\", vm_storage = [\"local-lvm\", \"local-zfs\"],",
     )]);
-    let needle = "{ vm = 230,";
+    let needle = "{\n      vm = 230,";
     failure.assert(
         &["virtiofs share mirrorlog: VM 230 runs on pve-5, whose Debian bullseye has no virtiofsd package"],
         needle,
@@ -647,16 +659,16 @@ fn virtiofs_on_a_release_without_virtiofsd() {
 }
 
 #[test]
-fn a_unit_requiring_a_mount_nothing_renders() {
+fn a_unit_requiring_a_mount_no_target_has() {
     let failure = break_fleet(&[(
-        "      filesystem = { device = 'Label \"vdp2\", type = \"ext4\" }, # assumed: the seed names neither\n",
-        "",
+        "requires_mounts_for = [\"/mnt/vdp2\"]",
+        "requires_mounts_for = [\"/mnt/vdp3\"]",
     )]);
-    let needle = "requires_mounts_for = [\"/mnt/vdp2\"]";
+    let needle = "requires_mounts_for = [\"/mnt/vdp3\"]";
     failure.assert(
-        &["unit rootfs-backup.service on esxi-5: RequiresMountsFor=/mnt/vdp2, but nothing lugc renders for esxi-5 mounts it"],
+        &["unit rootfs-backup.service on esxi-5: RequiresMountsFor=/mnt/vdp3, but no iSCSI target of esxi-5 is mounted there"],
         needle,
-        offset(needle, "\"/mnt/vdp2\""),
+        offset(needle, "\"/mnt/vdp3\""),
     );
 }
 

@@ -496,12 +496,27 @@ fn esxi5_backs_up_its_rootfs_daily_at_4_21() {
     );
 }
 
-/// RequiresMountsFor=/mnt/vdp2 needs something that mounts it: a mount unit
-/// for the iSCSI disk's filesystem, after open-iscsi, as a network mount.
+/// The seed names neither vdp2's filesystem nor how esxi-5 mounts it: lugc
+/// renders no mount unit, which in /etc/systemd/system would override the
+/// one systemd makes from the host's /etc/fstab. Given a `filesystem`, it
+/// renders one, after open-iscsi, as a network mount, that systemd verifies.
 #[test]
-fn esxi5_mounts_vdp2_over_iscsi_at_mnt_vdp2() {
+fn esxi5_keeps_its_own_mount_of_vdp2_unless_the_filesystem_is_described() {
     let path = "/etc/systemd/system/mnt-vdp2.mount";
-    let unit = out(&format!("esxi-5{path}"));
+    assert!(!out_exists(&format!("esxi-5{path}")));
+    let fixture = crate::common::Fixture::new();
+    fixture.edit(
+        "cluster.ncl",
+        "      mount = \"/mnt/vdp2\",",
+        "      mount = \"/mnt/vdp2\",\n      filesystem = { device = 'Label \"vdp2\", type = \"ext4\" },",
+    );
+    let output = fixture.run(&["build"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::common::stderr(&output)
+    );
+    let unit = fixture.read(&format!("out/esxi-5{path}"));
     assert_block(
         &unit,
         &[
@@ -511,22 +526,26 @@ fn esxi5_mounts_vdp2_over_iscsi_at_mnt_vdp2() {
             "After=iscsid.service open-iscsi.service",
         ],
     );
-    assert_line(&unit, "Where=/mnt/vdp2");
-    assert_line(&unit, "Options=_netdev");
-    assert_line(&unit, "WantedBy=remote-fs.target");
-    let what = unit
-        .lines()
-        .find_map(|line| line.strip_prefix("What="))
-        .expect("What=");
+    for line in [
+        "What=/dev/disk/by-label/vdp2",
+        "Where=/mnt/vdp2",
+        "Type=ext4",
+        "Options=_netdev",
+        "WantedBy=remote-fs.target",
+    ] {
+        assert_line(&unit, line);
+    }
+    let manifest = fixture.read("out/esxi-5/MANIFEST");
     assert!(
-        what.starts_with("/dev/disk/by-label/") || what.starts_with("/dev/disk/by-uuid/"),
-        "{what}"
+        manifest.contains(&format!(
+            " {path} systemctl daemon-reload && systemctl enable mnt-vdp2.mount\n"
+        )),
+        "{manifest}"
     );
-    let (_, _, action) = manifest_entry("esxi-5", path);
-    assert_eq!(
-        action,
-        "systemctl daemon-reload && systemctl enable mnt-vdp2.mount"
-    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mnt-vdp2.mount");
+    std::fs::write(&file, &unit).unwrap();
+    crate::artifacts::systemd::check(&file).unwrap();
 }
 
 #[test]
@@ -655,7 +674,10 @@ fn vm_230_shares_mirrorlog_over_virtiofs_with_the_exact_args_line() {
     assert_eq!((mode.as_str(), owner.as_str()), ("0640", "root:www-data"));
 
     let hook = out("pve-5/var/lib/vz/snippets/virtiofsd.sh");
-    assert_line(&hook, "  230) shared_dir=\"/srv/mirrorlog\" ;;");
+    assert_line(
+        &hook,
+        "  230) shared_dir=\"/srv/mirrorlog\"; set -- --announce-submounts --inode-file-handles=mandatory ;;",
+    );
     assert_line(&hook, "    systemd-run --collect --unit=\"${unit}\" \\");
     assert_line(&hook, "socket=\"/run/${unit}.sock\"");
     let (mode, _, _) = manifest_entry("pve-5", "/var/lib/vz/snippets/virtiofsd.sh");

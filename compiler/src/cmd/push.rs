@@ -7,6 +7,7 @@
 //! now, drawn by `diff::draw` (text, `--stat`, `--name-only`, `--json`).
 
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 use clap::Args;
@@ -17,6 +18,7 @@ use crate::compile;
 use crate::config::{Config, InputArgs};
 use crate::diff::{self, Report as DiffReport, View};
 use crate::error::{Error, Outcome};
+use crate::facts;
 use crate::harm::{Harm, Listed};
 use crate::push::{self, guard, Options, Report};
 
@@ -180,6 +182,7 @@ pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
     if args.all {
         let fleet = Fleet {
             out: &config.out,
+            root: config.root(),
             bundles: &bundles,
             destinations,
             options: &options,
@@ -205,10 +208,18 @@ pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
     };
     let previews = std::mem::take(&mut report.previews);
     let harms = listed(&bundle.name, host, std::mem::take(&mut report.harms));
+    let never_pushed = report.summary.never_pushed();
     drop(report);
     // The preview is shown even when the dry run ends in an error (drift).
     draw_previews(previews, harms, &view, color, out)?;
     result?;
+    if !args.yes && !args.rollback && never_pushed {
+        let reached = [(bundle.name.as_str(), bundle.manifest.reaches.as_slice())];
+        if let Some(advice) = first_push_advice(config.root(), &reached) {
+            let shown: &mut dyn Write = if view == View::Json { &mut stderr } else { out };
+            writeln!(shown, "\n{advice}")?;
+        }
+    }
     Ok(Outcome::Clean)
 }
 
@@ -222,4 +233,67 @@ pub fn listed(bundle: &str, host: &str, harms: Vec<Harm>) -> Vec<Listed> {
             harm,
         })
         .collect()
+}
+
+/// Advice before a first push onto hand-configured hosts: for the bundles
+/// a dry run found never pushed (name, hosts it reaches), those whose hosts
+/// have no facts under `root`.
+pub fn first_push_advice(root: &Path, never_pushed: &[(&str, &[String])]) -> Option<String> {
+    let unknown: Vec<&(&str, &[String])> = never_pushed
+        .iter()
+        .filter(|(_, reaches)| reaches.iter().all(|host| !facts::path(root, host).exists()))
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = unknown.iter().map(|(name, _)| *name).collect();
+    let mut hosts: Vec<String> = unknown
+        .iter()
+        .flat_map(|(_, reaches)| reaches.iter().cloned())
+        .collect();
+    crate::natural::sort(&mut hosts);
+    hosts.dedup();
+    let (them, their) = if names.len() == 1 {
+        ("it", "its")
+    } else {
+        ("them", "their")
+    };
+    let hosts = hosts.join(" ");
+    Some(format!(
+        "note: no lugc push has reached {} yet, and lugc has no facts of {them}: {their} files were set up by hand, \
+         and the plan above replaces what lugc renders.\n\
+         \x20     Before `--yes`, run `lugc facts {hosts}` to ask what the hosts have: `lugc build` then \
+         holds cluster.ncl to it and `lugc build --assumed` lists what is still a guess; commit, then dry-run again.",
+        crate::natural::list(&names)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_push_without_facts_is_advised_to_gather_and_adopt_first() {
+        let root = tempfile::tempdir().unwrap();
+        let members = ["pve-5".to_owned(), "pve-6".to_owned()];
+        let pve_6 = ["pve-6".to_owned()];
+        let advice =
+            first_push_advice(root.path(), &[("pve-6", &pve_6), ("cluster", &members)]).unwrap();
+        assert!(
+            advice.starts_with(
+                "note: no lugc push has reached pve-6, cluster yet, and lugc has no facts of them:"
+            ),
+            "{advice}"
+        );
+        assert!(advice.contains("`lugc facts pve-5 pve-6`"), "{advice}");
+        // Facts of one member tell the cluster's storage.cfg: no advice for it.
+        facts::write(root.path(), "pve-5", "{}\n").unwrap();
+        let advice = first_push_advice(root.path(), &[("cluster", &members)]);
+        assert_eq!(advice, None);
+        let advice = first_push_advice(root.path(), &[("pve-6", &pve_6)]).unwrap();
+        assert!(
+            advice.contains("reached pve-6 yet, and lugc has no facts of it: its files"),
+            "{advice}"
+        );
+    }
 }

@@ -26,6 +26,8 @@ use crate::push::{self, BundleFailure, Failed, Options, PushError, Report, Summa
 pub struct Fleet<'a> {
     /// The out/ directory.
     pub out: &'a Path,
+    /// cluster.ncl's directory, where facts/ lies.
+    pub root: &'a Path,
     pub bundles: &'a [&'a Bundle],
     /// Where each of `bundles` lands: the host and how to reach it.
     pub destinations: Vec<(String, Remote)>,
@@ -171,6 +173,9 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
         "\n{}",
         table(&labels, &ended, options.apply, color)
     )?;
+    if let Some(advice) = first_push_advice(fleet.root, fleet.bundles, &ended, options.apply) {
+        writeln!(progress, "\n{advice}")?;
+    }
     progress.flush()?;
     failure(&labels, ended, fleet.keep_going, options.apply)
 }
@@ -185,6 +190,25 @@ fn shown(jobs: &[Job], ended: &mut [Ended]) -> (Vec<BundleChange>, Vec<Listed>) 
         harms.extend(super::push::listed(&job.bundle, &job.host, taken));
     }
     (previews, harms)
+}
+
+/// After a dry run (not `apply`), the advice for the bundles lugc never pushed.
+fn first_push_advice(
+    root: &Path,
+    bundles: &[&Bundle],
+    ended: &[Ended],
+    apply: bool,
+) -> Option<String> {
+    if apply {
+        return None;
+    }
+    let never_pushed: Vec<(&str, &[String])> = bundles
+        .iter()
+        .zip(ended)
+        .filter(|(_, ended)| ended.summary.never_pushed())
+        .map(|(bundle, _)| (bundle.name.as_str(), bundle.manifest.reaches.as_slice()))
+        .collect();
+    super::push::first_push_advice(root, &never_pushed)
 }
 
 /// A bundle that reaches other hosts (the cluster's) comes after their own bundles.

@@ -87,6 +87,13 @@ pub struct Summary {
     pub up_to_date: bool,
 }
 
+impl Summary {
+    /// Whether the host had no record of this bundle: lugc never pushed it there.
+    pub fn never_pushed(&self) -> bool {
+        matches!(self.ids, Some((None, _)))
+    }
+}
+
 impl<'a> Report<'a> {
     pub fn new(out: &'a mut dyn Write) -> Report<'a> {
         Report {

@@ -442,6 +442,9 @@ fn dry_run_changes_nothing_then_yes_delivers_files_modes_and_actions() {
     );
     assert!(shown.contains(RESTART_CHRONY), "{shown}");
     assert!(shown.contains("dry run"), "{shown}");
+    let advice = "note: no lugc push has reached pve-5 yet, and lugc has no facts of it";
+    assert!(shown.contains(advice), "{shown}");
+    assert!(shown.contains("run `lugc facts pve-5`"), "{shown}");
     assert!(setup.host_tree("pve-5").is_empty(), "a dry run wrote files");
     assert!(setup.actions().is_empty(), "a dry run ran actions");
 
@@ -496,6 +499,8 @@ fn dry_run_changes_nothing_then_yes_delivers_files_modes_and_actions() {
     let before = unlocked(setup.host_tree("pve-5"));
     let shown = setup.push_ok(&["pve-5", "--yes"]);
     assert!(shown.contains("up to date"), "{shown}");
+    let shown = setup.push_ok(&["pve-5"]);
+    assert!(!shown.contains("no lugc push has reached"), "{shown}");
     assert_eq!(setup.actions(), actions, "a second push ran actions");
     assert_eq!(
         unlocked(setup.host_tree("pve-5")),

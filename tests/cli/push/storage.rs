@@ -118,24 +118,20 @@ fn the_description_holds_every_property_pve_has_and_renders_it() {
     let source = setup.fixture.read("cluster.ncl");
     let edits = [
         (
-            "      thinpool = \"data\",\n",
-            "      thinpool = \"data\",\n      bwlimit = \"default=102400\",\n",
+            "      thinpool = \"data\", # assumed\n",
+            "      thinpool = \"data\", # assumed\n      bwlimit = \"default=102400\",\n",
         ),
         (
-            "      datastore = \"data\",\n",
-            "      datastore = \"data\",\n      \"encryption-key\" = \"4f:e1:0a:23:bc:11:7d:90\",\n      \"max-protected-backups\" = 5,\n",
+            "      datastore = \"data\", # assumed\n",
+            "      datastore = \"data\", # assumed\n      \"encryption-key\" = \"4f:e1:0a:23:bc:11:7d:90\",\n      \"max-protected-backups\" = 5,\n",
         ),
         (
-            "      path = \"/mnt/nfs-el\",\n",
-            "      path = \"/mnt/nfs-el\",\n      options = \"vers=4.2\",\n",
-        ),
-        (
-            "    esxi-5-vdp2 = {\n      type = \"pbs\",\n      server = \"esxi-5\",\n      datastore = \"vdp2\",\n      username = \"root@pam\",\n      fingerprint = esxi_5_pbs_fingerprint,\n",
-            "    esxi-5-vdp2 = {\n      type = \"pbs\",\n      server = \"esxi-5\",\n      datastore = \"vdp2\",\n      username = \"root@pam\",\n",
+            "      username = \"root@pam\", # assumed\n      fingerprint = esxi_5_pbs_fingerprint,\n",
+            "      username = \"root@pam\", # assumed\n",
         ),
         (
             "  storage = {\n",
-            "  storage = {\n    nas = { type = \"cifs\", server = \"nas.example.org\", share = \"backups\", path = \"/mnt/pve/nas\", content = [\"backup\"], nodes = [\"pve-6\"] },\n",
+            "  storage = {\n    vdp = { type = \"nfs\", server = \"192.168.93.20\", export = \"/srv/nfs/el\", path = \"/mnt/nfs-el\", options = \"vers=4.2\", content = [\"iso\", \"vztmpl\"], nodes = [\"pve-6\"] },\n    nas = { type = \"cifs\", server = \"nas.example.org\", share = \"backups\", path = \"/mnt/pve/nas\", content = [\"backup\"], nodes = [\"pve-6\"] },\n",
         ),
     ];
     let mut edited = source.clone();

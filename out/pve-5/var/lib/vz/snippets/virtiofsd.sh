@@ -14,7 +14,7 @@ vmid="$1"
 phase="$2"
 
 case "${vmid}" in
-  230) shared_dir="/srv/mirrorlog" ;;
+  230) shared_dir="/srv/mirrorlog"; set -- --announce-submounts --inode-file-handles=mandatory ;;
   *) exit 0 ;;
 esac
 
@@ -34,8 +34,7 @@ case "${phase}" in
       --syslog \
       --socket-path "${socket}" \
       --shared-dir "${shared_dir}" \
-      --announce-submounts \
-      --inode-file-handles=mandatory
+      "$@"
     ;;
   post-start | pre-stop | post-stop) ;;
   *)
