@@ -33,6 +33,9 @@ pub enum State {
     Drift(Vec<String>),
     /// Pushes that did not finish (a PENDING record): their ids.
     CutShort(Vec<String>),
+    /// A rollback that did not finish (the last pending push undid others):
+    /// the pending ids; `push --rollback` finishes it.
+    RollbackCutShort(Vec<String>),
     /// No push ever completed: how many of the bundle's files already match.
     NeverPushed { matching: usize },
     /// ssh could not reach the host: its error in one line.
@@ -49,6 +52,7 @@ impl State {
             State::NotPushed => "not pushed",
             State::Drift(_) => "drift",
             State::CutShort(_) => "push cut short",
+            State::RollbackCutShort(_) => "rollback cut short",
             State::NeverPushed { .. } => "never pushed",
             State::Unreachable(_) => "unreachable",
             State::Error(_) => "error",
@@ -165,8 +169,8 @@ fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(),
             .iter()
             .map(|path| format!("{path} (must not exist)")),
     );
-    row.state = if !records.pending.is_empty() {
-        State::CutShort(records.pending.iter().map(|push| push.id.clone()).collect())
+    row.state = if let Some(state) = cut_short(&records) {
+        state
     } else if records.last.is_none() {
         let changed: BTreeSet<&str> = plan.changes.iter().map(|(p, _)| p.as_str()).collect();
         let matching = desired
@@ -197,6 +201,18 @@ fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(),
         State::Drift(drift)
     };
     Ok(())
+}
+
+/// A push or a rollback cut short: the pending push ids.
+fn cut_short(records: &Records) -> Option<State> {
+    let pending = records.pending.iter().map(|push| push.id.clone()).collect();
+    if records.rollback_cut_short().is_some() {
+        Some(State::RollbackCutShort(pending))
+    } else if !records.pending.is_empty() {
+        Some(State::CutShort(pending))
+    } else {
+        None
+    }
 }
 
 /// The concerned files as the plan needs them, from their hashes: a file

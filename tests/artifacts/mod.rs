@@ -7,6 +7,7 @@
 //! when they would touch the machine (mounts, locks, state files, network),
 //! through [`run_isolated`] in fresh mount and network namespaces.
 
+mod actions;
 mod apt;
 mod chrony;
 mod cron;

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod actions;
 pub mod sshd;
 
 use std::collections::BTreeMap;

@@ -295,7 +295,7 @@ fn pve_firewall_is_off_everywhere_and_masked() {
         let (_, _, action) = manifest_entry(host, "/etc/lugc/pve-firewall.masked");
         assert_eq!(
             action,
-            "systemctl disable --now pve-firewall.service && systemctl mask pve-firewall.service"
+            "if [ -e /etc/lugc/pve-firewall.masked ]; then systemctl mask --now pve-firewall.service; else systemctl unmask pve-firewall.service && if systemctl is-enabled --quiet pve-firewall.service; then systemctl start pve-firewall.service; fi; fi"
         );
     }
 }
@@ -317,12 +317,23 @@ fn https_redirects_to_8006_where_enabled_and_there_is_no_rules_v6() {
             ],
         );
         let (_, _, action) = manifest_entry(host, "/etc/iptables/rules.v4");
-        assert_eq!(action, "update-alternatives --set iptables /usr/sbin/iptables-nft && update-alternatives --set ip6tables /usr/sbin/ip6tables-nft && rm -f /etc/iptables/rules.v6 && systemctl restart netfilter-persistent.service");
+        let redirect =
+            "-p tcp --dport 443 -m addrtype --dst-type LOCAL -j REDIRECT --to-ports 8006";
+        assert_eq!(action, format!("if [ -e /etc/iptables/rules.v4 ]; then update-alternatives --set iptables /usr/sbin/iptables-nft && update-alternatives --set ip6tables /usr/sbin/ip6tables-nft && systemctl restart netfilter-persistent.service; elif iptables -t nat -C PREROUTING {redirect} 2>/dev/null; then iptables -t nat -D PREROUTING {redirect}; fi"));
+        // No action removes rules.v6: a push does, keeping it in its backup.
+        assert!(
+            out(&format!("{host}/MANIFEST")).contains("\nabsent /etc/iptables/rules.v6\n"),
+            "{host}"
+        );
     }
     for host in STANDALONE {
         assert!(
             !out_exists(&format!("{host}/etc/iptables/rules.v4")),
             "{host}: not enabled"
+        );
+        assert!(
+            !out(&format!("{host}/MANIFEST")).contains("rules.v6"),
+            "{host}"
         );
     }
     for path in tree(&repo_root().join("out")).keys() {
@@ -633,7 +644,10 @@ fn each_host_installs_the_packages_its_setup_needs() {
         let (mode, _, action) = manifest_entry(host, "/etc/apt/lugc-packages");
         assert_eq!(
             (mode.as_str(), action.as_str()),
-            ("0755", "/etc/apt/lugc-packages")
+            (
+                "0755",
+                "if [ -e /etc/apt/lugc-packages ]; then /etc/apt/lugc-packages; fi"
+            )
         );
         assert_eq!(
             script.contains("ssacli"),

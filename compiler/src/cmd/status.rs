@@ -143,6 +143,11 @@ fn text_row(name: &str, width: usize, row: &Row) -> String {
             ": {} (push again to complete, or --rollback)",
             ids.join(", ")
         ),
+        State::RollbackCutShort(ids) => format!(
+            ": {} (`lugc push {} --rollback` finishes it)",
+            ids.join(", "),
+            row.bundle
+        ),
         State::NeverPushed { matching } => {
             format!(" ({matching} of {} files already match)", row.files)
         }
@@ -205,11 +210,12 @@ fn summary(rows: &[Row]) -> String {
     format!("{} {noun}: {}", rows.len(), parts.join(", "))
 }
 
-const ORDER: [&str; 7] = [
+const ORDER: [&str; 8] = [
     "in sync",
     "not pushed",
     "drift",
     "push cut short",
+    "rollback cut short",
     "never pushed",
     "unreachable",
     "error",
@@ -228,7 +234,8 @@ struct JsonRow<'a> {
     bundle: &'a str,
     host: &'a str,
     target: &'a str,
-    /// `in_sync`, `not_pushed`, `drift`, `cut_short`, `never_pushed`, `unreachable`, `error`.
+    /// `in_sync`, `not_pushed`, `drift`, `cut_short`, `rollback_cut_short`,
+    /// `never_pushed`, `unreachable`, `error`.
     state: String,
     out_id: &'a str,
     pushed_id: Option<&'a str>,
@@ -296,7 +303,7 @@ fn write_json(rows: &[Row], out: &mut dyn Write) -> std::io::Result<()> {
                 _ => &[],
             },
             pending: match &row.state {
-                State::CutShort(ids) => ids,
+                State::CutShort(ids) | State::RollbackCutShort(ids) => ids,
                 _ => &[],
             },
             reverted: row.reverted.as_ref().map(|reverted| JsonReverted {

@@ -298,15 +298,16 @@ quorum)
   if (: > "$probe") 2> /dev/null; then rm -f -- "$probe"; else exit "$EXIT_NO_QUORUM"; fi
   ;;
 action)
-  # ARGS: SECONDS RUNNER ACTION [ID CONFIRM]. Runs RUNNER ACTION, stopped after
-  # SECONDS (EXIT_TIMED_OUT) or as soon as lugc's connection closes; never left
-  # behind. With the id of an armed push, its revert waits while the action
-  # runs and fires CONFIRM seconds after it ended, unless disarmed.
+  # ARGS: SECONDS RUNNER ACTION [ID CONFIRM]. Runs RUNNER ACTION with LUGC_ROOT
+  # set to the root, stopped after SECONDS (EXIT_TIMED_OUT) or as soon as lugc's
+  # connection closes; never left behind. With the id of an armed push, its
+  # revert waits while the action runs and fires CONFIRM seconds after it
+  # ended, unless disarmed.
   limit=$1 runner=$2 action=$3 armed=${4:-} confirm=${5:-0}
   postpone "$armed" "$((limit + 15 + confirm))"
   # RUNNER is a command line of the operator's, split into words.
   # shellcheck disable=SC2086
-  timeout --kill-after=10 "$limit" $runner "$action" < /dev/null &
+  LUGC_ROOT=$root timeout --kill-after=10 "$limit" $runner "$action" < /dev/null &
   pid=$!
   # A background list reads /dev/null unless told otherwise: give it lugc's input.
   exec 3<&0
@@ -349,7 +350,9 @@ disarm)
 revert)
   # ARGS: as arm's. Waits for the deadline (DEADLINE, which `action` moves)
   # unless disarmed; then puts back, latest push first, each path of the
-  # pushes' BEFORE: the kept file or its absence, mode and owner.
+  # pushes' BEFORE: the kept file or its absence, mode and owner; no other
+  # path. Then runs ACTIONS: those of the paths put back, which lugc wrote
+  # when it armed the revert.
   id=$1 limit=$3 runner=$4 bundle=$5 bundle_id=$6
   dir=$root/$state/backup/$id
   while [ -f "$dir/ARMED" ]; do
@@ -363,8 +366,13 @@ revert)
   tac -- "$dir/PUSHES" | while IFS= read -r push; do
     push_id "$push" || continue
     kept=$root/$state/backup/$push
-    sed -n '4,$p' -- "$kept/BEFORE" | while read -r kind hash mode owner path; do
-      [ "$kind" = absent ] && path=$hash
+    # Version 1 and 2 alike: only `present` and `absent` lines name paths.
+    while read -r kind hash mode owner path; do
+      case $kind in
+        absent) path=$hash ;;
+        present) ;;
+        *) continue ;;
+      esac
       case $path in /*) ;; *) continue ;; esac
       if ! link_free "${path#/}"; then
         printf 'not restored: %s is not canonical or a directory of it is a symbolic link\n' "$path"
@@ -386,12 +394,12 @@ revert)
       fi
       chmod "$mode" -- "$root$path" 2> /dev/null
       chown -- "$owner" "$root$path" 2> /dev/null
-    done
+    done < "$kept/BEFORE"
   done
   while IFS= read -r action; do
     printf 'running: %s\n' "$action"
     # shellcheck disable=SC2086
-    timeout --kill-after=10 "$limit" $runner "$action" < /dev/null || {
+    LUGC_ROOT=$root timeout --kill-after=10 "$limit" $runner "$action" < /dev/null || {
       printf 'failed: %s\n' "$action"
       : > "$dir/INCOMPLETE"
     }

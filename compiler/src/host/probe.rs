@@ -43,7 +43,23 @@ pub struct Backup {
     pub replaced: Option<Recorded>,
 }
 
+impl Push {
+    /// For a rollback, the pushes it undoes (its BEFORE says); empty for a push.
+    pub fn undoes(&self) -> &[String] {
+        self.backup
+            .as_ref()
+            .and_then(|backup| backup.before.as_ref())
+            .map_or(&[], |before| before.undoes.as_slice())
+    }
+}
+
 impl Records {
+    /// The rollback cut short, when the last pending push is one: it
+    /// undid pushes that `--rollback` undoes again to finish it.
+    pub fn rollback_cut_short(&self) -> Option<&Push> {
+        self.pending.last().filter(|push| !push.undoes().is_empty())
+    }
+
     /// What the pending pushes write, as far as their records tell.
     pub fn pending_manifests(&self) -> Vec<&crate::manifest::Manifest> {
         self.pending

@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! backup/<id>/PUSHES      the pushes the revert undoes (this one and those pending)
-//! backup/<id>/ACTIONS     the actions it runs again, one per line
+//! backup/<id>/ACTIONS     the actions of the paths it puts back, one per line
 //! backup/<id>/revert.sh   the host script the detached revert process runs
 //! backup/<id>/DEADLINE    when it fires, in seconds since the epoch
 //! backup/<id>/ARMED       armed; renamed CONFIRMED by a confirmation, or
@@ -36,7 +36,9 @@ use crate::manifest::Manifest;
 pub const STATE_DIR: &str = "/var/lib/lugc";
 
 const PUSHES_HEADER: &str = "lugc-pushes 1";
-const BEFORE_HEADER: &str = "lugc-before 1";
+const BEFORE_HEADER: &str = "lugc-before 2";
+/// Written before rollbacks were recorded as such: no `undoes` line.
+const BEFORE_HEADER_1: &str = "lugc-before 1";
 const REVERTED_HEADER: &str = "lugc-reverted 1";
 
 pub fn manifest(bundle: &str) -> String {
@@ -211,17 +213,22 @@ impl Reverted {
 /// BEFORE: what each path a push changes was before it.
 ///
 /// ```text
-/// lugc-before 1
+/// lugc-before 2
 /// bundle <bundle>
 /// replaces <bundle id, or none>
+/// undoes[ <push id>]...          (a rollback: the pushes it undoes)
 /// present <blake3> <mode> <owner> <path>
 /// absent <path>
 /// ```
+///
+/// Version 1 (still read) has no `undoes` line: it undoes nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Before {
     pub bundle: String,
     /// Id of the MANIFEST that was complete when the push began.
     pub replaces: Option<String>,
+    /// For a rollback, the pushes it undoes, oldest first; empty for a push.
+    pub undoes: Vec<String>,
     /// Each path, and the file that was there (`None`: no file).
     pub paths: BTreeMap<String, Option<HostFile>>,
 }
@@ -229,10 +236,14 @@ pub struct Before {
 impl Before {
     pub fn render(&self) -> String {
         let mut text = format!(
-            "{BEFORE_HEADER}\nbundle {}\nreplaces {}\n",
+            "{BEFORE_HEADER}\nbundle {}\nreplaces {}\nundoes",
             self.bundle,
             self.replaces.as_deref().unwrap_or("none")
         );
+        for id in &self.undoes {
+            let _ = write!(text, " {id}");
+        }
+        text.push('\n');
         for (path, file) in &self.paths {
             let _ = match file {
                 Some(file) => writeln!(
@@ -249,21 +260,35 @@ impl Before {
     pub fn parse(text: &str) -> Result<Before, String> {
         let bad = |line: usize| format!("line {line} is not understood");
         let mut lines = text.lines();
-        if lines.next() != Some(BEFORE_HEADER) {
-            return Err(format!("its first line is not `{BEFORE_HEADER}`"));
-        }
+        let version = match lines.next() {
+            Some(BEFORE_HEADER) => 2,
+            Some(BEFORE_HEADER_1) => 1,
+            _ => return Err(format!("its first line is not `{BEFORE_HEADER}`")),
+        };
         let mut field = |name: &str| {
             lines
                 .next()
                 .and_then(|line| line.strip_prefix(name))
                 .map(str::to_owned)
-                .ok_or_else(|| format!("it has no `{name}` line"))
+                .ok_or_else(|| format!("it has no `{}` line", name.trim_end()))
         };
         let bundle = field("bundle ")?;
         let replaces = Some(field("replaces ")?).filter(|id| id != "none");
+        let undoes = if version == 1 {
+            String::new()
+        } else {
+            field("undoes")?
+        };
+        if !(undoes.is_empty() || undoes.starts_with(' ')) {
+            return Err(bad(4));
+        }
+        let undoes: Vec<String> = undoes.split_whitespace().map(str::to_owned).collect();
+        if !undoes.iter().all(|id| valid_id(id)) {
+            return Err(bad(4));
+        }
         let mut paths = BTreeMap::new();
         for (index, line) in lines.enumerate() {
-            let number = index + 4;
+            let number = index + 3 + version;
             let fields: Vec<&str> = line.split(' ').collect();
             let (path, file) = match fields.as_slice() {
                 ["absent", path] => (*path, None),
@@ -286,6 +311,7 @@ impl Before {
         Ok(Before {
             bundle,
             replaces,
+            undoes,
             paths,
         })
     }
@@ -335,6 +361,7 @@ mod tests {
         let before = Before {
             bundle: "pve-5".into(),
             replaces: None,
+            undoes: vec!["pve-5-0123456789ab.Xy3kP0aQ".into()],
             paths: BTreeMap::from([
                 ("/etc/hosts".to_owned(), None),
                 (
@@ -347,8 +374,14 @@ mod tests {
                 ),
             ]),
         };
-        assert_eq!(Before::parse(&before.render()), Ok(before));
-        assert!(Before::parse("lugc-before 1\nbundle x\n").is_err());
+        assert_eq!(Before::parse(&before.render()), Ok(before.clone()));
+        let push = Before {
+            undoes: Vec::new(),
+            ..before
+        };
+        assert!(push.render().contains("\nundoes\n"), "{}", push.render());
+        assert_eq!(Before::parse(&push.render()), Ok(push));
+        assert!(Before::parse("lugc-before 2\nbundle x\n").is_err());
         for path in [
             "relative",
             "/../victim",
@@ -356,8 +389,31 @@ mod tests {
             "//etc/hosts",
             "/etc/",
         ] {
+            let text = format!("lugc-before 2\nbundle x\nreplaces none\nundoes\nabsent {path}\n");
+            assert_eq!(
+                Before::parse(&text),
+                Err("line 5 is not understood".into()),
+                "{path}"
+            );
             let text = format!("lugc-before 1\nbundle x\nreplaces none\nabsent {path}\n");
-            assert!(Before::parse(&text).is_err(), "{path}");
+            assert_eq!(
+                Before::parse(&text),
+                Err("line 4 is not understood".into()),
+                "{path}"
+            );
         }
+        assert!(Before::parse("lugc-before 2\nbundle x\nreplaces none\nundoes ../x\n").is_err());
+    }
+
+    #[test]
+    fn before_of_version_1_is_read_as_undoing_nothing() {
+        let text = "lugc-before 1\nbundle pve-5\nreplaces none\nabsent /etc/hosts\n";
+        let before = Before::parse(text).unwrap();
+        assert!(before.undoes.is_empty());
+        assert_eq!(
+            before.paths.into_iter().collect::<Vec<_>>(),
+            [("/etc/hosts".to_owned(), None)]
+        );
+        assert!(Before::parse("lugc-before 1\nbundle x\nreplaces none\nundoes\n").is_err());
     }
 }

@@ -102,9 +102,16 @@ pub struct Desired {
     /// Actions that run only under a revert armed on the host: the
     /// manifest's, and for a rollback those of the bundles it undoes too.
     pub confirm: Vec<String>,
+    /// A rollback: the pushes it undoes, oldest first (empty for a push).
+    pub undoes: Vec<String>,
 }
 
 impl Desired {
+    /// A rollback rather than a push of a bundle.
+    pub fn is_rollback(&self) -> bool {
+        !self.undoes.is_empty()
+    }
+
     /// The bundle runs `action` only under a revert armed on the host.
     pub fn confirms(&self, action: &str) -> bool {
         self.confirm.iter().any(|listed| listed == action)
@@ -292,16 +299,7 @@ pub fn plan(
         if want.is_none() && recorded.is_none() && landed.is_none() {
             continue;
         }
-        let metadata_differs = |want: &Want, file: &HostFile| {
-            !on_pmxcfs(path) && (want.mode != file.mode || (set_owner && want.owner != file.owner))
-        };
-        let change = match (want, current) {
-            (Some(_), None) => Some(Change::Add),
-            (Some(want), Some(file)) if want.blake3 != file.blake3 => Some(Change::Modify),
-            (Some(want), Some(file)) if metadata_differs(want, file) => Some(Change::Metadata),
-            (None, Some(_)) => Some(Change::Remove),
-            _ => None,
-        };
+        let change = change(path, want, current, set_owner);
         if let Some(entry) = recorded {
             let wanted = want.map(|want| want.blake3.as_str());
             if on_host != Some(entry.blake3.as_str())
@@ -362,6 +360,26 @@ pub fn concerned(desired: &Desired, records: &Records) -> Vec<String> {
     paths.into_iter().collect()
 }
 
+/// How the host's file at `path` (`None`: no file) changes to become `want`
+/// (`None`: no file); mode and owner count off pmxcfs, owner with `set_owner`.
+pub fn change(
+    path: &str,
+    want: Option<&Want>,
+    current: Option<&HostFile>,
+    set_owner: bool,
+) -> Option<Change> {
+    let metadata_differs = |want: &Want, file: &HostFile| {
+        !on_pmxcfs(path) && (want.mode != file.mode || (set_owner && want.owner != file.owner))
+    };
+    match (want, current) {
+        (Some(_), None) => Some(Change::Add),
+        (Some(want), Some(file)) if want.blake3 != file.blake3 => Some(Change::Modify),
+        (Some(want), Some(file)) if metadata_differs(want, file) => Some(Change::Metadata),
+        (None, Some(_)) => Some(Change::Remove),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,6 +420,7 @@ mod tests {
             }),
             files,
             confirm: Vec::new(),
+            undoes: Vec::new(),
         }
     }
 

@@ -166,6 +166,7 @@ mod tests {
             }),
             files,
             confirm: Vec::new(),
+            undoes: Vec::new(),
         }
     }
 

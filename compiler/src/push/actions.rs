@@ -10,15 +10,16 @@ use crate::host::{Armed, Ended, Session};
 use crate::push::error::PushError;
 use crate::push::Report;
 
-/// Run `actions[run]` in order (the earlier ones ran already); `host` and
-/// `bundle` name them in messages. With `armed`, each moves the revert's deadline.
+/// Run `actions[run]` in order (the earlier ones ran already); `host` names
+/// them in messages, `next` says what to do when one fails. With `armed`,
+/// each moves the revert's deadline.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     session: &Session,
     runner: &str,
     limit: Duration,
     host: &str,
-    bundle: &str,
+    next: &str,
     actions: &[String],
     run: Range<usize>,
     armed: Option<&Armed>,
@@ -37,7 +38,7 @@ pub fn run(
                 action: action.clone(),
                 cause: Box::new(cause.into()),
                 report: format!(
-                    "the files are in place on {host}; actions run: {ran}; `{action}` was running (on the host it finished or was stopped); not run: {not_run}. {host} records the push as pending: push again to complete it (every action of the push runs again), or undo it with `lugc push {bundle} --rollback`"
+                    "the files are in place on {host}; actions run: {ran}; `{action}` was running (on the host it finished or was stopped); not run: {not_run}. {host} records the push as pending (its actions all run again): {next}"
                 ),
             })?;
         let status = match ended {
@@ -54,7 +55,7 @@ pub fn run(
             action: action.clone(),
             status,
             report: format!(
-                "the files are in place on {host}; actions run: {ran}; not run: {not_run}. {host} keeps its previous MANIFEST and records the push as pending: once the cause is fixed, push again (every action of the push runs again), or roll back with `lugc push {bundle} --rollback`"
+                "the files are in place on {host}; actions run: {ran}; not run: {not_run}. {host} keeps its previous MANIFEST and records the push as pending (its actions all run again): once the cause is fixed, {next}"
             ),
         });
     }

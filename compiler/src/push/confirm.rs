@@ -8,7 +8,7 @@
 //! actions ran, `confirm` disarms it over a new ssh connection: if lugc can
 //! still reach the host afresh, the change did not cut it off. If it cannot,
 //! nothing disarms the revert, and the host puts back what the push replaced,
-//! runs the actions again and records that it reverted.
+//! runs their actions and records that it reverted.
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ use crate::push::transfer::Begun;
 pub struct Revert<'a> {
     pub bundle: &'a str,
     pub bundle_id: &'a str,
-    /// The push's actions, all run again after the files are put back.
+    /// The actions of the paths the revert puts back, run once it has.
     pub actions: &'a [String],
     pub runner: &'a str,
     pub action_timeout: Duration,

@@ -77,7 +77,7 @@ pub enum PushError {
     #[error("{} on {host} must not exist: {}", noun(paths.len(), "file"), list(paths))]
     #[diagnostic(
         code(lugc::push::unwanted),
-        help("the bundle names these paths absent; /etc/network/interfaces.new holds a network change made in PVE's web UI that waits for `ifreload -a`: carry it into cluster.ncl, then remove it on the host, or pass --force to remove it (kept under /var/lib/lugc/backup)")
+        help("the bundle names these paths absent: /etc/network/interfaces.new holds a network change made in PVE's web UI that waits for `ifreload -a`, /etc/iptables/rules.v6 IPv6 rules that netfilter-persistent would load and lugc does not render. Carry what they hold into cluster.ncl, then remove them on the host, or pass --force to remove them (kept under /var/lib/lugc/backup, which --rollback puts back)")
     )]
     Unwanted { host: String, paths: Vec<String> },
 
@@ -86,7 +86,7 @@ pub enum PushError {
     )]
     #[diagnostic(
         code(lugc::push::not_confirmed),
-        help("the push is not confirmed: {host} puts back the files it replaced and runs its actions again on its own; `lugc push {host}` or `lugc status` reports it once {host} answers again")
+        help("the push is not confirmed: {host} puts back the files it replaced and runs their actions on its own; `lugc push {host}` or `lugc status` reports it once {host} answers again")
     )]
     NotConfirmed {
         host: String,
@@ -97,7 +97,7 @@ pub enum PushError {
     #[error("{host} began to revert the push before lugc's confirmation reached it")]
     #[diagnostic(
         code(lugc::push::revert_began),
-        help("{host} puts back the files the push replaced and runs its actions again; give it longer with --confirm-timeout, then push again")
+        help("{host} puts back the files the push replaced and runs their actions; give it longer with --confirm-timeout, then push again")
     )]
     RevertBegan { host: String },
 

@@ -106,6 +106,7 @@ mod tests {
             manifest: None,
             files,
             confirm: Vec::new(),
+            undoes: Vec::new(),
         };
         let plan = plan(&desired, &found.files, None, &[], true);
         let (before, after) = sides(&found, &Files::new(), &desired, &plan);

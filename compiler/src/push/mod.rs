@@ -158,6 +158,7 @@ pub fn desired_from_out(out: &Path, name: &str) -> Result<Desired, PushError> {
         confirm: manifest.confirm.clone(),
         manifest: Some(manifest),
         files,
+        undoes: Vec::new(),
     })
 }
 
@@ -173,7 +174,16 @@ pub fn push(
     let session = Session::open(remote, host, &hold(options))?;
     let records = probe::records(&session, host, &desired.bundle)?;
     let found = probe::files(&session, host, &concerned(desired, &records))?;
-    deliver(&session, host, desired, &records, &found, options, report)
+    regular(&found, host)?;
+    let plan = plan::plan(
+        desired,
+        &plan::as_pve_reads(desired, &found.files, &found.contents),
+        records.last.as_ref().map(|recorded| &recorded.manifest),
+        &records.pending_manifests(),
+        session.root_user,
+    );
+    let delivery = Delivery { desired, plan };
+    deliver(&session, host, &delivery, &records, &found, options, report)
 }
 
 /// Put back what the last push to `host` replaced (or, while pushes cut
@@ -188,9 +198,48 @@ pub fn rollback(
     let session = Session::open(remote, host, &hold(options))?;
     let records = probe::records(&session, host, bundle)?;
     let undo = rollback::undo(&records, host, bundle)?;
-    let found = probe::files(&session, host, &undo.paths(&records))?;
+    let found = probe::files(&session, host, &undo.paths())?;
+    regular(&found, host)?;
     let desired = undo.desired(&records, &found, host, bundle)?;
-    deliver(&session, host, &desired, &records, &found, options, report)
+    let plan = undo.plan(
+        &desired,
+        &plan::as_pve_reads(&desired, &found.files, &found.contents),
+        &records,
+        session.root_user,
+    );
+    let delivery = Delivery {
+        desired: &desired,
+        plan,
+    };
+    deliver(&session, host, &delivery, &records, &found, options, report)
+}
+
+/// Refuse paths on the host that are not regular files.
+fn regular(found: &Found, host: &str) -> Result<(), PushError> {
+    match found.irregular.first() {
+        Some(path) => Err(PushError::NotRegular {
+            host: host.to_owned(),
+            path: path.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// What a push or a rollback carries out: the state it leaves on the host
+/// and the plan that gets there.
+struct Delivery<'a> {
+    desired: &'a Desired,
+    plan: plan::Plan,
+}
+
+/// What to do about a push or rollback cut short, for messages.
+fn next_step(desired: &Desired) -> String {
+    let bundle = &desired.bundle;
+    if desired.is_rollback() {
+        format!("run `lugc push {bundle} --rollback` again to finish the rollback, or push the bundle with `lugc push {bundle}`")
+    } else {
+        format!("push again to complete it, or undo it with `lugc push {bundle} --rollback`")
+    }
 }
 
 fn hold(options: &Options) -> Hold {
@@ -212,26 +261,14 @@ fn hold(options: &Options) -> Hold {
 fn deliver(
     session: &Session,
     host: &str,
-    desired: &Desired,
+    delivery: &Delivery,
     records: &Records,
     found: &Found,
     options: &Options,
     report: &mut Report,
 ) -> Result<(), PushError> {
-    if let Some(path) = found.irregular.first() {
-        return Err(PushError::NotRegular {
-            host: host.to_owned(),
-            path: path.clone(),
-        });
-    }
+    let (desired, plan) = (delivery.desired, &delivery.plan);
     let last = records.last.as_ref();
-    let plan = plan::plan(
-        desired,
-        &plan::as_pve_reads(desired, &found.files, &found.contents),
-        last.map(|recorded| &recorded.manifest),
-        &records.pending_manifests(),
-        session.root_user,
-    );
     let new_text = desired.manifest.as_ref().map(Manifest::render);
     let new_id = new_text.as_deref().map_or_else(
         || "none".to_owned(),
@@ -283,7 +320,14 @@ fn deliver(
             format!("  unconfirmed: push {id} was never confirmed and its revert never ran (did {host} restart?); its files are in place\n")
         });
     }
-    if !records.pending.is_empty() {
+    if let Some(rollback) = records.rollback_cut_short() {
+        report.say(&format!(
+            "  rollback cut short: {} did not finish undoing {}; `lugc push {} --rollback` finishes it\n",
+            rollback.id,
+            rollback.undoes().join(", "),
+            desired.bundle
+        ));
+    } else if !records.pending.is_empty() {
         let ids: Vec<&str> = records
             .pending
             .iter()
@@ -306,7 +350,7 @@ fn deliver(
         "  [drift]"
     };
     report.say(&plan.render(desired, drift_note));
-    let harms = judge::harms(session, host, desired, found, &plan)?;
+    let harms = judge::harms(session, host, desired, found, plan)?;
     report.harms_found(&harms, &options.allow);
     report.summary.written = plan.writes().count();
     report.summary.removed = plan.removals().count();
@@ -322,7 +366,7 @@ fn deliver(
             set_owner: session.root_user,
             secret_paths: &options.secret_paths,
         };
-        report.previews.push(preview::bundle_change(&sides, &plan));
+        report.previews.push(preview::bundle_change(&sides, plan));
     }
     if !plan.drift.is_empty() && !options.force {
         return Err(PushError::Drift {
@@ -350,10 +394,9 @@ fn deliver(
         session.check_quorum()?;
     }
     let stage = |stage: Stage| {
-        let host = host.to_owned();
-        let bundle = desired.bundle.clone();
+        let state = stage.state(host, &next_step(desired));
         move |cause: PushError| PushError::CutShort {
-            state: stage.state(&host, &bundle),
+            state,
             cause: Box::new(cause),
         }
     };
@@ -367,10 +410,10 @@ fn deliver(
             pushes: records.pending.iter().map(|push| push.id.clone()).collect(),
         }
     } else {
-        let begun = transfer::begin(session, desired, records, &plan, &found.files, &new_id)
+        let begun = transfer::begin(session, desired, records, plan, &found.files, &new_id)
             .map_err(stage(Stage::Begin))?;
         let kept =
-            transfer::files(session, desired, &plan, &begun).map_err(stage(Stage::Transfer))?;
+            transfer::files(session, desired, plan, &begun).map_err(stage(Stage::Transfer))?;
         let written = plan.writes().count();
         let removed = plan.removals().count();
         let backup = if kept > 0 {
@@ -397,7 +440,7 @@ fn deliver(
             &options.runner,
             options.action_timeout,
             host,
-            &desired.bundle,
+            &next_step(desired),
             &plan.actions,
             run,
             armed,
@@ -406,18 +449,20 @@ fn deliver(
     };
     run_actions(0..split, None, report)?;
     if let Some(seconds) = window {
+        let revert_actions = rollback::revert_actions(records, desired, plan);
         let revert = confirm::Revert {
             bundle: &desired.bundle,
             bundle_id: &new_id,
-            actions: &plan.actions,
+            actions: &revert_actions,
             runner: &options.runner,
             action_timeout: options.action_timeout,
             confirm: seconds,
         };
         let armed = confirm::arm(session, &begun, &revert).map_err(|cause| {
             let state = format!(
-                "the files are in place on {host} and the actions before `{}` ran; none that can cut {host} off ran. {host} records the push as pending: push again to complete it, or undo it with `lugc push {} --rollback`",
-                plan.actions[split], desired.bundle
+                "the files are in place on {host} and the actions before `{}` ran; none that can cut {host} off ran. {host} records the push as pending: {}",
+                plan.actions[split],
+                next_step(desired)
             );
             PushError::CutShort {
                 state,
@@ -434,7 +479,7 @@ fn deliver(
                 && confirm::hasten(session, &armed).is_ok();
             let when = if now { "now" } else { "on its own" };
             let state = format!(
-                "the push is not confirmed: {host} puts back the files it replaced and runs its actions again {when}; `lugc push {}` or `lugc status` reports it",
+                "the push is not confirmed: {host} puts back the files it replaced and runs their actions {when}; `lugc push {}` or `lugc status` reports it",
                 desired.bundle
             );
             PushError::CutShort {
@@ -505,13 +550,14 @@ enum Stage {
 }
 
 impl Stage {
-    fn state(self, host: &str, bundle: &str) -> String {
+    /// What the host has after a failure at this stage; `next` says what to do.
+    fn state(self, host: &str, next: &str) -> String {
         match self {
             Stage::Begin => format!(
                 "no file on {host} was changed and no action ran; push again once the cause is fixed"
             ),
             Stage::Transfer => format!(
-                "the push was cut short during the transfer: each file on {host} is either its old or its new version, and no action ran. {host} records the push as pending: push again to complete it, or undo it with `lugc push {bundle} --rollback`"
+                "the push was cut short during the transfer: each file on {host} is either its old or its new version, and no action ran. {host} records the push as pending: {next}"
             ),
             Stage::Record => format!(
                 "every file is in place on {host} and every action ran, but lugc's record there was not updated: push again to record it (its actions run again)"

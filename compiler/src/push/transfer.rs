@@ -53,6 +53,7 @@ pub fn begin(
     let before = Before {
         bundle: bundle.clone(),
         replaces: last.map(|recorded| recorded.id.clone()),
+        undoes: desired.undoes.clone(),
         paths: plan
             .changes
             .iter()

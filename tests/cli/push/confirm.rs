@@ -195,7 +195,7 @@ fn a_failed_guarded_action_has_the_host_revert_at_once() {
         "{error}"
     );
     assert!(
-        error.contains("puts back the files it replaced and runs its actions again now"),
+        error.contains("puts back the files it replaced and runs their actions now"),
         "{error}"
     );
     setup.assert_reverted(&old_files, ran);

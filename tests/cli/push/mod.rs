@@ -14,6 +14,7 @@ mod safety;
 mod status;
 mod storage;
 mod targets;
+mod undo;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -63,10 +64,12 @@ impl Setup {
                  printf '%s\\n' \"$1\" >> {log}\n\
                  if [ -f {fail} ] && grep -qxF -- \"$1\" {fail}; then echo \"cannot: $1\" >&2; exit 3; fi\n\
                  if [ -f {hook} ]; then . {hook}; fi\n\
+                 if [ -x {simulate} ]; then {simulate} \"$1\" || exit; fi\n\
                  echo \"ran: $1\"\n",
                 log = setup.sshd.dir().join("actions.log").display(),
                 fail = setup.sshd.dir().join("fail").display(),
                 hook = setup.sshd.dir().join("hook").display(),
+                simulate = setup.sshd.dir().join("simulate").display(),
             ),
         )
         .unwrap();
