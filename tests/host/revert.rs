@@ -23,6 +23,7 @@ fn pushed() -> Root {
     let before = Before {
         bundle: "pve-5".to_owned(),
         replaces: None,
+        undoes: Vec::new(),
         paths: BTreeMap::from([
             (
                 "/etc/a".to_owned(),
@@ -76,6 +77,28 @@ fn a_due_revert_puts_back_each_path_runs_the_actions_and_records_it() {
     assert!(reverted.complete);
     let log = fs::read_to_string(dir.join("REVERT.log")).unwrap();
     assert!(log.contains("running: echo first"), "{log}");
+}
+
+/// A BEFORE of version 1 (no `undoes` line), as a push armed by an older
+/// lugc left it, is put back alike.
+#[test]
+fn a_before_of_version_1_is_put_back_alike() {
+    let host = pushed();
+    let path = format!("var/lib/lugc/backup/{ID}/BEFORE");
+    let version_2 = host.read(&path);
+    let version_1 = version_2
+        .replacen("lugc-before 2\n", "lugc-before 1\n", 1)
+        .replacen("\nundoes\n", "\n", 1);
+    assert_ne!(version_1, version_2);
+    host.write(&path, version_1.as_bytes(), 0o600);
+    assert_eq!(revert(&host), "echo first\necho second\n");
+    assert_eq!(host.read("etc/a"), "old\n");
+    assert!(!host.at("etc/b").exists());
+    assert!(
+        Reverted::parse(&host.read("var/lib/lugc/pve-5.REVERTED"))
+            .unwrap()
+            .complete
+    );
 }
 
 #[test]
