@@ -36,11 +36,18 @@ pub fn bundle(tree: BundleTree) -> Bundle {
         .filter(|file| file.confirm)
         .filter_map(|file| file.action.clone())
         .collect();
+    let check = tree
+        .files
+        .iter()
+        .filter(|(_, file)| file.check)
+        .map(|(path, _)| path.clone())
+        .collect();
     let manifest = Manifest {
         bundle: tree.name.clone(),
         reaches: tree.reaches,
         absent: tree.absent,
         confirm: confirm.into_iter().collect(),
+        check,
         entries,
     };
     let manifest_text = manifest.render();

@@ -65,6 +65,10 @@ pub struct FileSpec {
     /// The action can cut the host off: a push runs it under a revert armed on the host.
     #[serde(default)]
     pub confirm: bool,
+    /// The file is a health check: a push whose revert is armed runs it on
+    /// the host after the actions and confirms only when it succeeds.
+    #[serde(default)]
+    pub check: bool,
 }
 
 impl Fleet {

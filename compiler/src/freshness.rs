@@ -186,6 +186,7 @@ mod tests {
             owner: "root:root".to_owned(),
             action: None,
             confirm: false,
+            check: false,
         };
         let tree = BundleTree {
             name: "h".to_owned(),

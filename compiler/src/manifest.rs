@@ -1,29 +1,34 @@
 //! manifest: the MANIFEST format of a bundle, rendered and parsed.
 //!
 //! ```text
-//! lugc-manifest 2
+//! lugc-manifest 3
 //! bundle pve-5
 //! reaches pve-5
 //! absent <path>                       (zero or more, sorted)
 //! confirm <action>                    (zero or more, sorted)
+//! check <path>                        (zero or more, sorted)
 //! <blake3> <mode> <owner> <path> <action or ->
 //! ```
 //!
 //! `absent` names a path that must not exist on the host (a push refuses to
 //! go on while it does); `confirm` an action that can cut the host off, which
-//! a push runs only under a revert armed on the host. File lines are sorted
-//! by path; the action is the rest of the line. Version 1, without `absent`
-//! and `confirm` lines, is still read (records on hosts pushed before). The
-//! blake3 of the MANIFEST bytes is the bundle id. Knows nothing of Nickel,
+//! a push runs only under a revert armed on the host; `check` a file of the
+//! bundle, a health check the host runs after those actions and before the
+//! push is confirmed (a failure reverts the push). File lines are sorted
+//! by path; the action is the rest of the line. Versions 1 (without
+//! `absent` and `confirm` lines) and 2 (without `check` lines) are still
+//! read (records on hosts pushed before). The blake3 of the MANIFEST bytes
+//! is the bundle id. Knows nothing of Nickel,
 //! git or the file system.
 
 use std::fmt::Write as _;
 
 /// First line of every MANIFEST lugc writes; bump it on any format change.
-pub const HEADER: &str = "lugc-manifest 2";
+pub const HEADER: &str = "lugc-manifest 3";
 
-/// The header of MANIFESTs that earlier versions of lugc recorded on hosts.
+/// The headers of MANIFESTs that earlier versions of lugc recorded on hosts.
 const HEADER_V1: &str = "lugc-manifest 1";
+const HEADER_V2: &str = "lugc-manifest 2";
 
 /// One file of a bundle as the manifest records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +52,9 @@ pub struct Manifest {
     pub absent: Vec<String>,
     /// Actions that run only under a revert armed on the host, sorted.
     pub confirm: Vec<String>,
+    /// Paths of the bundle's health checks, sorted: run after the actions
+    /// under the revert, before the push is confirmed.
+    pub check: Vec<String>,
     /// Sorted by path.
     pub entries: Vec<Entry>,
 }
@@ -70,6 +78,9 @@ impl Manifest {
         }
         for action in &self.confirm {
             let _ = writeln!(text, "confirm {action}");
+        }
+        for path in &self.check {
+            let _ = writeln!(text, "check {path}");
         }
         for entry in &self.entries {
             let action = entry.action.as_deref().unwrap_or("-");
@@ -97,7 +108,7 @@ impl Manifest {
             reason: reason.to_owned(),
         };
         match lines.next() {
-            Some((_, HEADER | HEADER_V1)) => {}
+            Some((_, HEADER | HEADER_V2 | HEADER_V1)) => {}
             _ => return Err(fail(1, &format!("expected `{HEADER}`"))),
         }
         let bundle = header_field(lines.next(), "bundle")?.to_owned();
@@ -107,14 +118,21 @@ impl Manifest {
             .collect();
         let mut absent: Vec<String> = Vec::new();
         let mut confirm: Vec<String> = Vec::new();
+        let mut check: Vec<String> = Vec::new();
         let mut entries: Vec<Entry> = Vec::new();
         for (number, line) in lines {
+            let before_files = entries.is_empty();
             let listed = match line.split_once(' ') {
-                Some(("absent", path)) if entries.is_empty() && confirm.is_empty() => {
+                Some(("absent", path))
+                    if before_files && confirm.is_empty() && check.is_empty() =>
+                {
                     Some((&mut absent, canonical(path).then_some(path)))
                 }
-                Some(("confirm", action)) if entries.is_empty() => {
+                Some(("confirm", action)) if before_files && check.is_empty() => {
                     Some((&mut confirm, Some(action).filter(|a| !a.is_empty())))
+                }
+                Some(("check", path)) if before_files => {
+                    Some((&mut check, canonical(path).then_some(path)))
                 }
                 _ => None,
             };
@@ -137,6 +155,7 @@ impl Manifest {
             reaches,
             absent,
             confirm,
+            check,
             entries,
         })
     }
@@ -256,21 +275,35 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_with_absent_paths_and_confirmed_actions() {
+    fn round_trip_with_absent_paths_confirmed_actions_and_checks() {
         let manifest = Manifest {
             absent: vec!["/etc/network/interfaces.new".into()],
             confirm: vec!["ifreload -a".into()],
+            check: vec!["/etc/cron.daily/sync-cert".into()],
             ..sample()
         };
         let text = manifest.render();
-        assert!(text.contains("\nabsent /etc/network/interfaces.new\nconfirm ifreload -a\n"));
+        assert!(text.contains(
+            "\nabsent /etc/network/interfaces.new\nconfirm ifreload -a\ncheck /etc/cron.daily/sync-cert\n"
+        ));
         assert_eq!(Manifest::parse(&text), Ok(manifest));
+        for (from, to) in [
+            ("check /etc/cron.daily/sync-cert", "check etc/x"),
+            (
+                "confirm ifreload -a\ncheck /etc/cron.daily/sync-cert",
+                "check /etc/cron.daily/sync-cert\nconfirm ifreload -a",
+            ),
+        ] {
+            assert!(Manifest::parse(&text.replace(from, to)).is_err(), "{to}");
+        }
     }
 
     #[test]
-    fn reads_version_1() {
-        let text = sample().render().replace(HEADER, HEADER_V1);
-        assert_eq!(Manifest::parse(&text), Ok(sample()));
+    fn reads_versions_1_and_2() {
+        for header in [HEADER_V1, HEADER_V2] {
+            let text = sample().render().replace(HEADER, header);
+            assert_eq!(Manifest::parse(&text), Ok(sample()));
+        }
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct TargetFile {
     pub action: Option<String>,
     /// The action runs under a revert armed on the host.
     pub confirm: bool,
+    /// The file is a health check run before a push is confirmed.
+    pub check: bool,
 }
 
 pub fn render(fleet: &Fleet) -> Vec<BundleTree> {
@@ -69,6 +71,7 @@ fn target_files(files: &BTreeMap<String, FileSpec>) -> BTreeMap<String, TargetFi
                 owner: spec.owner.clone(),
                 action: spec.action.clone(),
                 confirm: spec.confirm && spec.action.is_some(),
+                check: spec.check,
             };
             (path.clone(), file)
         })

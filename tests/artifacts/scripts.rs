@@ -190,6 +190,47 @@ fn a_broken_action_is_rejected() {
     );
 }
 
+/// A host bundle names its health check in its MANIFEST (`check`); the
+/// check is one of its scripts, so the tests above parse and shellcheck it.
+#[test]
+fn every_host_bundle_names_a_health_check_that_is_one_of_its_scripts() {
+    let scripts = of_kind(Kind::Script);
+    let out = crate::common::repo_root().join("out");
+    let mut bundles = 0;
+    for bundle in std::fs::read_dir(&out).unwrap().flatten() {
+        let Ok(text) = std::fs::read_to_string(bundle.path().join("MANIFEST")) else {
+            continue;
+        };
+        let manifest = lugc::manifest::Manifest::parse(&text).unwrap();
+        if manifest.bundle == "cluster" {
+            assert_eq!(manifest.check, Vec::<String>::new());
+            continue;
+        }
+        bundles += 1;
+        assert_eq!(
+            manifest.check,
+            ["/usr/local/lib/lugc/health"],
+            "{}",
+            manifest.bundle
+        );
+        for path in &manifest.check {
+            assert!(
+                scripts
+                    .iter()
+                    .any(|s| s.bundle == manifest.bundle && &s.target == path),
+                "{}: {path} is no script of the bundle",
+                manifest.bundle
+            );
+        }
+    }
+    let index = std::fs::read_to_string(out.join("INDEX")).unwrap();
+    let hosts = index
+        .lines()
+        .skip(1)
+        .filter(|line| !line.ends_with(" cluster"));
+    assert_eq!(bundles, hosts.count());
+}
+
 #[test]
 fn every_hookscript_of_a_vm_is_an_executable_script_in_a_snippets_storage() {
     hookscripts(&super::artifacts()).unwrap_or_else(|e| panic!("{e}"));

@@ -170,10 +170,11 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 /// The file lines of a MANIFEST: those after its header, `absent` and `confirm` lines.
 pub fn file_lines(manifest: &str) -> impl Iterator<Item = &str> {
-    manifest
-        .lines()
-        .skip(3)
-        .filter(|line| !line.starts_with("absent ") && !line.starts_with("confirm "))
+    manifest.lines().skip(3).filter(|line| {
+        !["absent ", "confirm ", "check "]
+            .iter()
+            .any(|header| line.starts_with(header))
+    })
 }
 
 pub fn stdout(output: &Output) -> String {

@@ -631,6 +631,7 @@ mod tests {
                         owner: "root:root".to_owned(),
                         action: action.map(str::to_owned),
                         confirm: false,
+                        check: false,
                     };
                     ((*path).to_owned(), file)
                 })

@@ -112,6 +112,14 @@ impl Desired {
         !self.undoes.is_empty()
     }
 
+    /// The bundle's health checks: files the host runs before a push whose
+    /// revert is armed is confirmed.
+    pub fn checks(&self) -> &[String] {
+        self.manifest
+            .as_ref()
+            .map_or(&[], |manifest| manifest.check.as_slice())
+    }
+
     /// The bundle runs `action` only under a revert armed on the host.
     pub fn confirms(&self, action: &str) -> bool {
         self.confirm.iter().any(|listed| listed == action)

@@ -8,15 +8,18 @@
 //! actions ran, `confirm` disarms it over a new ssh connection: if lugc can
 //! still reach the host afresh, the change did not cut it off. If it cannot,
 //! nothing disarms the revert, and the host puts back what the push replaced,
-//! runs their actions and records that it reverted.
+//! runs their actions and records that it reverted. Before `confirm`,
+//! `check` runs the bundle's health checks on the host (a network change can
+//! leave ssh up and cut VMs off); a failed one has the host revert at once.
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crate::host::record;
+use crate::host::remote::shell_quote;
 use crate::host::script::EXIT_REVERT_BEGAN;
-use crate::host::{Armed, HostError, Remote, Session, HOST_SH};
-use crate::push::error::PushError;
+use crate::host::{Armed, Ended, HostError, Remote, Session, HOST_SH};
+use crate::push::error::{noun, PushError};
 use crate::push::transfer::Begun;
 
 /// What the revert needs besides the push itself.
@@ -66,6 +69,88 @@ pub fn arm(session: &Session, begun: &Begun, revert: &Revert) -> Result<Armed, P
 /// The push failed: have the host revert it now rather than at the deadline.
 pub fn hasten(session: &Session, armed: &Armed) -> Result<(), PushError> {
     session.run("hasten", &[&armed.id], b"")?;
+    Ok(())
+}
+
+/// What `check` needs: the health checks and how to run them.
+pub struct Checks<'a> {
+    /// The bundle's health check files (MANIFEST `check` lines).
+    pub paths: &'a [String],
+    pub runner: &'a str,
+    pub limit: Duration,
+    pub host: &'a str,
+    pub bundle: &'a str,
+}
+
+/// Run each health check on the host through the action runner, the revert
+/// still armed (each moves its deadline, as an action does), showing its
+/// lines. A check that fails has the host revert now; its `failed NAME: WHY`
+/// lines name what failed.
+pub fn check(
+    session: &Session,
+    armed: &Armed,
+    checks: &Checks,
+    say: &mut dyn FnMut(&str),
+) -> Result<(), PushError> {
+    let host = checks.host;
+    for path in checks.paths {
+        let command = format!("sh {}", shell_quote(&format!("{}{path}", session.root)));
+        say(&format!("  checking: {path}\n"));
+        let mut failed: Vec<String> = Vec::new();
+        let mut show = |line: &str| {
+            say(&format!("    | {line}\n"));
+            if let Some(what) = line.strip_prefix("failed ") {
+                failed.push(what.to_owned());
+            }
+        };
+        let ended = session.action(
+            checks.runner,
+            &command,
+            checks.limit,
+            Some(armed),
+            &mut show,
+        );
+        let status = match ended {
+            Ok(Ended::Status(0)) => continue,
+            Ok(Ended::Status(code)) => format!("exit {code}"),
+            Ok(Ended::Signal) => "killed by a signal".to_owned(),
+            Ok(Ended::TimedOut) => {
+                format!("still running after {} s", checks.limit.as_secs().max(1))
+            }
+            Err(cause) => {
+                let state = format!(
+                    "the push is not confirmed: {host} puts back the files it replaced and runs their actions on its own; `lugc push {}` or `lugc status` reports it",
+                    checks.bundle
+                );
+                return Err(PushError::CutShort {
+                    state,
+                    cause: Box::new(cause.into()),
+                });
+            }
+        };
+        let when = if hasten(session, armed).is_ok() {
+            "now"
+        } else {
+            "on its own"
+        };
+        let what = if failed.is_empty() {
+            format!("{path} ended with {status}")
+        } else {
+            format!(
+                "{} failed: {}",
+                noun(failed.len(), "check"),
+                failed.join("; ")
+            )
+        };
+        return Err(PushError::Unhealthy {
+            host: host.to_owned(),
+            what,
+            state: format!(
+                "the push is not confirmed: {host} puts back the files it replaced and runs their actions {when}; fix the description and push again; `lugc push {}` or `lugc status` reports the revert",
+                checks.bundle
+            ),
+        });
+    }
     Ok(())
 }
 

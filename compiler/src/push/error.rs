@@ -94,6 +94,17 @@ pub enum PushError {
         cause: Box<PushError>,
     },
 
+    #[error("{host} is not healthy after the push: {what}")]
+    #[diagnostic(code(lugc::push::unhealthy), help("{state}"))]
+    Unhealthy {
+        host: String,
+        /// The checks that failed (`1 check failed: NAME: WHY`), or how the
+        /// health check ended when it named none.
+        what: String,
+        /// What the host does now and what to do.
+        state: String,
+    },
+
     #[error("{host} began to revert the push before lugc's confirmation reached it")]
     #[diagnostic(
         code(lugc::push::revert_began),

@@ -487,7 +487,7 @@ fn deliver(
                 cause: Box::new(cause),
             }
         })?;
-        confirm::confirm(session.remote, &session.root, host, &armed)?;
+        confirm_healthy(session, &armed, host, desired, options, report)?;
         report.say(&format!(
             "  confirmed: {} took a new ssh connection; the revert is disarmed\n",
             session.remote.target
@@ -564,6 +564,27 @@ impl Stage {
             ),
         }
     }
+}
+
+/// Run the bundle's health checks on the host, then confirm the push over a
+/// new connection.
+fn confirm_healthy(
+    session: &Session,
+    armed: &Armed,
+    host: &str,
+    desired: &Desired,
+    options: &Options,
+    report: &mut Report,
+) -> Result<(), PushError> {
+    let checks = confirm::Checks {
+        paths: desired.checks(),
+        runner: &options.runner,
+        limit: options.action_timeout,
+        host,
+        bundle: &desired.bundle,
+    };
+    confirm::check(session, armed, &checks, &mut |text| report.say(text))?;
+    confirm::confirm(session.remote, &session.root, host, armed)
 }
 
 fn short(id: &str) -> &str {

@@ -222,16 +222,9 @@ fn is_storage_path(value: &str) -> bool {
         .is_some_and(|c| !";()".contains(c))
 }
 
-/// `pve_verify_dns_name`.
-pub(super) fn is_dns_name(value: &str) -> bool {
-    value.split('.').all(|label| {
-        !label.is_empty()
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    })
+/// `pve_verify_dns_name`: labels as node names are, joined by dots.
+fn is_dns_name(value: &str) -> bool {
+    value.split('.').all(is_node_name)
 }
 
 /// `^[a-z0-9][a-z0-9\-\_\.]*[a-z0-9]$`, ignoring case.

@@ -30,21 +30,23 @@ impl Setup {
     /// `old_files`, ran the push's actions again after the `ran` first
     /// actions, and left no push pending.
     fn assert_reverted(&self, old_files: &BTreeMap<PathBuf, Vec<u8>>, ran: usize) {
-        wait_for("pve-5 to revert", || {
-            self.host_record("pve-5", "pve-5.REVERTED").is_some()
-        });
-        wait_for("the revert to end", || !self.revert_running());
-        assert_eq!(
-            &self.host_files("pve-5"),
-            old_files,
-            "the old files are back"
-        );
+        self.assert_files_back("pve-5", old_files);
         assert_eq!(
             self.actions()[ran..],
             [RESTART_CHRONY, IFRELOAD, RESTART_CHRONY, IFRELOAD],
             "the push's actions ran, then ran again after the revert"
         );
         assert_eq!(self.host_record("pve-5", "pve-5.PENDING"), None);
+    }
+
+    /// Wait for `host` to revert a push on its own, then check it put back `old_files`.
+    pub(super) fn assert_files_back(&self, host: &str, old_files: &BTreeMap<PathBuf, Vec<u8>>) {
+        wait_for(&format!("{host} to revert"), || {
+            self.host_record(host, &format!("{host}.REVERTED"))
+                .is_some()
+        });
+        wait_for("the revert to end", || !self.revert_running());
+        assert_eq!(&self.host_files(host), old_files, "the old files are back");
     }
 
     /// The backup directories of pushes to pve-5, by name.

@@ -6,6 +6,7 @@
 mod all;
 mod confirm;
 mod facts;
+mod health;
 mod host_state;
 mod hostile;
 mod preview;
@@ -61,12 +62,14 @@ impl Setup {
             &runner,
             format!(
                 "#!/bin/sh\n\
-                 printf '%s\\n' \"$1\" >> {log}\n\
+                 case $1 in \"sh \"*/usr/local/lib/lugc/health*) log={checks} ;; *) log={log} ;; esac\n\
+                 printf '%s\\n' \"$1\" >> \"$log\"\n\
                  if [ -f {fail} ] && grep -qxF -- \"$1\" {fail}; then echo \"cannot: $1\" >&2; exit 3; fi\n\
                  if [ -f {hook} ]; then . {hook}; fi\n\
                  if [ -x {simulate} ]; then {simulate} \"$1\" || exit; fi\n\
                  echo \"ran: $1\"\n",
                 log = setup.sshd.dir().join("actions.log").display(),
+                checks = setup.sshd.dir().join("checks.log").display(),
                 fail = setup.sshd.dir().join("fail").display(),
                 hook = setup.sshd.dir().join("hook").display(),
                 simulate = setup.sshd.dir().join("simulate").display(),
@@ -198,9 +201,18 @@ impl Setup {
         stderr(&output)
     }
 
+    /// Health checks the runner was asked to run, in order (apart from the actions).
+    fn checks(&self) -> Vec<String> {
+        self.runner_log("checks.log")
+    }
+
     /// Actions the runner was asked to run, in order.
     fn actions(&self) -> Vec<String> {
-        fs::read_to_string(self.sshd.dir().join("actions.log"))
+        self.runner_log("actions.log")
+    }
+
+    fn runner_log(&self, name: &str) -> Vec<String> {
+        fs::read_to_string(self.sshd.dir().join(name))
             .unwrap_or_default()
             .lines()
             .map(str::to_owned)
