@@ -9,6 +9,7 @@
 //! only hosts without facts concern, or that no check reads, is still a guess.
 
 use std::io::{self, Write};
+use std::ops::Range;
 
 use serde::Serialize;
 
@@ -37,6 +38,8 @@ pub struct Assumed {
     pub backed_by: Vec<String>,
     /// Hosts whose facts would decide the value, and that have none.
     pub guess_for: Vec<String>,
+    /// Hosts whose facts hold something else (`lugc adopt` takes it).
+    pub differs_on: Vec<String>,
 }
 
 /// What the facts make of an assumed value.
@@ -46,6 +49,8 @@ pub enum Standing {
     Backed,
     /// The facts of some of the hosts it concerns agree; others have none.
     Partly,
+    /// The facts of some host it concerns hold something else.
+    Differs,
     /// Still a guess.
     Guess,
 }
@@ -55,6 +60,7 @@ impl Standing {
         match self {
             Standing::Backed => "backed",
             Standing::Partly => "partly",
+            Standing::Differs => "differs",
             Standing::Guess => "guess",
         }
     }
@@ -62,6 +68,9 @@ impl Standing {
 
 impl Assumed {
     pub fn standing(&self) -> Standing {
+        if !self.differs_on.is_empty() {
+            return Standing::Differs;
+        }
         match (self.backed_by.is_empty(), self.guess_for.is_empty()) {
             (false, true) => Standing::Backed,
             (false, false) => Standing::Partly,
@@ -76,15 +85,27 @@ impl Assumed {
         match self.standing() {
             Standing::Backed => backed,
             Standing::Partly => format!("{backed}; {missing}"),
+            Standing::Differs => format!(
+                "facts of {} hold another value; `lugc adopt` takes it",
+                natural::list(&self.differs_on)
+            ),
             Standing::Guess if self.guess_for.is_empty() => "facts do not cover it".to_owned(),
             Standing::Guess => missing,
         }
     }
 }
 
-/// Every value marked `# assumed` in `text`, in order, with the claims
-/// about it.
-pub fn assess(text: &str, claims: &[Claim]) -> Vec<Assumed> {
+/// A line of code with a comment that marks it `# assumed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marked {
+    /// Byte range of the line's code, without indentation and comment.
+    pub code: Range<usize>,
+    /// Byte range of the comment, from its `#` to the end of the line.
+    pub comment: Range<usize>,
+}
+
+/// Every line of `text` that code and a `# assumed` comment share, in order.
+pub fn marked(text: &str) -> Vec<Marked> {
     let mut found = Vec::new();
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
@@ -99,20 +120,41 @@ pub fn assess(text: &str, claims: &[Claim]) -> Vec<Assumed> {
         if code.trim().is_empty() || !marks_assumed(comment) {
             continue;
         }
-        let code_range = start + indent..start + code.len();
-        let on_line: Vec<&Claim> = claims
-            .iter()
-            .filter(|claim| {
-                claim
-                    .range
-                    .as_ref()
-                    .is_some_and(|range| code_range.contains(&range.start))
-            })
-            .collect();
-        let hosts = |backed: bool| {
+        let end = start + line.trim_end_matches(['\n', '\r']).len();
+        found.push(Marked {
+            code: start + indent..start + code.len(),
+            comment: start + hash..end,
+        });
+    }
+    found
+}
+
+/// The claims about values that start within `code`.
+pub fn claims_in<'a>(claims: &'a [Claim], code: &Range<usize>) -> Vec<&'a Claim> {
+    claims
+        .iter()
+        .filter(|claim| {
+            claim
+                .range
+                .as_ref()
+                .is_some_and(|range| code.contains(&range.start))
+        })
+        .collect()
+}
+
+/// Every value marked `# assumed` in `text`, in order, with the claims
+/// about it.
+pub fn assess(text: &str, claims: &[Claim]) -> Vec<Assumed> {
+    let mut found = Vec::new();
+    for marked in marked(text) {
+        let code_range = marked.code;
+        let start = text[..code_range.start].rfind('\n').map_or(0, |i| i + 1);
+        let comment = text[marked.comment.start + 1..marked.comment.end].trim();
+        let on_line = claims_in(claims, &code_range);
+        let hosts = |which: fn(&Claim) -> bool| {
             let mut hosts: Vec<String> = on_line
                 .iter()
-                .filter(|claim| claim.backed == backed)
+                .filter(|claim| which(claim))
                 .map(|claim| claim.host.clone())
                 .collect();
             natural::sort(&mut hosts);
@@ -133,8 +175,9 @@ pub fn assess(text: &str, claims: &[Claim]) -> Vec<Assumed> {
             column,
             text: shown,
             comment: comment.to_owned(),
-            backed_by: hosts(true),
-            guess_for: hosts(false),
+            backed_by: hosts(|claim| claim.backed),
+            guess_for: hosts(|claim| !claim.decided),
+            differs_on: hosts(|claim| claim.decided && !claim.backed),
         });
     }
     found
@@ -159,18 +202,19 @@ fn named_value(text: &str, line_start: usize, value: std::ops::Range<usize>) -> 
 }
 
 /// Whether a comment holds the word "assumed".
-fn marks_assumed(comment: &str) -> bool {
+pub fn marks_assumed(comment: &str) -> bool {
     comment
         .split(|c: char| !c.is_alphanumeric())
         .any(|word| word.eq_ignore_ascii_case("assumed"))
 }
 
-/// How many values stand each way: (backed, partly, guess).
-fn counts(values: &[Assumed]) -> (usize, usize, usize) {
+/// How many values stand each way: (backed, partly, differs, guess).
+fn counts(values: &[Assumed]) -> (usize, usize, usize, usize) {
     let count = |standing| values.iter().filter(|v| v.standing() == standing).count();
     (
         count(Standing::Backed),
         count(Standing::Partly),
+        count(Standing::Differs),
         count(Standing::Guess),
     )
 }
@@ -188,15 +232,20 @@ pub fn write(name: &str, values: &[Assumed], out: &mut dyn Write) -> io::Result<
             value.why()
         )?;
     }
-    let (backed, partly, guess) = counts(values);
+    let (backed, partly, differs, guess) = counts(values);
     let partly = if partly > 0 {
         format!(", {partly} more in part")
     } else {
         String::new()
     };
+    let differs = if differs > 0 {
+        format!("; {differs} differ from them")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{backed} of {} assumed values are backed by facts{partly}; {guess} still a guess",
+        "{backed} of {} assumed values are backed by facts{partly}{differs}; {guess} still a guess",
         values.len()
     )
 }
@@ -208,6 +257,7 @@ struct Document<'a> {
     assumed: usize,
     backed: usize,
     partly: usize,
+    differs: usize,
     guess: usize,
     values: Vec<JsonValue<'a>>,
 }
@@ -221,13 +271,14 @@ struct JsonValue<'a> {
 
 /// One `lugc-assumed 1` JSON document.
 pub fn write_json(name: &str, values: &[Assumed], out: &mut dyn Write) -> io::Result<()> {
-    let (backed, partly, guess) = counts(values);
+    let (backed, partly, differs, guess) = counts(values);
     let document = Document {
         schema: SCHEMA,
         file: name,
         assumed: values.len(),
         backed,
         partly,
+        differs,
         guess,
         values: values
             .iter()
@@ -258,6 +309,10 @@ mod tests {
         Claim {
             host: host.to_owned(),
             backed,
+            decided: backed,
+            state: false,
+            message: None,
+            fact: None,
             range: Some(start..start + value.len()),
         }
     }

@@ -45,6 +45,8 @@ pub enum Command {
     Status(cmd::status::StatusArgs),
     /// Gather what each host is (NICs, addresses, bridges, OS and PVE version, storage.cfg, VMs), read-only, into facts/<host>.json.
     Facts(cmd::facts::FactsArgs),
+    /// Take into cluster.ncl the `# assumed` values the hosts' facts determine, in place; propose Nickel for what the hosts have and it lacks. Writes only cluster.ncl, only with --write.
+    Adopt(cmd::adopt::AdoptArgs),
     /// List the hosts with their site, cluster membership, address and bundle id.
     Hosts(cmd::hosts::HostsArgs),
     /// Print a host's rendered files from out/ (or built in memory), without writing anything.

@@ -3,12 +3,14 @@
 //! fact runner, in one `host.sh facts` call, made into `facts::Facts` by
 //! `facts`' pure readers.
 
-use crate::facts::{fingerprint, ip, os_release, redact, speeds, storage, Facts, PBS_CERT};
+use crate::facts::{
+    fingerprint, inventory, ip, os_release, redact, speeds, storage, Facts, PBS_CERT,
+};
 use crate::host::probe::{self, FactCommand, Gathered};
 use crate::host::{Hold, HostError, Remote, Session};
 
 /// The commands a fact comes from; the runner gets each as one argument.
-const COMMANDS: [FactCommand<'static>; 6] = [
+const COMMANDS: [FactCommand<'static>; 10] = [
     FactCommand {
         name: "ip-link",
         input: None,
@@ -38,6 +40,26 @@ const COMMANDS: [FactCommand<'static>; 6] = [
         name: "pbs-fingerprint",
         input: Some(PBS_CERT),
         command: "openssl x509 -noout -fingerprint -sha256",
+    },
+    FactCommand {
+        name: "vgs",
+        input: None,
+        command: "vgs --noheadings -o vg_name",
+    },
+    FactCommand {
+        name: "lvs",
+        input: None,
+        command: "lvs --noheadings --separator : -o vg_name,lv_name,lv_attr",
+    },
+    FactCommand {
+        name: "zfs",
+        input: None,
+        command: "zfs list -H -o name",
+    },
+    FactCommand {
+        name: "lsblk",
+        input: None,
+        command: "lsblk -J -d -b -o NAME,SIZE,MODEL,SERIAL,TYPE",
     },
 ];
 
@@ -120,6 +142,13 @@ fn assemble(host: &str, gathered: &Gathered) -> Result<Facts, String> {
         links,
         routes: ip::routes(output("ip-route").unwrap_or_default())?,
         storage: text("/etc/pve/storage.cfg").map(|text| storage(&text)),
+        volume_groups: output("vgs").map(|vgs| {
+            let lvs = String::from_utf8_lossy(output("lvs").unwrap_or_default());
+            inventory::volume_groups(&String::from_utf8_lossy(vgs), &lvs)
+        }),
+        zfs_datasets: output("zfs")
+            .map(|names| inventory::zfs_datasets(&String::from_utf8_lossy(names))),
+        disks: output("lsblk").and_then(inventory::disks),
         vms,
         pbs_fingerprint: output("pbs-fingerprint")
             .and_then(|bytes| fingerprint(&String::from_utf8_lossy(bytes))),

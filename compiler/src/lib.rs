@@ -2,9 +2,11 @@
 //!
 //! [`compile`] is the whole pipeline on one screen; [`run`] is the CLI.
 
+pub mod adopt;
 pub mod assumed;
 pub mod bundle;
 pub mod cache;
+pub mod changes;
 pub mod cli;
 pub mod cmd;
 pub mod config;
@@ -49,6 +51,10 @@ use crate::fleet::Fleet;
 pub struct Compilation {
     pub fleet: Fleet,
     pub bundles: Vec<Bundle>,
+    /// Where the description differs from the state the hosts' facts show.
+    pub changes: Vec<changes::Change>,
+    /// The main file's display name, for locating `changes`.
+    pub main_name: String,
 }
 
 /// eval → validate → render → bundle. Writing, diffing and pushing take the result.
@@ -57,9 +63,12 @@ pub fn compile(config: &Config) -> Result<Compilation, Error> {
     validate::validate(&evaluated)?;
     let trees = render::render(&evaluated.fleet);
     let bundles = trees.into_iter().map(bundle::bundle).collect();
+    let changes = changes::of(&evaluated);
     Ok(Compilation {
         fleet: evaluated.fleet,
         bundles,
+        changes,
+        main_name: evaluated.main_name,
     })
 }
 

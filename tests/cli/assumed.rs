@@ -8,7 +8,7 @@ use crate::common::{repo_root, stderr, stdout, Fixture};
 /// names for esxi-5.
 fn with_esxi_5_facts() -> Fixture {
     let fixture = Fixture::new();
-    let path = repo_root().join("tests/bad/facts_address_not_on_host.facts/esxi-5.json");
+    let path = repo_root().join("tests/bad/facts_uplink_not_a_nic.facts/esxi-5.json");
     let mut facts: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     facts["os_release"]["VERSION_CODENAME"] = "bullseye".into();
@@ -87,12 +87,20 @@ fn values_a_hosts_facts_agree_with_are_backed() {
         "intranet_address = \"10.254.0.241/21\"",
         "debian = \"bullseye\"",
         "address = \"192.168.10.2/24\"",
-        "vgname = \"pve\"",
-        "thinpool = \"data\"",
     ] {
         let line = line_of(&listing, text);
         assert!(
             line.contains(": backed: ") && line.ends_with("(backed by facts of esxi-5)"),
+            "{line}"
+        );
+    }
+    // The volume group and its thin pool must be on every node of the
+    // storage: backed on esxi-5, still a guess for the others.
+    for text in ["vgname = \"pve\"", "thinpool = \"data\""] {
+        let line = line_of(&listing, text);
+        assert!(
+            line.contains(": partly: ")
+                && line.ends_with("(backed by facts of esxi-5; no facts for pve-5, pve-6, pve-7)"),
             "{line}"
         );
     }
@@ -111,7 +119,7 @@ fn values_a_hosts_facts_agree_with_are_backed() {
     let total = marked_lines();
     assert!(
         listing.ends_with(&format!(
-            "5 of {total} assumed values are backed by facts, 3 more in part; {} still a guess\n",
+            "3 of {total} assumed values are backed by facts, 5 more in part; {} still a guess\n",
             total - 8
         )),
         "{listing}"
@@ -129,31 +137,27 @@ fn json_lists_the_same_values() {
     assert_eq!(values.len(), marked_lines());
     assert_eq!(
         (json["backed"].clone(), json["partly"].clone()),
-        (5.into(), 3.into())
+        (3.into(), 5.into())
     );
     let vgname = values
         .iter()
         .find(|v| v["text"] == "vgname = \"pve\"")
         .unwrap();
-    assert_eq!(vgname["standing"], "backed");
+    assert_eq!(vgname["standing"], "partly");
     assert_eq!(vgname["backed_by"], serde_json::json!(["esxi-5"]));
     assert_eq!(vgname["comment"], "assumed: the installer's names");
     assert!(vgname["line"].as_u64().unwrap() > 100);
 }
 
 #[test]
-fn facts_that_disagree_fail_as_a_build_does() {
+fn inventory_the_facts_contradict_fails_as_a_build_does() {
     let fixture = with_esxi_5_facts();
-    fixture.edit(
-        "cluster.ncl",
-        "address = \"10.38.95.111\"",
-        "address = \"10.38.95.112\"",
-    );
+    fixture.edit("cluster.ncl", "uplink = \"enp3s0\"", "uplink = \"enp5s0\"");
     let output = fixture.run(&["build", "--assumed"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stdout(&output).is_empty(), "{}", stdout(&output));
     assert!(
-        stderr(&output).contains("host esxi-5: address 10.38.95.112 is not on esxi-5"),
+        stderr(&output).contains("host esxi-5: uplink `enp5s0` is not a NIC of esxi-5"),
         "{}",
         stderr(&output)
     );
@@ -161,4 +165,21 @@ fn facts_that_disagree_fail_as_a_build_does() {
     assert_eq!(output.status.code(), Some(2));
     let help = stdout(&fixture.run(&["build", "--help"]));
     assert!(help.contains("--assumed"), "{help}");
+}
+
+#[test]
+fn state_the_facts_show_otherwise_differs_and_is_no_error() {
+    let fixture = with_esxi_5_facts();
+    fixture.edit(
+        "cluster.ncl",
+        "intranet_address = \"10.254.0.241/21\"",
+        "intranet_address = \"10.254.0.251/21\"",
+    );
+    let listing = assumed(&fixture, &[]);
+    let line = line_of(&listing, "intranet_address = \"10.254.0.251/21\"");
+    assert!(
+        line.contains(": differs: ")
+            && line.ends_with("(facts of esxi-5 hold another value; `lugc adopt` takes it)"),
+        "{line}"
+    );
 }

@@ -1,3 +1,4 @@
+mod adopt;
 mod assumed;
 mod build;
 mod diff;

@@ -77,22 +77,22 @@ fn plain_nickel_exports_every_file_that_lugc_builds() {
 #[test]
 fn plain_nickel_checks_the_facts_that_facts_index_imports() {
     let fixture = Fixture::new();
-    let facts = repo_root().join("tests/bad/facts_address_not_on_host.facts/esxi-5.json");
+    let facts = repo_root().join("tests/bad/facts_uplink_not_a_nic.facts/esxi-5.json");
     let mut facts: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(facts).unwrap()).unwrap();
     // The release cluster.ncl names for esxi-5.
     facts["os_release"]["VERSION_CODENAME"] = "bullseye".into();
     fixture.write("facts/esxi-5.json", &facts.to_string());
-    fixture.edit("cluster.ncl", "\"10.38.95.111\"", "\"10.38.95.112\"");
+    fixture.edit("cluster.ncl", "uplink = \"enp3s0\"", "uplink = \"enp5s0\"");
     let file = fixture.path().join("cluster.ncl");
     // A fact file that facts/index.ncl does not import is not seen.
     plain_nickel(&file).unwrap();
     lugc::facts::write_index(fixture.path()).unwrap();
     let error = plain_nickel(&file).unwrap_err();
     assert!(
-        error.contains("host esxi-5: address 10.38.95.112 is not on esxi-5"),
+        error.contains("host esxi-5: uplink `enp5s0` is not a NIC of esxi-5"),
         "{error}"
     );
-    fixture.edit("cluster.ncl", "\"10.38.95.112\"", "\"10.38.95.111\"");
+    fixture.edit("cluster.ncl", "uplink = \"enp5s0\"", "uplink = \"enp3s0\"");
     plain_nickel(&file).unwrap();
 }

@@ -52,6 +52,13 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
     let compilation = crate::compile(&config)?;
     warn(&compilation.fleet.warnings);
+    // Facts are not the description: where the state they show differs,
+    // the next push changes it. Said on stderr, as warnings are.
+    crate::changes::write(
+        &compilation.main_name,
+        &compilation.changes,
+        &mut std::io::stderr().lock(),
+    )?;
     let shown = config.out.display();
     if args.check {
         let stale = write::check(&config.out, &compilation.bundles)?;
@@ -74,10 +81,10 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         return Ok(Outcome::Differs);
     }
     write::write(&config.out, &compilation.bundles)?;
-    // A build with warnings is not skipped next time: they show again.
+    // A build with warnings or changes is not skipped next time: they show again.
     if let Some(key) = key
         .as_ref()
-        .filter(|_| compilation.fleet.warnings.is_empty())
+        .filter(|_| compilation.fleet.warnings.is_empty() && compilation.changes.is_empty())
     {
         cache::store(&config, key, &crate::bundle::index(&compilation.bundles));
     }
@@ -96,10 +103,10 @@ fn warn(warnings: &[String]) {
 
 /// `--assumed`: a report, so exit 0 whatever it finds.
 fn assumed(config: &Config, json: bool, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let (evaluated, claims) = crate::eval::evaluate_claims(&config.file, config.detail)?;
+    let evaluated = crate::eval::evaluate_claims(&config.file, config.detail, config.facts)?;
     crate::validate::validate(&evaluated)?;
     warn(&evaluated.fleet.warnings);
-    let values = crate::assumed::assess(&evaluated.main_text, &claims);
+    let values = crate::assumed::assess(&evaluated.main_text, &evaluated.claims);
     if json {
         crate::assumed::write_json(&evaluated.main_name, &values, out)?;
     } else {

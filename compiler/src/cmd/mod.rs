@@ -1,5 +1,6 @@
 //! cmd: one module per subcommand, each an `XArgs` struct and a short `run`.
 
+pub mod adopt;
 pub mod build;
 pub mod completions;
 pub mod connect;
@@ -25,6 +26,7 @@ pub fn run(command: Command, color: bool, out: &mut dyn Write) -> Result<Outcome
         Command::Push(args) => push::run(&args, color, out),
         Command::Status(args) => status::run(&args, color, out),
         Command::Facts(args) => facts::run(&args, out),
+        Command::Adopt(args) => adopt::run(&args, out),
         Command::Hosts(args) => hosts::run(&args, out),
         Command::Show(args) => show::run(&args, out),
         Command::Completions(args) => completions::run(&args, out),

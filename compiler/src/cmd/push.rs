@@ -262,8 +262,8 @@ pub fn first_push_advice(root: &Path, never_pushed: &[(&str, &[String])]) -> Opt
     Some(format!(
         "note: no lugc push has reached {} yet, and lugc has no facts of {them}: {their} files were set up by hand, \
          and the plan above replaces what lugc renders.\n\
-         \x20     Before `--yes`, run `lugc facts {hosts}` to ask what the hosts have: `lugc build` then \
-         holds cluster.ncl to it and `lugc build --assumed` lists what is still a guess; commit, then dry-run again.",
+         \x20     Before `--yes`, run `lugc facts {hosts}` to ask what the hosts have, then `lugc adopt` to take \
+         what they tell into cluster.ncl (`--write` writes it); review and commit, then dry-run again.",
         crate::natural::list(&names)
     ))
 }
@@ -286,6 +286,7 @@ mod tests {
             "{advice}"
         );
         assert!(advice.contains("`lugc facts pve-5 pve-6`"), "{advice}");
+        assert!(advice.contains("then `lugc adopt`"), "{advice}");
         // Facts of one member tell the cluster's storage.cfg: no advice for it.
         facts::write(root.path(), "pve-5", "{}\n").unwrap();
         let advice = first_push_advice(root.path(), &[("cluster", &members)]);

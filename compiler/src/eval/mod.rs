@@ -22,7 +22,7 @@ use nickel_lang_core::term::MergePriority;
 use crate::diagnostic::{Diagnostics, SourceDiagnostic};
 use crate::fleet::Fleet;
 
-pub use claims::Claim;
+pub use claims::{Claim, Proposal};
 pub(crate) use syntax::comment_start;
 
 mod claims;
@@ -47,6 +47,21 @@ pub struct Evaluated {
     /// Display name and text of the main file, for locating later errors.
     pub main_name: String,
     pub main_text: Arc<str>,
+    /// What lib/facts.ncl's checks and comparisons read, where facts were
+    /// checked and some host has them (or on request).
+    pub claims: Vec<Claim>,
+    /// Nickel for what the hosts have and the description lacks (on request).
+    pub proposals: Vec<Proposal>,
+}
+
+impl Evaluated {
+    /// Where the description differs from the state the hosts' facts show:
+    /// each a change the next push makes.
+    pub fn changes(&self) -> impl Iterator<Item = &Claim> {
+        self.claims
+            .iter()
+            .filter(|claim| claim.state && claim.decided && !claim.backed)
+    }
 }
 
 /// How much of an error to show.
@@ -88,18 +103,26 @@ pub fn evaluate_with(
     facts: FactsUse,
 ) -> Result<Evaluated, Diagnostics> {
     let file = file.to_path_buf();
-    on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, false))
-        .map(|(evaluated, _)| evaluated)
+    let has_facts =
+        facts == FactsUse::Checked && crate::facts::has_any(file.parent().unwrap_or(Path::new("")));
+    let reads = if has_facts {
+        Reads::Claims
+    } else {
+        Reads::Fleet
+    };
+    on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, reads))
 }
 
-/// Evaluate `file` with its facts checked, and read what lib/facts.ncl's
-/// checks read: each value with its host and whether the facts back it.
+/// Evaluate `file` with its facts used as `facts` says, and read what
+/// lib/facts.ncl's checks read (each value with its host and whether the
+/// facts back it) and what it proposes.
 pub fn evaluate_claims(
     file: &Path,
     detail: Detail,
-) -> Result<(Evaluated, Vec<Claim>), Diagnostics> {
+    facts: FactsUse,
+) -> Result<Evaluated, Diagnostics> {
     let file = file.to_path_buf();
-    on_eval_thread(move || evaluate_on_this_thread(&file, detail, FactsUse::Checked, true))
+    on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, Reads::Proposals))
 }
 
 /// Run `evaluate` on a thread with a stack deep enough for Nickel.
@@ -124,12 +147,22 @@ fn on_eval_thread<T: Send + 'static>(
         })
 }
 
+/// What an evaluation reads besides the fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    Fleet,
+    /// lib/facts.ncl's claims.
+    Claims,
+    /// Its claims and proposals.
+    Proposals,
+}
+
 fn evaluate_on_this_thread(
     file: &Path,
     detail: Detail,
     facts: FactsUse,
-    with_claims: bool,
-) -> Result<(Evaluated, Vec<Claim>), Diagnostics> {
+    reads: Reads,
+) -> Result<Evaluated, Diagnostics> {
     let base = display_base(file);
     let main_name = display_name(&base, &file.to_string_lossy());
     let main_text = source::read_main(file, &main_name)?;
@@ -156,12 +189,19 @@ fn evaluate_on_this_thread(
             return Err(explain::every_error(&mut program, error, places, detail));
         }
     };
-    let claims = if with_claims {
-        let places = places(&program);
-        claims::read(&mut program, &places)
-            .map_err(|error| explain::every_error(&mut program, error, places, detail))?
+    let (claims, proposals) = if reads == Reads::Fleet {
+        (Vec::new(), Vec::new())
     } else {
-        Vec::new()
+        let places = places(&program);
+        let read = claims::read(&mut program, &places).and_then(|claims| {
+            let proposals = if reads == Reads::Proposals {
+                claims::proposals(&mut program)?
+            } else {
+                Vec::new()
+            };
+            Ok((claims, proposals))
+        });
+        read.map_err(|error| explain::every_error(&mut program, error, places, detail))?
     };
     let json = serde_json::to_value(&value).map_err(|error| {
         SourceDiagnostic::new(format!("{main_name} does not export to data: {error}"))
@@ -175,14 +215,13 @@ fn evaluate_on_this_thread(
         .at(&main_name, &main_text, range, label)
         .with_help("the main file must end with `lugc.build { … }` from lib/lugc.ncl")
     })?;
-    Ok((
-        Evaluated {
-            fleet,
-            main_name,
-            main_text,
-        },
+    Ok(Evaluated {
+        fleet,
+        main_name,
+        main_text,
         claims,
-    ))
+        proposals,
+    })
 }
 
 /// Where to point when the evaluated value does not have the fleet's shape.

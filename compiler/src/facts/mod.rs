@@ -2,11 +2,12 @@
 //!
 //! In: the files a host keeps its configuration in (read below `--root`) and
 //! the output of a few commands run there through the fact runner
-//! (`ip -j`, `pveversion`, `openssl`). Out: a [`Facts`] document, written
+//! (`ip -j`, `pveversion`, `openssl`, `vgs`, `lvs`, `zfs`, `lsblk`). Out: a [`Facts`] document, written
 //! with sorted keys and no timestamps, so the same host state gives the same
 //! bytes. Pure: the model, the fact files (`load`, `write`) and the readers
 //! of what a host answered; `crate::gather` asks the host.
 
+pub mod inventory;
 pub mod ip;
 pub(crate) mod redact;
 
@@ -17,6 +18,7 @@ use serde::Serialize;
 
 use crate::diagnostic::{Diagnostics, SourceDiagnostic};
 
+use inventory::Disk;
 use ip::{Link, Route};
 
 /// Value of the `schema` field of a fact file.
@@ -48,6 +50,12 @@ pub struct Facts {
     pub routes: Vec<Route>,
     /// /etc/pve/storage.cfg as PVE reads it: `{ id: { type, property: value } }`.
     pub storage: Option<BTreeMap<String, BTreeMap<String, serde_json::Value>>>,
+    /// Volume groups and their thin pools (`vgs`, `lvs`), where LVM answered.
+    pub volume_groups: Option<BTreeMap<String, Vec<String>>>,
+    /// ZFS datasets (`zfs list`), where ZFS answered.
+    pub zfs_datasets: Option<Vec<String>>,
+    /// Whole disks by name (`lsblk`), where it answered.
+    pub disks: Option<BTreeMap<String, Disk>>,
     /// This node's VM configs by id, secrets redacted.
     pub vms: BTreeMap<String, String>,
     /// SHA-256 fingerprint of the PBS certificate, where PBS runs.
@@ -179,6 +187,11 @@ fn hosts_with_files(root: &Path) -> Vec<String> {
         .collect();
     hosts.sort();
     hosts
+}
+
+/// Whether any host has a fact file under `root`'s facts/.
+pub fn has_any(root: &Path) -> bool {
+    !hosts_with_files(root).is_empty()
 }
 
 /// facts/index.ncl importing the fact files of `hosts`.

@@ -46,6 +46,10 @@ case $1 in
   pveversion) [ -f "$dir/pveversion" ] || exit 127; cat "$dir/pveversion" ;;
   "openssl x509 -noout -fingerprint -sha256") grep -q 'BEGIN CERTIFICATE' && cat "$dir/fingerprint" ;;
   "for nic in "*) cat "$dir/speed" 2> /dev/null ;;
+  "vgs "*) [ -f "$dir/vgs" ] || exit 127; cat "$dir/vgs" ;;
+  "lvs "*) [ -f "$dir/lvs" ] || exit 127; cat "$dir/lvs" ;;
+  "zfs "*) [ -f "$dir/zfs" ] || exit 1; cat "$dir/zfs" ;;
+  "lsblk "*) [ -f "$dir/lsblk" ] || exit 127; cat "$dir/lsblk" ;;
   *) exit 127 ;;
 esac
 "#,
@@ -101,6 +105,16 @@ pub(super) fn recorded_hosts() -> Setup {
                 "pve-manager/8.2.4/faa83925c9641325 (running kernel: 6.8.8-2-pve)\n",
             ),
             ("speed", "eno1 1000\neno2 -1\nvmbr0 \n"),
+            // As LVM, ZFS (not installed: no module) and lsblk print them on PVE 8.
+            ("vgs", "  pve\n"),
+            (
+                "lvs",
+                "  pve:data:twi-aotz--\n  pve:root:-wi-ao----\n  pve:swap:-wi-ao----\n  pve:vm-100-disk-0:Vwi-aotz--\n",
+            ),
+            (
+                "lsblk",
+                "{\n   \"blockdevices\": [\n      {\"name\":\"sda\", \"size\":299966445568, \"model\":\"LOGICAL VOLUME  \", \"serial\":\"600508b1001c3a1d\", \"type\":\"disk\"},\n      {\"name\":\"sr0\", \"size\":1073741312, \"model\":\"DVD-ROM\", \"serial\":null, \"type\":\"rom\"}\n   ]\n}\n",
+            ),
         ],
     );
     setup.host_write(
@@ -223,6 +237,15 @@ fn facts_are_gathered_read_only_into_sorted_files() {
     assert_eq!(facts["storage"]["old-nas"]["type"], "nfs");
     assert_eq!(facts["storage"]["local-lvm"]["vgname"], "pve");
     assert_eq!(
+        facts["volume_groups"],
+        serde_json::json!({ "pve": ["data"] })
+    );
+    assert_eq!(facts["zfs_datasets"], serde_json::Value::Null, "zfs failed");
+    assert_eq!(
+        facts["disks"],
+        serde_json::json!({ "sda": { "size": 299966445568u64, "model": "LOGICAL VOLUME", "serial": "600508b1001c3a1d" } })
+    );
+    assert_eq!(
         facts["vms"]["100"],
         "cipassword: (redacted)\nmemory: 2048\nname: old-web\nnet0: virtio=BC:24:11:00:01:00,bridge=vmbr0\n"
     );
@@ -238,6 +261,7 @@ fn facts_are_gathered_read_only_into_sorted_files() {
     assert_eq!(esxi["pbs_fingerprint"], FINGERPRINT);
     assert_eq!(esxi["pve_version"], serde_json::Value::Null);
     assert_eq!(esxi["storage"], serde_json::Value::Null);
+    assert_eq!(esxi["volume_groups"], serde_json::Value::Null, "no LVM");
     assert_eq!(esxi["links"]["eth0"]["addresses"][0], "192.0.2.2/24");
 
     // The same host state gives the same bytes.
@@ -283,22 +307,25 @@ fn facts_run_the_real_commands_by_default() {
     assert!(facts["routes"].is_array(), "{facts:#}");
 }
 
-/// Gathered facts hold the build to the hosts: a storage the cluster has
-/// and the description lacks fails it, a VM it does not describe is a
-/// warning, an invented NIC name fails at its line; `lugc facts` still runs
-/// while the build fails, so that stale facts can be refreshed.
+/// Gathered facts meet the build: a storage the cluster has and the
+/// description lacks is a change the next push makes (state), a VM it does
+/// not describe is a warning, an invented NIC name fails at its line
+/// (inventory); `lugc facts` still runs while the build fails, so that
+/// stale facts can be refreshed.
 #[test]
 fn a_build_is_checked_against_the_gathered_facts() {
     let setup = recorded_hosts();
     let output = setup.facts(&["pve-6"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let output = setup.fixture.run(&["build"]);
-    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
-    let error = stderr(&output);
-    assert!(
-        error.contains("has `old-nas` (nfs), which this description lacks"),
-        "{error}"
-    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let shown = stderr(&output);
+    let change = shown
+        .lines()
+        .find(|line| line.contains("has `old-nas` (nfs), which this description lacks"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(change.starts_with("cluster.ncl:"), "{change}");
+    assert!(change.contains(": change: storage: "), "{change}");
 
     // The old storage goes from the host; gathered again, the build passes.
     setup.host_write(
