@@ -375,3 +375,64 @@ fn a_named_host_adopts_only_what_it_alone_decides() {
         stderr(&output)
     );
 }
+
+/// The Nickel `lugc adopt` proposes after `# <what>`.
+fn proposal<'a>(shown: &'a str, what: &str) -> &'a str {
+    let mut lines = shown.lines();
+    lines
+        .find(|line| *line == format!("  # {what}"))
+        .and_then(|_| lines.next())
+        .unwrap_or_else(|| panic!("no proposal for {what}:\n{shown}"))
+        .trim()
+}
+
+#[test]
+fn what_adopt_proposes_builds_where_it_says_and_is_then_managed() {
+    let fixture = with_facts();
+    let path = fixture.path().join("facts/esxi-5.json");
+    let mut facts: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    facts["storage"]["old-nas"] = json!({ "type": "nfs", "server": "192.168.93.30", "export": "/srv/old",
+                                          "path": "/mnt/pve/old-nas", "content": ["iso"] });
+    let text = serde_json::to_string_pretty(&facts).unwrap();
+    lugc::facts::write(fixture.path(), "esxi-5", &format!("{text}\n")).unwrap();
+
+    let (shown, _) = ok(&fixture, &["adopt", "--write"]);
+    let vm = proposal(&shown, "VM 100 on pve-6, in `vms`").to_owned();
+    let storage = proposal(
+        &shown,
+        "storage `old-nas` of the cluster's storage.cfg (facts/esxi-5.json), in `storage`",
+    )
+    .to_owned();
+    assert_eq!(
+        storage,
+        "old-nas = { content = [\"iso\"], export = \"/srv/old\", path = \"/mnt/pve/old-nas\", server = \"192.168.93.30\", type = \"nfs\" },"
+    );
+    let (_, before) = ok(&fixture, &["build"]);
+    assert!(
+        before.contains("has `old-nas` (nfs), which this description lacks"),
+        "{before}"
+    );
+    assert!(before.contains("pve-6 runs VM 100"), "{before}");
+
+    fixture.edit(
+        "cluster.ncl",
+        "  vms = [\n",
+        &format!("  vms = [\n    {vm}\n"),
+    );
+    fixture.edit(
+        "cluster.ncl",
+        "  storage = {\n",
+        &format!("  storage = {{\n    {storage}\n"),
+    );
+    let (_, after) = ok(&fixture, &["build"]);
+    assert!(!after.contains(": change: "), "{after}");
+    assert!(!after.contains("VM 100"), "{after}");
+    // Described, VM 100's config is lugc's to write.
+    let manifest = fixture.read("out/cluster/MANIFEST");
+    assert!(
+        manifest.contains(" /etc/pve/nodes/pve-6/qemu-server/100.conf "),
+        "{manifest}"
+    );
+    let (again, _) = ok(&fixture, &["adopt"]);
+    assert!(!again.contains("The hosts have what"), "{again}");
+}
