@@ -436,3 +436,21 @@ fn what_adopt_proposes_builds_where_it_says_and_is_then_managed() {
     let (again, _) = ok(&fixture, &["adopt"]);
     assert!(!again.contains("The hosts have what"), "{again}");
 }
+
+#[test]
+fn a_nic_name_the_host_lacks_fails_on_its_line() {
+    let fixture = with_facts();
+    fixture.edit("cluster.ncl", "enp4s0 = { address", "enp9s0 = { address");
+    let shown = failed_build(&fixture);
+    assert!(
+        shown.contains("host esxi-5: NIC `enp9s0` is not a NIC of esxi-5 (facts/esxi-5.json)"),
+        "{shown}"
+    );
+    let at = fixture
+        .read("cluster.ncl")
+        .lines()
+        .position(|l| l.contains("enp9s0"))
+        .unwrap()
+        + 1;
+    assert!(shown.contains(&format!("[cluster.ncl:{at}:")), "{shown}");
+}
