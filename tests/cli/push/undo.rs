@@ -274,7 +274,9 @@ fn the_revert_of_a_first_push_ends_complete_and_puts_the_firewall_back() {
         keys = dir.join("authorized_keys").display(),
     ));
 
-    let error = setup.push_fails(&["pve-5", "--yes", "--confirm-timeout", "5"]);
+    // The window runs from the end of each action: long enough that a loaded
+    // machine does not revert between two of the push's actions.
+    let error = setup.push_fails(&["pve-5", "--yes", "--confirm-timeout", "15"]);
     assert!(
         error.contains("did not take a new ssh connection"),
         "{error}"
