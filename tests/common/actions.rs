@@ -35,7 +35,7 @@ while [ "${1:-}" = --now ] || [ "${1:-}" = --quiet ]; do
 done
 [ "$verb" = daemon-reload ] && exit 0
 for unit in "$@"; do
-  read -r enabled masked active < "$LUGC_UNITS/$unit" 2> /dev/null ||
+  read -r enabled masked active 2> /dev/null < "$LUGC_UNITS/$unit" ||
     { enabled=disabled masked=unmasked active=inactive; }
   case $verb in
     mask) masked=masked; [ -z "$now" ] || active=inactive ;;

@@ -66,7 +66,7 @@ impl Setup {
                  printf '%s\\n' \"$1\" >> \"$log\"\n\
                  if [ -f {fail} ] && grep -qxF -- \"$1\" {fail}; then echo \"cannot: $1\" >&2; exit 3; fi\n\
                  if [ -f {hook} ]; then . {hook}; fi\n\
-                 if [ -x {simulate} ]; then {simulate} \"$1\" || exit; fi\n\
+                 if [ \"$log\" = {log} ] && [ -x {simulate} ]; then {simulate} \"$1\" || exit; fi\n\
                  echo \"ran: $1\"\n",
                 log = setup.sshd.dir().join("actions.log").display(),
                 checks = setup.sshd.dir().join("checks.log").display(),
