@@ -11,6 +11,7 @@ mod contracts;
 mod facts;
 mod lib_std;
 mod plain_nickel;
+mod rebuild;
 
 use std::fs;
 

@@ -12,7 +12,7 @@ use crate::common::{repo_root, Fixture};
 
 /// `file` typechecked and exported by nickel-lang-core alone, as JSON, or
 /// Nickel's error report.
-fn plain_nickel(file: &Path) -> Result<serde_json::Value, String> {
+pub(super) fn plain_nickel(file: &Path) -> Result<serde_json::Value, String> {
     let file = file.to_path_buf();
     // Deep data needs a larger stack than a test thread has.
     std::thread::Builder::new()

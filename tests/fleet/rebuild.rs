@@ -1,0 +1,159 @@
+//! A build over an earlier out/ is byte-identical to a full build, always:
+//! after each of many seeded random edits of cluster.ncl, `lugc build`
+//! (which links each file out/ holds already into the new tree, and which
+//! the no-op cache may answer) leaves out/ exactly what plain Nickel exports
+//! and what a build from nothing writes (`build --check`), or fails as plain
+//! Nickel does and leaves out/ as it was.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::common::{stderr, Fixture};
+
+/// A small seeded generator (xorshift64*): the same edits for a seed.
+struct Seeded(u64);
+
+impl Seeded {
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % bound
+    }
+}
+
+/// The byte ranges of cluster.ncl's plain string literals' contents.
+fn literals(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    for (offset, line) in line_offsets(text) {
+        let code = line.split(" #").next().unwrap_or(line);
+        if code.trim_start().starts_with('#') || code.contains("m%") {
+            continue;
+        }
+        let quotes: Vec<usize> = code.match_indices('"').map(|(at, _)| at).collect();
+        for pair in quotes.chunks_exact(2) {
+            let inside = &code[pair[0] + 1..pair[1]];
+            if !inside.contains(['\\', '%']) {
+                ranges.push(offset + pair[0] + 1..offset + pair[1]);
+            }
+        }
+    }
+    ranges
+}
+
+fn line_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split_inclusive('\n').scan(0, |offset, line| {
+        let start = *offset;
+        *offset += line.len();
+        Some((start, line))
+    })
+}
+
+/// One random edit of a string literal: a digit changed, a letter added, or
+/// one literal's content copied into another.
+fn edit(text: &str, random: &mut Seeded) -> String {
+    let ranges = literals(text);
+    let range = ranges[random.below(ranges.len())].clone();
+    let inside = &text[range.clone()];
+    let replacement = match random.below(4) {
+        0 => {
+            let digits: Vec<usize> = inside
+                .match_indices(|c: char| c.is_ascii_digit())
+                .map(|(at, _)| at)
+                .collect();
+            if digits.is_empty() {
+                format!("{inside}1")
+            } else {
+                let at = digits[random.below(digits.len())];
+                let digit = char::from(b'0' + u8::try_from(random.below(10)).unwrap());
+                format!("{}{digit}{}", &inside[..at], &inside[at + 1..])
+            }
+        }
+        1 => format!("{inside}{}", ["a", "-b", ".c", "0"][random.below(4)]),
+        2 => text[ranges[random.below(ranges.len())].clone()].to_owned(),
+        _ => inside.chars().rev().collect(),
+    };
+    format!(
+        "{}{replacement}{}",
+        &text[..range.start],
+        &text[range.end..]
+    )
+}
+
+/// out/'s files by bundle and path, as plain Nickel's export lists them.
+fn exported_files(exported: &serde_json::Value) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let bundles = exported["hosts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, host)| (name.as_str(), &host["files"]))
+        .chain([("cluster", &exported["cluster"]["files"])]);
+    for (bundle, bundle_files) in bundles {
+        for (path, file) in bundle_files.as_object().unwrap() {
+            let content = file["content"].as_str().unwrap().as_bytes().to_vec();
+            files.insert(
+                Path::new(bundle).join(path.trim_start_matches('/')),
+                content,
+            );
+        }
+    }
+    files
+}
+
+/// out/'s files but INDEX and the MANIFESTs.
+fn built_files(fixture: &Fixture) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut tree = fixture.tree("out");
+    tree.retain(|path, _| !path.ends_with("MANIFEST") && path != Path::new("INDEX"));
+    tree
+}
+
+#[test]
+fn a_build_after_random_edits_is_the_full_build() {
+    let (mut built, mut failed) = (0, 0);
+    for seed in [1_u64, 7, 25] {
+        let fixture = Fixture::new();
+        let file = fixture.path().join("cluster.ncl");
+        let mut random = Seeded(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        fixture.lugc().arg("build").assert().success();
+        for step in 0..5 {
+            let text = fixture.read("cluster.ncl");
+            // Some steps go back to the original text: every bundle's input
+            // is then one out/ held before.
+            let edited = if step == 3 {
+                std::fs::read_to_string(crate::common::repo_root().join("cluster.ncl")).unwrap()
+            } else {
+                edit(&text, &mut random)
+            };
+            fixture.write("cluster.ncl", &edited);
+            let before = fixture.tree("out");
+            let output = fixture.run(&["build"]);
+            let context = format!("seed {seed}, step {step}: {}", stderr(&output));
+            match super::plain_nickel::plain_nickel(&file) {
+                Ok(exported) => {
+                    assert!(output.status.success(), "{context}");
+                    assert_eq!(
+                        built_files(&fixture),
+                        exported_files(&exported),
+                        "{context}"
+                    );
+                    let check = fixture.run(&["build", "--check"]);
+                    assert!(
+                        check.status.success(),
+                        "{context}: {}",
+                        String::from_utf8_lossy(&check.stdout)
+                    );
+                    built += 1;
+                }
+                Err(_) => {
+                    assert!(!output.status.success(), "{context}");
+                    assert_eq!(fixture.tree("out"), before, "{context}");
+                    failed += 1;
+                    // The next edit starts from a fleet that builds.
+                    fixture.write("cluster.ncl", &text);
+                }
+            }
+        }
+    }
+    assert!(built >= 4, "{built} edits built, {failed} failed");
+}
