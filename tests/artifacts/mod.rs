@@ -11,6 +11,7 @@ mod actions;
 mod apt;
 mod chrony;
 mod cron;
+mod health;
 mod hosts;
 mod interfaces;
 mod iptables;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod actions;
+pub mod network;
 pub mod sshd;
 
 use std::collections::BTreeMap;

@@ -6,82 +6,36 @@
 //!
 //! Nothing touches this machine's network: the stand-in `ifreload -a`
 //! "applies" pve-6's interfaces file to a simulated kernel in the test's
-//! directory (sim/applied), which stand-in `ip`, `ping` and `carries`
-//! read; a simulated switch carries VLANs 101 and 102 (sim/switch). The
+//! directory, which the stand-in `ip`, `ping` and `carries` of
+//! common::network read; a simulated switch carries VLANs 101 and 102. The
 //! health script itself runs for real with the stand-ins first on PATH.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use super::Setup;
+use crate::common::network::Network;
 use crate::common::{stderr, stdout};
 
 const HEALTH: &str = "/usr/local/lib/lugc/health";
 
-/// Stand-in `ip -o link show dev NAME`: a device of the applied interfaces
-/// file, up, with its bridge as `master`.
-const IP: &str = r#"#!/bin/sh
-applied=$SIM/applied
-[ "$1 $2 $3 $4" = "-o link show dev" ] || { echo "stand-in ip: $*" >&2; exit 2; }
-grep -q "^iface $5 " "$applied" || { echo "Device \"$5\" does not exist." >&2; exit 1; }
-master=$(awk -v n="$5" '/^iface /{b=$2} /^ *bridge-ports /{for(i=2;i<=NF;i++) if($i==n) print b}' "$applied")
-printf '7: %s: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue%s state UP mode DEFAULT\n' "$5" "${master:+ master $master}"
-"#;
-
-/// Whether traffic on bridge $1 reaches the switch: a port untagged or in
-/// a VLAN the switch carries (a tunnel always does).
-const CARRIES: &str = r#"#!/bin/sh
-applied=$SIM/applied
-for port in $(awk -v b="$1" '/^iface /{i=$2} i==b && /^ *bridge-ports /{for(n=2;n<=NF;n++) print $n}' "$applied"); do
-  case $port in
-    none) ;;
-    *.*) grep -qx "${port##*.}" "$SIM/switch" && exit 0 ;;
-    *) exit 0 ;;
-  esac
-done
-echo "$1: no port the switch carries" >&2
-exit 1
-"#;
-
-/// Stand-in `ping ... -I BRIDGE ADDRESS`: answered when the bridge has an
-/// address and reaches the switch.
-const PING: &str = r#"#!/bin/sh
-while [ $# -gt 1 ]; do
-  [ "$1" = -I ] && dev=$2
-  shift
-done
-if awk -v b="$dev" '/^iface /{i=$2} i==b && /^ *address /{found=1} END{exit !found}' "$SIM/applied" && carries "$dev" 2> /dev/null; then
-  echo "1 packets transmitted, 1 received, 0% packet loss"
-else
-  echo "PING $1: 1 packets transmitted, 0 received, 100% packet loss"
-  exit 1
-fi
-"#;
-
 impl Setup {
     /// pve-6 on the stand-in network; returns the simulation's directory.
     fn stand_in_network(&self) -> PathBuf {
-        let sim = self.sshd.dir().join("sim");
-        let bin = sim.join("bin");
-        fs::create_dir_all(&bin).unwrap();
-        for (name, text) in [("ip", IP), ("carries", CARRIES), ("ping", PING)] {
-            fs::write(bin.join(name), text).unwrap();
-            fs::set_permissions(bin.join(name), fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        fs::write(sim.join("switch"), "101\n102\n").unwrap();
+        let network = Network::new(&self.sshd.dir().join("sim"), &[101, 102]);
         fs::create_dir_all(self.host_root("pve-6")).unwrap();
         self.hook(&format!(
             "case $1 in\n\
-             \x20 'ifreload -a') cp {root}/etc/network/interfaces {sim}/applied ;;\n\
+             \x20 'ifreload -a') cp {root}/etc/network/interfaces {applied} ;;\n\
              \x20 \"sh \"*{HEALTH}*) PATH={bin}:$PATH SIM={sim} sh -c \"$1\"; exit $? ;;\n\
              esac\n",
             root = self.host_root("pve-6").display(),
-            sim = sim.display(),
-            bin = bin.display(),
+            applied = network.applied().display(),
+            sim = network.sim.display(),
+            bin = network.bin().display(),
         ));
-        sim
+        network.sim
     }
 
     /// Replace `from` with `to` in cluster.ncl, rebuild and commit.
