@@ -3,7 +3,8 @@
 //! and it fails, naming the check, when a bridge loses a port or is gone.
 //! The script runs for real on the simulated network of common::network
 //! (stand-in `ip` and `ping` reading the bundle's interfaces file), never
-//! on this machine's.
+//! on this machine's; only its parsing of `ip -o link show` meets the real
+//! `ip`, which reads.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -110,4 +111,40 @@ fn a_bridge_without_its_port_or_gone_fails_its_check_by_name() {
             "{name} in\n{text}"
         );
     }
+}
+
+/// The helpers of a health script (everything before its first check)
+/// read real iproute2 output: `lo` is up, is no bridge's port, and a
+/// missing device fails. Only `ip -o link show` runs, which reads.
+#[test]
+fn the_checks_read_what_the_real_ip_prints() {
+    let (health, _) = bundles().remove(0);
+    let text = health.text();
+    let helpers = &text[..text.find("\nwhy=$(").expect("a check")];
+    let dir = scratch();
+    let script = super::write(
+        dir.path(),
+        "helpers",
+        &format!(
+            "{helpers}\nup lo || exit 10\n\
+             up lo vmbr0 && exit 11\n\
+             up lugc-no-such-device && exit 12\n\
+             bridge lo && exit 0\n\
+             exit 13\n"
+        ),
+    );
+    let output = std::process::Command::new("sh")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.contains("lo is not a port of vmbr0\n"), "{said}");
+    assert!(said.contains("lugc-no-such-device"), "{said}");
 }
