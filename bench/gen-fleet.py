@@ -146,10 +146,13 @@ def fleet(n):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hosts", type=int, required=True, help="number of hosts (at least 10)")
-    parser.add_argument("--out", type=pathlib.Path, required=True, help="directory to write cluster.ncl and lib/ into")
+    parser.add_argument("--out", type=pathlib.Path, required=True, help="directory to write cluster.ncl and lib/ into, outside the repository (its lib/ is replaced)")
     args = parser.parse_args()
     if args.hosts < 10:
         parser.error("--hosts must be at least 10")
+    out = args.out.resolve()
+    if out == ROOT or ROOT in out.parents:
+        parser.error("--out %s is inside the repository %s; give a directory outside it" % (args.out, ROOT))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "cluster.ncl").write_text(fleet(args.hosts))
     shutil.rmtree(args.out / "lib", ignore_errors=True)

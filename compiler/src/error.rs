@@ -93,6 +93,8 @@ pub enum Outcome {
     Clean,
     /// A difference was found: exit 1.
     Differs,
+    /// Part of the work failed (a host unreachable), and the output says so: exit 2.
+    Failed,
 }
 
 impl From<Outcome> for ExitCode {
@@ -100,6 +102,7 @@ impl From<Outcome> for ExitCode {
         match outcome {
             Outcome::Clean => ExitCode::SUCCESS,
             Outcome::Differs => ExitCode::from(1),
+            Outcome::Failed => ExitCode::from(ERROR_EXIT),
         }
     }
 }

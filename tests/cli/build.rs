@@ -302,3 +302,31 @@ fn fixture_line(needle: &str) -> usize {
         .unwrap_or_else(|| panic!("`{needle}` in cluster.ncl"));
     source[..offset].matches('\n').count() + 1
 }
+
+#[test]
+fn build_prints_bundles_and_stale_files_in_natural_order() {
+    let fixture = Fixture::new();
+    let names = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|line| line.split_once(' ').unwrap().1.to_owned())
+            .collect()
+    };
+    let expected = [
+        "cluster", "esxi-5", "pve-5", "pve-6", "pve-7", "pve-8", "pve-9", "pve-10",
+    ];
+    let built = fixture.run(&["build"]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    assert_eq!(names(&stdout(&built)), expected);
+    // Unchanged since: the cached index prints the same.
+    let cached = fixture.run(&["build"]);
+    assert_eq!(stdout(&cached), stdout(&built));
+
+    for bundle in ["pve-10", "pve-5"] {
+        fixture.write(&format!("out/{bundle}/etc/hostname"), "edited\n");
+    }
+    let output = fixture.run(&["build", "--check"]);
+    let text = stdout(&output);
+    let pve_5 = text.find("out/pve-5/etc/hostname: modified").expect(&text);
+    let pve_10 = text.find("out/pve-10/etc/hostname: modified").expect(&text);
+    assert!(pve_5 < pve_10, "{text}");
+}

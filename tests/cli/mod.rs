@@ -1,5 +1,6 @@
 mod adopt;
 mod assumed;
+mod bench;
 mod build;
 mod diff;
 mod hosts;

@@ -9,6 +9,7 @@ use clap::Args;
 use crate::cache;
 use crate::config::{Config, InputArgs};
 use crate::error::{Error, Outcome};
+use crate::natural;
 use crate::write::{self, Staleness};
 
 #[derive(Debug, Args)]
@@ -44,9 +45,7 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     if let Some(key) = key.as_ref().filter(|_| config.out.is_dir()) {
         let _lock = write::lock_and_clean(&config.out)?;
         if let Some(index) = cache::lookup(&config, key) {
-            for line in index.lines().skip(1) {
-                writeln!(out, "{line}")?;
-            }
+            print_index(&index, out)?;
             return Ok(Outcome::Clean);
         }
     }
@@ -61,7 +60,8 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     )?;
     let shown = config.out.display();
     if args.check {
-        let stale = write::check(&config.out, &compilation.bundles)?;
+        let mut stale = write::check(&config.out, &compilation.bundles)?;
+        stale.sort_by(|(a, _), (b, _)| natural::cmp(&a.to_string_lossy(), &b.to_string_lossy()));
         for (path, how) in &stale {
             let how = match how {
                 Staleness::Missing => "missing",
@@ -82,16 +82,29 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     }
     write::write(&config.out, &compilation.bundles)?;
     // A build with warnings or changes is not skipped next time: they show again.
+    let index = crate::bundle::index(&compilation.bundles);
     if let Some(key) = key
         .as_ref()
         .filter(|_| compilation.fleet.warnings.is_empty() && compilation.changes.is_empty())
     {
-        cache::store(&config, key, &crate::bundle::index(&compilation.bundles));
+        cache::store(&config, key, &index);
     }
-    for bundle in &compilation.bundles {
-        writeln!(out, "{} {}", bundle.id, bundle.name)?;
-    }
+    print_index(&index, out)?;
     Ok(Outcome::Clean)
+}
+
+/// Each `<id> <bundle>` line of an INDEX text, in natural order of the bundles.
+fn print_index(index: &str, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut lines: Vec<(&str, &str)> = index
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(' '))
+        .collect();
+    lines.sort_by(|(_, a), (_, b)| natural::cmp(a, b));
+    for (id, bundle) in lines {
+        writeln!(out, "{id} {bundle}")?;
+    }
+    Ok(())
 }
 
 /// The build's warnings on stderr; they may quote the hosts' facts.

@@ -66,6 +66,10 @@ pub struct PushArgs {
     #[arg(long)]
     pub allow_dirty: bool,
 
+    /// Dry run: exit 1 when a bundle is not up to date on its host (changes pending), as `git diff --exit-code` does.
+    #[arg(long, conflicts_with_all = ["yes", "rollback"])]
+    pub exit_code: bool,
+
     /// Put back the bundle that the last push to the host replaced.
     #[arg(long, conflicts_with = "all")]
     pub rollback: bool,
@@ -188,6 +192,7 @@ pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
             options: &options,
             jobs: usize::from(args.jobs),
             keep_going: args.keep_going,
+            exit_code: args.exit_code,
         };
         return push_all::run(fleet, &view, color, out);
     }
@@ -210,6 +215,7 @@ pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
     let harms = listed(&bundle.name, host, std::mem::take(&mut report.harms));
     let never_pushed = report.summary.never_pushed();
     drop(report);
+    let outcome = pending(args.exit_code, &previews);
     // The preview is shown even when the dry run ends in an error (drift).
     draw_previews(previews, harms, &view, color, out)?;
     result?;
@@ -220,7 +226,16 @@ pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
             writeln!(shown, "\n{advice}")?;
         }
     }
-    Ok(Outcome::Clean)
+    Ok(outcome)
+}
+
+/// With `--exit-code`, `Differs` when a dry run found a bundle not up to date.
+pub fn pending(exit_code: bool, previews: &[diff::BundleChange]) -> Outcome {
+    if exit_code && !previews.is_empty() {
+        Outcome::Differs
+    } else {
+        Outcome::Clean
+    }
 }
 
 /// A push's harms, each with its bundle and host.

@@ -35,6 +35,8 @@ pub struct Fleet<'a> {
     /// How many pushes run at once.
     pub jobs: usize,
     pub keep_going: bool,
+    /// A dry run exits 1 when a bundle is not up to date.
+    pub exit_code: bool,
 }
 
 struct Job {
@@ -162,6 +164,7 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
     }
     let mut ended: Vec<Ended> = ended.into_iter().flatten().collect();
     let (previews, harms) = shown(&jobs, &mut ended);
+    let outcome = super::push::pending(fleet.exit_code, &previews);
     super::push::draw_previews(previews, harms, view, color, out)?;
     let progress: &mut dyn Write = if json { &mut stderr } else { &mut *out };
     let labels: Vec<String> = jobs
@@ -177,7 +180,8 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
         writeln!(progress, "\n{advice}")?;
     }
     progress.flush()?;
-    failure(&labels, ended, fleet.keep_going, options.apply)
+    failure(&labels, ended, fleet.keep_going, options.apply)?;
+    Ok(outcome)
 }
 
 /// What the dry runs would change, and their harms, taken from `ended`.
@@ -505,13 +509,13 @@ fn table(labels: &[String], ended: &[Ended], apply: bool, color: bool) -> String
     text
 }
 
-/// Exit 0 when every push went through, else the error of each that failed.
+/// Nothing when every push went through, else the error of each that failed.
 fn failure(
     labels: &[String],
     ended: Vec<Ended>,
     keep_going: bool,
     apply: bool,
-) -> Result<Outcome, Error> {
+) -> Result<(), Error> {
     let skipped = ended.iter().filter(|ended| ended.pushed.is_err()).count();
     let errors: Vec<BundleFailure> = labels
         .iter()
@@ -525,7 +529,7 @@ fn failure(
         })
         .collect();
     if errors.is_empty() {
-        return Ok(Outcome::Clean);
+        return Ok(());
     }
     let names: Vec<&str> = errors
         .iter()

@@ -1,13 +1,14 @@
 //! `lugc status`: every bundle (or those named) against its host, read-only,
 //! `-j N` hosts at a time. Text rows are printed as each host answers, so a
-//! slow host delays only its own row; then a summary line. `--json` prints
-//! one `lugc-status 1` document instead (hosts in natural order, then
-//! the cluster bundle); `--diff` adds each host's content
-//! diffs as a dry run shows them. Exit 0 when every bundle is in sync, 1
-//! when any is not (unreachable included), 2 on an error of lugc itself.
+//! slow host delays only its own row (when stdout is not a terminal, rows
+//! keep host order, the cluster bundle last); then a summary line. `--json`
+//! prints one `lugc-status 1` document instead (the same order); `--diff`
+//! adds each host's content diffs as a dry run shows them. Exit 0 when every
+//! bundle is in sync, 1 when any is not, 2 when a host could not be looked
+//! at (unreachable, or an error), as `lugc facts` does.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use clap::Args;
 use serde::Serialize;
@@ -61,19 +62,7 @@ pub fn run(args: &StatusArgs, color: bool, out: &mut dyn Write) -> Result<Outcom
     let config = Config::from_args(&args.input)?;
     let compilation = compile(&config)?;
     guard::current(&config, &compilation.bundles)?;
-    let bundles = connect::selected(&args.hosts, &compilation.bundles)?;
-    let jobs = bundles
-        .iter()
-        .map(|bundle| {
-            let (host, remote) = args.connect.destination(&compilation.fleet, bundle)?;
-            Ok(Job {
-                desired: push::desired_from_out(&config.out, &bundle.name)?,
-                out_id: bundle.id.clone(),
-                host,
-                remote,
-            })
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
+    let jobs = jobs(args, &config, &compilation)?;
     let secret_paths = &compilation.fleet.secret_paths;
     let names: Vec<String> = jobs
         .iter()
@@ -93,6 +82,9 @@ pub fn run(args: &StatusArgs, color: bool, out: &mut dyn Write) -> Result<Outcom
         )?;
         out.flush()?;
     }
+    // On a terminal each row as its host answers; else in host order, each once those before it are in.
+    let in_order = !std::io::stdout().is_terminal();
+    let mut printed = 0;
     let mut rows: Vec<Option<Row>> = vec![None; jobs.len()];
     let look = |job: &Job| {
         let ask = Ask {
@@ -108,12 +100,22 @@ pub fn run(args: &StatusArgs, color: bool, out: &mut dyn Write) -> Result<Outcom
         args.jobs.jobs,
         look,
         |index, row| -> Result<(), Error> {
-            let row = row?;
-            if !args.json {
-                writeln!(out, "{}", text_row(&names[index], width, &row))?;
-                out.flush()?;
+            rows[index] = Some(row?);
+            if args.json {
+                return Ok(());
             }
-            rows[index] = Some(row);
+            let ready = if in_order {
+                let next = rows[printed..].iter().take_while(|row| row.is_some()).count();
+                (printed..printed + next).collect()
+            } else {
+                vec![index]
+            };
+            for index in ready {
+                let row = rows[index].as_ref().expect("answered");
+                writeln!(out, "{}", text_row(&names[index], width, row))?;
+                printed += 1;
+            }
+            out.flush()?;
             Ok(())
         },
     )?;
@@ -127,11 +129,41 @@ pub fn run(args: &StatusArgs, color: bool, out: &mut dyn Write) -> Result<Outcom
             super::push::draw_previews(previews, Vec::new(), &View::Text, color, out)?;
         }
     }
-    Ok(if rows.iter().all(|row| row.state == State::InSync) {
+    Ok(outcome(&rows))
+}
+
+/// Exit 2 when a host could not be looked at, else 1 when a bundle is not in sync.
+fn outcome(rows: &[Row]) -> Outcome {
+    if rows
+        .iter()
+        .any(|row| matches!(row.state, State::Unreachable(_) | State::Error(_)))
+    {
+        Outcome::Failed
+    } else if rows.iter().all(|row| row.state == State::InSync) {
         Outcome::Clean
     } else {
         Outcome::Differs
-    })
+    }
+}
+
+/// The bundles `args` name, each with where it lands.
+fn jobs(
+    args: &StatusArgs,
+    config: &Config,
+    compilation: &crate::Compilation,
+) -> Result<Vec<Job>, Error> {
+    connect::selected(&args.hosts, &compilation.bundles)?
+        .into_iter()
+        .map(|bundle| {
+            let (host, remote) = args.connect.destination(&compilation.fleet, bundle)?;
+            Ok(Job {
+                desired: push::desired_from_out(&config.out, &bundle.name)?,
+                out_id: bundle.id.clone(),
+                host,
+                remote,
+            })
+        })
+        .collect()
 }
 
 /// `pve-5  bba1809cc079  bba1809cc079  in sync`, with what is behind the state.

@@ -5,6 +5,7 @@
 
 mod all;
 mod confirm;
+mod conventions;
 mod facts;
 mod health;
 mod host_state;

@@ -117,11 +117,10 @@ fn status_reports_each_state_in_parallel_and_writes_nothing() {
             }
         }
     });
-    // Every other row arrives while pve-10 still holds its answer back.
+    // Piped, rows keep host order: those before pve-10 arrive while it
+    // still holds its answer back, the cluster's only after it.
     let mut seen: Vec<String> = Vec::new();
-    let others = [
-        "pve-5", "esxi-5", "pve-6", "pve-7", "pve-8", "pve-9", "cluster",
-    ];
+    let others = ["esxi-5", "pve-5", "pve-6", "pve-7", "pve-8", "pve-9"];
     while !others.iter().all(|bundle| {
         seen.iter()
             .any(|l| l.split_whitespace().next() == Some(bundle))
@@ -132,13 +131,23 @@ fn status_reports_each_state_in_parallel_and_writes_nothing() {
         seen.push(line);
     }
     assert!(
-        !seen.iter().any(|l| l.starts_with("pve-10 ")),
+        !seen
+            .iter()
+            .any(|l| l.starts_with("pve-10 ") || l.starts_with("cluster ")),
         "pve-10 answered before its release: {seen:#?}"
     );
     fs::write(&release, "").unwrap();
     seen.extend(lines.iter());
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1), "{seen:#?}");
+    assert_eq!(status.code(), Some(2), "pve-9 is unreachable: {seen:#?}");
+    let order: Vec<&str> = seen[1..seen.len() - 1]
+        .iter()
+        .map(|line| line.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        ["esxi-5", "pve-5", "pve-6", "pve-7", "pve-8", "pve-9", "pve-10", "cluster"]
+    );
 
     assert!(seen[0].starts_with("BUNDLE"), "{seen:#?}");
     assert!(row(&seen, "pve-5").ends_with("  in sync"), "{seen:#?}");
@@ -169,7 +178,7 @@ fn status_reports_each_state_in_parallel_and_writes_nothing() {
 
     // JSON: the same states, by bundle in natural order.
     let output = setup.status_command(&["--json"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["schema"], "lugc-status 1");
     let states: Vec<(String, String)> = json["bundles"]
@@ -198,12 +207,18 @@ fn status_reports_each_state_in_parallel_and_writes_nothing() {
     assert_eq!(json["bundles"][0]["drift"][0], format!("/{CHRONY}"));
     assert_eq!(json["bundles"][4]["matching"], 1);
 
-    // In sync alone: exit 0. --diff shows the content that drifted.
+    // In sync alone: exit 0; out of sync but reached: 1, as `git diff --exit-code`.
+    // --diff shows the content that drifted.
     let output = setup
         .status_command(&["pve-5", "cluster"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let output = setup
+        .status_command(&["pve-6", "esxi-5", "pve-7"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
     let output = setup
         .status_command(&["esxi-5", "--diff"])
         .output()
