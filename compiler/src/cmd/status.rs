@@ -105,7 +105,10 @@ pub fn run(args: &StatusArgs, color: bool, out: &mut dyn Write) -> Result<Outcom
                 return Ok(());
             }
             let ready = if in_order {
-                let next = rows[printed..].iter().take_while(|row| row.is_some()).count();
+                let next = rows[printed..]
+                    .iter()
+                    .take_while(|row| row.is_some())
+                    .count();
                 (printed..printed + next).collect()
             } else {
                 vec![index]

@@ -15,10 +15,20 @@ fn a_dry_run_with_exit_code_exits_1_while_changes_are_pending() {
         (code, format!("{}\n{}", stdout(&output), stderr(&output)))
     };
     let (exit, shown) = code(&["pve-5"]);
-    assert_eq!(exit, Some(0), "without --exit-code a dry run exits 0\n{shown}");
+    assert_eq!(
+        exit,
+        Some(0),
+        "without --exit-code a dry run exits 0\n{shown}"
+    );
     let (exit, shown) = code(&["pve-5", "--exit-code"]);
     assert_eq!(exit, Some(1), "{shown}");
-    assert!(shown.contains("+server "), "the diff is shown as usual\n{shown}");
+    assert!(
+        shown.contains("+server "),
+        "the diff is shown as usual\n{shown}"
+    );
+    for host in ["esxi-5", "pve-6", "pve-7", "pve-8", "pve-9", "pve-10"] {
+        fs::create_dir_all(setup.host_root(host).join("etc/pve")).unwrap();
+    }
     let (exit, shown) = code(&["--all", "--exit-code", "--name-only"]);
     assert_eq!(exit, Some(1), "{shown}");
 
