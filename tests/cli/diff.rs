@@ -749,6 +749,37 @@ fn a_vm_moving_node_is_a_rename_that_says_what_lugc_does_not_do() {
         stat.contains("/etc/pve/nodes/{pve-5 → pve-6}/qemu-server/230.conf"),
         "{stat}"
     );
+
+    // A move is one change, counted once where the file arrived, not as
+    // lines removed on the node it left.
+    let output = repo.run(&["diff", "HEAD~1", "HEAD", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let files: Vec<&serde_json::Value> = json["bundles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|bundle| bundle["files"].as_array().unwrap())
+        .collect();
+    let left: Vec<&&serde_json::Value> =
+        files.iter().filter(|f| !f["moved_to"].is_null()).collect();
+    assert!(!left.is_empty(), "{json:#}");
+    for file in &left {
+        assert_eq!(file["content"], "same", "{file:#}");
+    }
+    let count = |key: &str| -> u64 { files.iter().filter_map(|file| file[key].as_u64()).sum() };
+    let summary = &json["summary"];
+    assert_eq!(summary["files"], files.len() - left.len(), "{summary:#}");
+    assert_eq!(
+        summary["lines_removed"],
+        count("lines_removed"),
+        "{summary:#}"
+    );
+    assert_eq!(summary["lines_added"], count("lines_added"), "{summary:#}");
+    let removed = summary["lines_removed"].as_u64().unwrap();
+    assert!(
+        removed <= 2 * summary["lines_added"].as_u64().unwrap() + 2,
+        "{summary:#}"
+    );
 }
 
 /// `lugc diff` with the record of the last build and without it (as in a fresh clone).
@@ -847,4 +878,163 @@ fn three_dots_compare_a_branch_with_where_it_left_main() {
     assert!(text.starts_with("main...motd (merge base "), "{text}");
     let extra = repo.run(&["diff", "main...motd", "HEAD"]);
     assert_eq!(extra.status.code(), Some(2));
+}
+
+#[test]
+fn hunks_name_their_storage_section_stanza_and_vm_key_in_every_format() {
+    let repo = Repo::new();
+    repo.fixture
+        .edit("cluster.ncl", "sparse = true,", "sparse = false,");
+    repo.fixture
+        .edit("cluster.ncl", "cores = 4, # assumed", "cores = 6,");
+    repo.fixture.edit(
+        "cluster.ncl",
+        "gateway_intranet_address = \"10.254.0.1\", # assumed",
+        "gateway_intranet_address = \"10.254.0.3\",",
+    );
+    repo.build();
+    repo.commit("sparse off, 6 cores, another intranet gateway");
+    let headers = |args: &[&str]| -> Vec<String> {
+        let output = repo.run(&[&["diff", "HEAD~1", "HEAD"], args].concat());
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let text = stdout(&output);
+        let text = if args == ["--json"] {
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let diffs = json["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .chain(
+                    json["bundles"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .flat_map(|bundle| bundle["files"].as_array().unwrap()),
+                )
+                .filter_map(|file| file["diff"].as_str().map(str::to_owned));
+            diffs.collect::<Vec<String>>().join("")
+        } else {
+            text
+        };
+        text.lines()
+            .filter(|line| line.starts_with("@@ "))
+            .map(|line| line.rsplit_once(" @@").unwrap().1.trim().to_owned())
+            .collect()
+    };
+    for args in [&[][..], &["--format", "markdown"], &["--json"]] {
+        let names = headers(args);
+        for name in ["zfspool: local-zfs", "cores", "iface vmbr1 inet static"] {
+            assert!(names.iter().any(|n| n == name), "{args:?}: {names:?}");
+        }
+    }
+}
+
+#[test]
+fn a_committed_hand_edit_is_flagged_in_every_range_even_where_its_bundle_changed() {
+    let repo = Repo::new();
+    repo.git(&["checkout", "-q", "-b", "edits"]);
+    // HEAD~1: a hand edit in pve-9 and the NTP server built, in one commit.
+    repo.fixture
+        .edit("cluster.ncl", "\"time.ustc.edu.cn\"", "\"ntp.example.org\"");
+    repo.build();
+    let hosts = "out/pve-9/etc/hosts";
+    let original = repo.fixture.read(hosts);
+    repo.fixture
+        .write(hosts, &format!("{original}10.0.0.9 by-hand\n"));
+    repo.commit("ntp: ntp.example.org, and a hand edit");
+    // HEAD: pve-9 changes again, for another reason.
+    repo.fixture
+        .edit("cluster.ncl", "\"ntp.example.org\"", "\"ntp2.example.org\"");
+    repo.build();
+    repo.fixture
+        .write(hosts, &format!("{original}10.0.0.9 by-hand\n"));
+    repo.commit("ntp: ntp2.example.org");
+    let flagged = "pve-9/etc/hosts";
+    for range in [
+        &["HEAD~1", "HEAD~2"][..],
+        &["HEAD~2", "HEAD~1"],
+        &["HEAD~2", "HEAD"],
+        &["main...HEAD"],
+        &["main...edits"],
+    ] {
+        let output = repo.run(&[&["diff"], range, &["--json"]].concat());
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{range:?}: {}",
+            stderr(&output)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let modified = &json["summary"]["modified"];
+        assert!(
+            modified
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|name| name == "pve-9"),
+            "{range:?}: pve-9 changed for the NTP server too: {modified}"
+        );
+        let edits: Vec<&str> = json["hand_edits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edit| edit["location"].as_str().unwrap())
+            .collect();
+        assert_eq!(edits, [flagged], "{range:?}");
+    }
+}
+
+#[test]
+fn a_renamed_host_stays_a_rename_beside_a_fleet_wide_change() {
+    let repo = Repo::new();
+    repo.git(&["checkout", "-q", "-b", "rename"]);
+    repo.fixture
+        .edit("cluster.ncl", "    pve-7 = {", "    pve-12 = {");
+    repo.fixture.edit(
+        "cluster.ncl",
+        "\"esxi-5\", \"pve-7\"]",
+        "\"esxi-5\", \"pve-12\"]",
+    );
+    repo.fixture
+        .edit("cluster.ncl", "\"time.ustc.edu.cn\"", "\"ntp.example.org\"");
+    repo.fixture.edit(
+        "cluster.ncl",
+        "mirror = \"mirrors.ustc.edu.cn\",",
+        "mirror = \"mirror.example.org\",",
+    );
+    repo.build();
+    repo.commit("pve-7 is pve-12; another NTP server and mirror");
+    let output = repo.run(&["diff", "main...HEAD"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    let similarity = text
+        .split("  renamed: pve-7 → pve-12 (")
+        .nth(1)
+        .and_then(|rest| rest.split_once("% similar)"))
+        .map(|(percent, _)| percent.parse::<u8>().unwrap())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        similarity >= 80,
+        "all but chrony.conf and the apt lists: {text}"
+    );
+    assert!(!text.contains("  removed: pve-7"), "{text}");
+
+    // The apt list naming each host is one change, not one block per host.
+    let list = "/etc/apt/sources.list.d/pve-enterprise.list";
+    let group = text
+        .lines()
+        .find(|line| line.starts_with(&format!("modified {list}, same change on ")))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(group.contains(", each with its own name: "), "{group}");
+    assert_eq!(
+        text.matches(&format!("modified {list}")).count(),
+        1,
+        "{text}"
+    );
+    let json = repo.run(&["diff", "main...HEAD", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let groups = json["groups"].as_array().unwrap();
+    let group = groups.iter().find(|group| group["path"] == list).unwrap();
+    assert_eq!(group["host_named"], true, "{group:#}");
+    assert_eq!(json["summary"]["renamed"][0]["old"], "pve-7");
 }

@@ -112,8 +112,7 @@ pub fn run(args: &DiffArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
             let new = repo.at(&rev)?;
             let ((), mut report) = compare_beside(&old, &new, &options, || Ok(()))?;
             let indexes = [old.index()?, new.index()?];
-            let changed =
-                repo.changed_in_unchanged_bundles(&old, &new, [&indexes[0], &indexes[1]])?;
+            let changed = repo.changed_in_kept_bundles(&old, &new, [&indexes[0], &indexes[1]])?;
             let edits = diff::compare::unexplained(&report, &changed, &new, &options.hosts);
             add_hand_edits(&mut report, edits);
             report

@@ -18,6 +18,7 @@ use crate::diff::report::{
     content_change, distinct_actions, BundleChange, Content, FileChange, HandEdit, Place, Report,
     Status,
 };
+use crate::diff::sections::{self, Kind};
 use crate::diff::source::{parse_manifest, OutTree};
 use crate::diff::DiffError;
 use crate::manifest::{Entry, Manifest};
@@ -138,19 +139,7 @@ pub fn compare(
     if let Some(threshold) = options.renames {
         rename_files(&mut reader, &mut bundles, threshold, &mut notes)?;
     }
-    for bundle in &mut bundles {
-        let old_name = bundle.old_name().to_owned();
-        for file in &mut bundle.files {
-            let old_bundle = file
-                .from
-                .as_ref()
-                .map_or(old_name.as_str(), |from| from.bundle.as_str());
-            let old = file.old.as_ref().map(|entry| (old_bundle, entry));
-            let new = file.new.as_ref().map(|entry| (bundle.name.as_str(), entry));
-            file.content = reader.content(old, new)?;
-        }
-        bundle.files.sort_by(|a, b| a.path.cmp(&b.path));
-    }
+    read_contents(&mut reader, &mut bundles)?;
     bundles.sort_by(|a, b| natural::cmp(&a.name, &b.name));
     let mut hand_edits = reader.hand_edits;
     hand_edits.sort();
@@ -163,6 +152,27 @@ pub fn compare(
         notes,
         harms: None,
     })
+}
+
+/// Each file change's content, read and diffed; files in path order.
+fn read_contents(reader: &mut Reader<'_>, bundles: &mut [BundleChange]) -> Result<(), DiffError> {
+    for bundle in bundles {
+        let old_name = bundle.old_name().to_owned();
+        for file in &mut bundle.files {
+            let old_bundle = file
+                .from
+                .as_ref()
+                .map_or(old_name.as_str(), |from| from.bundle.as_str());
+            let old = file.old.as_ref().map(|entry| (old_bundle, entry));
+            let new = file.new.as_ref().map(|entry| (bundle.name.as_str(), entry));
+            // A file that moved away changes nothing here: its move counts where it arrived.
+            if file.moved_to.is_none() {
+                file.content = reader.content(old, new)?;
+            }
+        }
+        bundle.files.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+    Ok(())
 }
 
 /// The paths inside out/ among `changed` (as git sees them) that no
@@ -321,6 +331,10 @@ fn rename_bundles(
         let old = &manifests[OLD][old_name];
         for (j, new_name) in added.iter().enumerate() {
             let new = &manifests[NEW][new_name];
+            // Two host bundles are compared modulo their own names: every
+            // file a host gets may name it.
+            let hosts = (old.reaches == [*old_name] && new.reaches == [*new_name])
+                .then_some((*old_name, *new_name));
             let larger = old.entries.len().max(new.entries.len());
             let by_path: HashMap<&str, &Entry> = new
                 .entries
@@ -330,14 +344,23 @@ fn rename_bundles(
             let common: Vec<(&Entry, &Entry)> = old
                 .entries
                 .iter()
-                .filter_map(|entry| Some((entry, *by_path.get(entry.path.as_str())?)))
+                .filter_map(|entry| {
+                    let path = match hosts {
+                        Some((from, to)) => {
+                            renames::with_host_renamed(entry.path.as_bytes(), from, to)
+                        }
+                        None => entry.path.as_bytes().into(),
+                    };
+                    let path = std::str::from_utf8(&path).ok()?;
+                    Some((entry, *by_path.get(path)?))
+                })
                 .collect();
             if renames::percent(common.len(), larger) < threshold {
                 continue;
             }
             let mut score = 0;
             for (a, b) in common {
-                score += usize::from(reader.similarity((old_name, a), (new_name, b))?);
+                score += usize::from(reader.similarity((old_name, a), (new_name, b), hosts)?);
             }
             candidates.push(Candidate {
                 removed: i,
@@ -430,9 +453,13 @@ fn rename_files(
             for &j in &left_added {
                 let (a_bundle, a_file) = (&bundles[added[j].0], file(added[j]));
                 let a_entry = a_file.new.as_ref().expect("an added file is new");
+                // A file moving between hosts is compared modulo their names.
+                let hosts = (r_bundle.is_host() && a_bundle.is_host())
+                    .then_some((r_bundle.old_name(), a_bundle.name.as_str()));
                 let similarity = reader.similarity(
                     (r_bundle.old_name(), r_entry),
                     (a_bundle.name.as_str(), a_entry),
+                    hosts,
                 )?;
                 inexact.push(Candidate {
                     removed: i,
@@ -444,6 +471,17 @@ fn rename_files(
         }
         pairs.extend(renames::pair(inexact, threshold));
     }
+    apply_pairs(bundles, [&removed, &added], pairs);
+    Ok(())
+}
+
+/// Mark each paired added file as renamed or moved from its removed file;
+/// a renamed file's old entry leaves its bundle, a moved one says where it went.
+fn apply_pairs(
+    bundles: &mut [BundleChange],
+    [removed, added]: [&[(usize, usize)]; 2],
+    pairs: Vec<Candidate>,
+) {
     let mut dropped: Vec<(usize, usize)> = Vec::new();
     for pair in pairs {
         let ((rb, rf), (ab, af)) = (removed[pair.removed], added[pair.added]);
@@ -475,7 +513,6 @@ fn rename_files(
     for (b, f) in dropped {
         bundles[b].files.remove(f);
     }
-    Ok(())
 }
 
 /// A file's bytes and their blake3 as hex.
@@ -487,9 +524,10 @@ struct Reader<'a> {
     trees: [&'a dyn OutTree; 2],
     /// By side and content id (or bundle and path): the bytes and their blake3.
     files: HashMap<(usize, String), Read>,
-    /// By the blake3 of each side ("" where absent).
-    contents: HashMap<(String, String), Content>,
-    similarities: HashMap<(String, String), u8>,
+    /// By the blake3 of each side ("" where absent) and how hunks are named.
+    contents: HashMap<(String, String, Option<Kind>), Content>,
+    /// By the blake3 of each side and the host rename they are read with.
+    similarities: HashMap<(String, String, String), u8>,
     hand_edits: Vec<HandEdit>,
 }
 
@@ -565,6 +603,9 @@ impl<'a> Reader<'a> {
                 return Ok(Content::Same);
             }
         }
+        let kind = new
+            .or(old)
+            .and_then(|(_, entry)| sections::kind(&entry.path));
         let old = old
             .map(|(bundle, entry)| self.file(OLD, bundle, entry))
             .transpose()?;
@@ -576,7 +617,7 @@ impl<'a> Reader<'a> {
                 .map(|(_, hash)| hash.clone())
                 .unwrap_or_default()
         };
-        let key = (hash(&old), hash(&new));
+        let key = (hash(&old), hash(&new), kind);
         if old.is_some() && key.0 == key.1 {
             return Ok(Content::Same);
         }
@@ -585,22 +626,33 @@ impl<'a> Reader<'a> {
         }
         let bytes = |side: &Option<Read>| side.as_ref().map(|(bytes, _)| Arc::clone(bytes));
         let (old_bytes, new_bytes) = (bytes(&old), bytes(&new));
-        let content = content_change(old_bytes.as_deref(), new_bytes.as_deref());
+        let content = content_change(kind, old_bytes.as_deref(), new_bytes.as_deref());
         self.contents.insert(key, content.clone());
         Ok(content)
     }
 
-    /// [`renames::similarity`] of an old and a new file.
-    fn similarity(&mut self, old: (&str, &Entry), new: (&str, &Entry)) -> Result<u8, DiffError> {
+    /// [`renames::similarity`] of an old and a new file, with the old one's
+    /// host name `hosts.0` read as `hosts.1` where given.
+    fn similarity(
+        &mut self,
+        old: (&str, &Entry),
+        new: (&str, &Entry),
+        hosts: Option<(&str, &str)>,
+    ) -> Result<u8, DiffError> {
         if old.1.blake3 == new.1.blake3 {
             return Ok(100);
         }
         let (old_bytes, old_hash) = self.file(OLD, old.0, old.1)?;
         let (new_bytes, new_hash) = self.file(NEW, new.0, new.1)?;
-        let key = (old_hash, new_hash);
+        let renamed = hosts.map(|(from, to)| format!("{from}\0{to}"));
+        let key = (old_hash, new_hash, renamed.unwrap_or_default());
         if let Some(similarity) = self.similarities.get(&key) {
             return Ok(*similarity);
         }
+        let old_bytes = match hosts {
+            Some((from, to)) => renames::with_host_renamed(&old_bytes, from, to),
+            None => old_bytes[..].into(),
+        };
         let similarity = renames::similarity(&old_bytes, &new_bytes);
         self.similarities.insert(key, similarity);
         Ok(similarity)

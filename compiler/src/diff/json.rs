@@ -61,6 +61,8 @@ struct Action<'a> {
 #[derive(Serialize)]
 struct Group<'a> {
     bundles: &'a [&'a str],
+    /// Each bundle's diff names its own host where `diff` names the first.
+    host_named: bool,
     #[serde(flatten)]
     change: File<'a>,
 }
@@ -223,6 +225,7 @@ pub fn write(review: &Review<'_>, out: &mut dyn Write) -> io::Result<()> {
             .iter()
             .map(|group| Group {
                 bundles: &group.bundles,
+                host_named: group.host_named,
                 change: file(group.change, None),
             })
             .collect(),

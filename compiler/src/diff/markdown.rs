@@ -10,8 +10,8 @@
 use std::io::{self, Write};
 
 use crate::diff::output::{
-    action_facts, bundle_line, content_note, diff_header, file_line, metadata_changes, plural,
-    short, shows_diff, summary_facts, totals,
+    action_facts, bundle_line, content_note, diff_header, each_named, file_line, metadata_changes,
+    plural, short, shows_diff, summary_facts, totals,
 };
 use crate::diff::report::{BundleChange, Content, FileChange, Status};
 use crate::diff::review::Review;
@@ -103,9 +103,10 @@ fn head(review: &Review<'_>) -> String {
 fn group(review: &Review<'_>, index: usize) -> (String, String) {
     let group = &review.groups[index];
     let line = format!(
-        "**{}**, same change on {}{}: {}\n\n",
+        "**{}**, same change on {}{}{}: {}\n\n",
         code_paths(&file_line(group.change), group.change),
         plural(group.bundles.len(), "host"),
+        each_named(group),
         notes(None, group.change),
         natural::list(&group.bundles)
     );

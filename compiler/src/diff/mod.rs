@@ -14,6 +14,7 @@ pub mod output;
 pub mod renames;
 pub mod report;
 pub mod review;
+pub mod sections;
 pub mod source;
 
 use std::io::{self, Write};

@@ -287,14 +287,25 @@ pub fn diff_header(bundle: Option<&BundleChange>, file: &FileChange) -> (String,
     )
 }
 
-/// `modified /etc/x, same change on 7 hosts: pve-5, …`.
+/// `modified /etc/x, same change on 7 hosts: pve-5, …`; `… on 7 hosts,
+/// each with its own name: …` when each diff names its host.
 pub fn group_line(group: &Group<'_>) -> String {
     format!(
-        "{}, same change on {}: {}",
+        "{}, same change on {}{}: {}",
         file_line(group.change),
         plural(group.bundles.len(), "host"),
+        each_named(group),
         natural::list(&group.bundles)
     )
+}
+
+/// `, each with its own name` for a group whose diffs differ by the host's name.
+pub fn each_named(group: &Group<'_>) -> &'static str {
+    if group.host_named {
+        ", each with its own name"
+    } else {
+        ""
+    }
 }
 
 fn write_file(

@@ -4,6 +4,7 @@
 //! Input: scores of candidate pairs. Output: the pairs, best first, each
 //! side used once. Pure; `compare` reads the bytes and builds the scores.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// Pairs at least this similar (percent) are renames unless `--find-renames` says otherwise.
@@ -37,6 +38,34 @@ pub fn similarity(old: &[u8], new: &[u8]) -> u8 {
         }
     }
     percent(common, larger)
+}
+
+/// `bytes` with each occurrence of the host name `from` as a whole word
+/// (`pve-7.vm`, not `pve-70`) replaced by `to`: a renamed host's files
+/// compared modulo its own name.
+pub fn with_host_renamed<'a>(bytes: &'a [u8], from: &str, to: &str) -> Cow<'a, [u8]> {
+    let from = from.as_bytes();
+    if from.is_empty() || !bytes.windows(from.len()).any(|window| window == from) {
+        return Cow::Borrowed(bytes);
+    }
+    let word = |byte: Option<&u8>| {
+        byte.is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    };
+    let mut renamed = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let before = at.checked_sub(1).and_then(|before| bytes.get(before));
+        let whole =
+            bytes[at..].starts_with(from) && !word(before) && !word(bytes.get(at + from.len()));
+        if whole {
+            renamed.extend_from_slice(to.as_bytes());
+            at += from.len();
+        } else {
+            renamed.push(bytes[at]);
+            at += 1;
+        }
+    }
+    Cow::Owned(renamed)
 }
 
 /// `part` of `whole` in whole percent, rounded down.
@@ -95,6 +124,19 @@ mod tests {
             50,
             "each line counts once"
         );
+    }
+
+    #[test]
+    fn a_host_name_is_renamed_as_a_whole_word_only() {
+        let text = b"pve-7\npve-7.vm.example pve-70 xpve-7 pve-7-a [pve-7]\n";
+        assert_eq!(
+            &*with_host_renamed(text, "pve-7", "pve-12"),
+            b"pve-12\npve-12.vm.example pve-70 xpve-7 pve-7-a [pve-12]\n"
+        );
+        assert!(matches!(
+            with_host_renamed(b"a\n", "pve-7", "b"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

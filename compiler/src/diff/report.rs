@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use similar::{ChangeTag, TextDiff};
 
+use crate::diff::sections::{self, Kind};
 use crate::manifest::Entry;
 
 /// Files larger than this on either side are reported, not diffed.
@@ -259,9 +260,14 @@ impl FileChange {
         old: Option<(&Entry, &[u8])>,
         new: Option<(&Entry, &[u8])>,
     ) -> FileChange {
+        let path = path.into();
         let content = match (old, new) {
             (Some((a, _)), Some((b, _))) if a.blake3 == b.blake3 => Content::Same,
-            _ => content_change(old.map(|(_, bytes)| bytes), new.map(|(_, bytes)| bytes)),
+            _ => content_change(
+                sections::kind(&path),
+                old.map(|(_, bytes)| bytes),
+                new.map(|(_, bytes)| bytes),
+            ),
         };
         let entry = |side: Option<(&Entry, &[u8])>| side.map(|(entry, _)| entry.clone());
         FileChange::new(path, entry(old), entry(new), content)
@@ -284,8 +290,39 @@ impl FileChange {
     }
 }
 
-/// How `old` became `new` (`None`: the file does not exist on that side).
-pub fn content_change(old: Option<&[u8]>, new: Option<&[u8]>) -> Content {
+/// The unified diff's hunks, each header followed by the section, stanza
+/// or key it changes where `kind` says how to find one, as `git diff` names
+/// a function.
+fn named_hunks<'a>(
+    diff: &'a TextDiff<'a, 'a, 'a, str>,
+    kind: Option<Kind>,
+    old: &str,
+    new: &str,
+) -> String {
+    let mut unified = diff.unified_diff();
+    unified.context_radius(CONTEXT).missing_newline_hint(true);
+    let Some(kind) = kind else {
+        return unified.to_string();
+    };
+    let (old_lines, new_lines): (Vec<&str>, Vec<&str>) =
+        (old.lines().collect(), new.lines().collect());
+    let mut text = String::new();
+    for hunk in unified.iter_hunks() {
+        let body = hunk.to_string();
+        match sections::name(kind, &old_lines, &new_lines, hunk.ops()) {
+            Some(name) => {
+                let header = hunk.header().to_string();
+                text.push_str(&body.replacen(&header, &format!("{header} {name}"), 1));
+            }
+            None => text.push_str(&body),
+        }
+    }
+    text
+}
+
+/// How `old` became `new` (`None`: the file does not exist on that side);
+/// `kind` names the hunks of a file whose structure lugc knows.
+pub fn content_change(kind: Option<Kind>, old: Option<&[u8]>, new: Option<&[u8]>) -> Content {
     let old = old.unwrap_or_default();
     let new = new.unwrap_or_default();
     let (old_bytes, new_bytes) = (old.len(), new.len());
@@ -316,11 +353,7 @@ pub fn content_change(old: Option<&[u8]>, new: Option<&[u8]>) -> Content {
             ChangeTag::Equal => {}
         }
     }
-    let hunks = diff
-        .unified_diff()
-        .context_radius(CONTEXT)
-        .missing_newline_hint(true)
-        .to_string();
+    let hunks = named_hunks(&diff, kind, old_text, new_text);
     // Content may come from a host: shown, it must not drive the terminal.
     Content::Text {
         added,
@@ -345,7 +378,7 @@ mod tests {
 
     #[test]
     fn text_changes_count_lines_and_keep_hunks() {
-        let content = content_change(Some(b"a\nb\nc\n"), Some(b"a\nB\nc\n"));
+        let content = content_change(None, Some(b"a\nb\nc\n"), Some(b"a\nB\nc\n"));
         let Content::Text {
             added,
             removed,
@@ -360,14 +393,14 @@ mod tests {
 
     #[test]
     fn an_added_file_is_all_insertions() {
-        let content = content_change(None, Some(b"x\ny\n"));
+        let content = content_change(None, None, Some(b"x\ny\n"));
         assert_eq!(content.lines(), (2, 0));
     }
 
     #[test]
     fn binary_and_large_files_are_not_diffed() {
         assert_eq!(
-            content_change(Some(b"\xff\xfe"), Some(b"text\n")),
+            content_change(None, Some(b"\xff\xfe"), Some(b"text\n")),
             Content::Binary {
                 old_bytes: 2,
                 new_bytes: 5
@@ -375,7 +408,7 @@ mod tests {
         );
         let long = "line\n".repeat(MAX_LINES + 1);
         assert!(matches!(
-            content_change(Some(b""), Some(long.as_bytes())),
+            content_change(None, Some(b""), Some(long.as_bytes())),
             Content::TooLarge { .. }
         ));
     }

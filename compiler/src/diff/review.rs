@@ -6,8 +6,10 @@
 //! Input: a report; output: references into it, in the order they are drawn.
 //! Pure: reads nothing, formats nothing but the notes on moved VMs.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
+use crate::diff::renames;
 use crate::diff::report::{BundleChange, Content, FileChange, Place, Report, Status};
 use crate::manifest::Entry;
 use crate::natural;
@@ -31,6 +33,9 @@ pub struct Group<'a> {
     pub change: &'a FileChange,
     /// The bundles that make it, in natural order.
     pub bundles: Vec<&'a str>,
+    /// Whether each host's diff names that host where the first names its
+    /// own (the same change modulo the host's name).
+    pub host_named: bool,
 }
 
 /// The overview drawn first.
@@ -63,7 +68,8 @@ struct Key<'a> {
     moved_to: Option<&'a Place>,
     old: Option<Meta<'a>>,
     new: Option<Meta<'a>>,
-    content: &'a Content,
+    /// A host bundle's diff with its own name replaced by a placeholder.
+    content: Cow<'a, Content>,
 }
 
 /// An entry without its path; the blake3 only where the content is not a
@@ -77,7 +83,9 @@ struct Meta<'a> {
 }
 
 impl<'a> Key<'a> {
-    fn of(file: &'a FileChange) -> Key<'a> {
+    /// The key of `file`, changed on `hosts` (a host bundle's name, and
+    /// its old name if renamed; none for another bundle).
+    fn of(file: &'a FileChange, hosts: &[&str]) -> Key<'a> {
         let text = matches!(file.content, Content::Text { .. });
         let meta = |entry: &'a Option<Entry>| {
             entry.as_ref().map(|entry| Meta {
@@ -99,25 +107,61 @@ impl<'a> Key<'a> {
             moved_to: file.moved_to.as_ref(),
             old: meta(&file.old),
             new: meta(&file.new),
-            content: &file.content,
+            content: without_hosts(&file.content, hosts),
         }
+    }
+}
+
+/// `content` with the names of `hosts`, where its diff holds them, replaced
+/// by a placeholder no host name can be.
+fn without_hosts<'a>(content: &'a Content, hosts: &[&str]) -> Cow<'a, Content> {
+    let Content::Text {
+        added,
+        removed,
+        hunks,
+    } = content
+    else {
+        return Cow::Borrowed(content);
+    };
+    let mut text: Cow<'_, [u8]> = Cow::Borrowed(hunks.as_bytes());
+    for host in hosts {
+        if let Cow::Owned(renamed) = renames::with_host_renamed(&text, host, "\0host\0") {
+            text = Cow::Owned(renamed);
+        }
+    }
+    match text {
+        Cow::Borrowed(_) => Cow::Borrowed(content),
+        Cow::Owned(bytes) => Cow::Owned(Content::Text {
+            added: *added,
+            removed: *removed,
+            hunks: String::from_utf8_lossy(&bytes).into(),
+        }),
     }
 }
 
 impl<'a> Review<'a> {
     pub fn new(report: &'a Report) -> Review<'a> {
-        let mut members: Vec<(&'a FileChange, Vec<&'a str>)> = Vec::new();
+        let mut members: Vec<(&'a FileChange, Vec<&'a str>, bool)> = Vec::new();
         let mut by_key: HashMap<Key<'a>, usize> = HashMap::new();
         let mut member_of: Vec<Vec<usize>> = Vec::new();
         for bundle in &report.bundles {
+            let hosts: Vec<&str> = if bundle.is_host() {
+                let mut names = vec![bundle.name.as_str()];
+                names.extend(bundle.old_name.as_deref());
+                names
+            } else {
+                Vec::new()
+            };
             let mut indices = Vec::new();
             for file in &bundle.files {
                 let next = members.len();
-                let index = *by_key.entry(Key::of(file)).or_insert(next);
+                let index = *by_key.entry(Key::of(file, &hosts)).or_insert(next);
                 if index == next {
-                    members.push((file, Vec::new()));
+                    members.push((file, Vec::new(), false));
                 }
-                members[index].1.push(&bundle.name);
+                let member = &mut members[index];
+                member.1.push(&bundle.name);
+                member.2 |= member.0.content != file.content;
                 indices.push(index);
             }
             member_of.push(indices);
@@ -135,6 +179,7 @@ impl<'a> Review<'a> {
             .map(|member| Group {
                 change: members[*member].0,
                 bundles: members[*member].1.clone(),
+                host_named: members[*member].2,
             })
             .collect();
         let group_of = member_of
@@ -193,7 +238,8 @@ impl<'a> Summary<'a> {
             summary
                 .hosts
                 .extend(bundle.reaches.iter().map(String::as_str));
-            summary.files += bundle.files.len();
+            // A move is one change, counted where the file arrived.
+            summary.files += bundle.files.iter().filter(|f| f.moved_to.is_none()).count();
             for file in &bundle.files {
                 let (added, removed) = file.content.lines();
                 summary.lines_added += added;

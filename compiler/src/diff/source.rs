@@ -164,18 +164,19 @@ impl Repo {
 
 impl Repo {
     /// Paths below out/, relative to it, that differ between `old` and `new`
-    /// inside bundles whose INDEX ids are the same on both sides: bytes
-    /// changed without their MANIFEST line. A bundle's directories are
-    /// compared by tree id first, so this reads nothing unless one differs.
-    pub fn changed_in_unchanged_bundles(
+    /// inside bundles both sides' INDEX name, whether their ids differ or
+    /// not: what git sees changed, for [`crate::diff::compare::unexplained`]
+    /// to tell builds from hand edits. A bundle's directories are compared by
+    /// tree id first, so this reads nothing unless one differs.
+    pub fn changed_in_kept_bundles(
         &self,
         old: &GitTree<'_>,
         new: &GitTree<'_>,
         indexes: [&Index; 2],
     ) -> Result<Vec<String>, DiffError> {
         let mut paths = Vec::new();
-        for (name, id) in indexes[0] {
-            if indexes[1].get(name) != Some(id) {
+        for name in indexes[0].keys() {
+            if !indexes[1].contains_key(name) {
                 continue;
             }
             let tree = |side: &GitTree<'_>| side.out.get_name(name).map(|entry| entry.id());
