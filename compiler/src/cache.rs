@@ -134,6 +134,15 @@ pub fn store(config: &Config, key: &Key, index: &str) {
     let _ = written;
 }
 
+/// Record that out/ holds `compilation`, built with `key`, once a check
+/// found out/ to be what it builds (INDEX text `index`). A build with
+/// warnings is not recorded: they show again.
+pub fn record_current(config: &Config, key: &Key, index: &str, compilation: &crate::Compilation) {
+    if compilation.fleet.warnings.is_empty() {
+        store(config, key, index);
+    }
+}
+
 /// Where the cache file of `config` is: beside out/.
 pub fn cache_path(config: &Config) -> Option<PathBuf> {
     let out = std::path::absolute(&config.out).ok()?;

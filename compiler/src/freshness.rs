@@ -6,8 +6,11 @@
 //! each file the MANIFESTs list, and each directory on its way, is looked at
 //! (lstat) and read only when it changed since the record was written or is
 //! not a plain file or directory. Otherwise the fleet is built in memory and
-//! out/ compared with it as `build --check` does. Input: the config; output:
-//! a [`Freshness`]. Writes nothing; follows no link in out/.
+//! out/ compared with it as `build --check` does; found current, out/ is
+//! recorded in the cache as a build would record it (as `git status`
+//! refreshes git's index), so the next check is quick: a fresh clone pays
+//! the build in memory once. Input: the config; output: a [`Freshness`].
+//! Writes only the cache file; follows no link in out/.
 
 use std::collections::HashMap;
 use std::fs;
@@ -42,9 +45,10 @@ pub fn check(config: &Config) -> Result<(Freshness, Option<Compilation>), Error>
     let recorded = crate::cache::recorded(config);
     let written = crate::cache::cache_path(config).and_then(|path| fs::metadata(path).ok());
     // Nothing the last build that wrote out/ read has changed since.
+    let key = crate::cache::key(config);
     let built_from_these = matches!(
-        (crate::cache::key(config), &recorded),
-        (Some(key), Some((recorded_key, _))) if key == *recorded_key
+        (&key, &recorded),
+        (Some(key), Some((recorded_key, _))) if key == recorded_key
     );
     if let (true, Some(index), Some((_, index_hash)), Some(written)) =
         (built_from_these, &index, &recorded, &written)
@@ -66,6 +70,9 @@ pub fn check(config: &Config) -> Result<(Freshness, Option<Compilation>), Error>
         .iter()
         .all(|(path, _)| path != Path::new("INDEX") && !path.ends_with("MANIFEST"));
     let freshness = if stale.is_empty() {
+        if let (Some(key), Some(index)) = (&key, &index) {
+            crate::cache::record_current(config, key, index, &compilation);
+        }
         Freshness::Current
     } else if built_from_these || listed_only {
         Freshness::HandEdited(stale)

@@ -36,13 +36,10 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         return assumed(&config, args.json, out);
     }
     // Nothing read since the last build changed and out/ is intact: done.
-    let key = if args.check {
-        None
-    } else {
-        cache::key(&config)
-    };
+    // `--check` never trusts it, but records a current out/ as a build would.
+    let key = cache::key(&config);
     // Checked under out/'s lock, so that no other build swaps out/ meanwhile.
-    if let Some(key) = key.as_ref().filter(|_| config.out.is_dir()) {
+    if let Some(key) = key.as_ref().filter(|_| !args.check && config.out.is_dir()) {
         let _lock = write::lock_and_clean(&config.out)?;
         if let Some(index) = cache::lookup(&config, key) {
             print_index(&index, out)?;
@@ -71,6 +68,10 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             writeln!(out, "stale: {}: {how}", config.out.join(path).display())?;
         }
         if stale.is_empty() {
+            if let Some(key) = &key {
+                let index = crate::bundle::index(&compilation.bundles);
+                cache::record_current(&config, key, &index, &compilation);
+            }
             writeln!(out, "{shown} is current")?;
             return Ok(Outcome::Clean);
         }
