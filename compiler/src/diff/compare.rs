@@ -753,7 +753,7 @@ mod tests {
                 tree(
                     "gone",
                     &["gone"],
-                    &[("/etc/hostname", "gone\n", 0o644, RESTART)],
+                    &[("/etc/motd", "gone\n", 0o644, RESTART)],
                 ),
             ],
         )
@@ -886,7 +886,11 @@ mod tests {
             (bundle.old_name(), bundle.name.as_str()),
             ("pve-7", "pve-12")
         );
-        assert_eq!(bundle.similarity, Some(66), "two of three files the same");
+        assert_eq!(
+            bundle.similarity,
+            Some(100),
+            "every file the same modulo the host's name"
+        );
         let paths: Vec<&str> = bundle.files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["/etc/hostname"]);
         assert_eq!(bundle.actions, ["systemctl restart chrony.service"]);
