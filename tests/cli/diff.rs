@@ -1044,17 +1044,28 @@ fn a_check_that_finds_out_current_records_it_as_a_build_would() {
     let repo = Repo::new();
     let cache = repo.path().join(".lugc-cache");
     let recorded = fs::read(&cache).unwrap();
-    for check in [&["build", "--check"][..], &["diff"], &["show", "pve-5", "/etc/hostname"]] {
+    for check in [
+        &["build", "--check"][..],
+        &["diff"],
+        &["show", "pve-5", "/etc/hostname"],
+    ] {
         fs::remove_file(&cache).unwrap();
         let output = repo.run(check);
-        assert_eq!(output.status.code(), Some(0), "{check:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{check:?}: {}",
+            stderr(&output)
+        );
         assert_eq!(fs::read(&cache).ok(), Some(recorded.clone()), "{check:?}");
     }
     // out/ edited by hand is not current: nothing is recorded.
     fs::remove_file(&cache).unwrap();
     let hosts = "out/pve-9/etc/hosts";
-    repo.fixture
-        .write(hosts, &format!("{}10.0.0.9 by-hand\n", repo.fixture.read(hosts)));
+    repo.fixture.write(
+        hosts,
+        &format!("{}10.0.0.9 by-hand\n", repo.fixture.read(hosts)),
+    );
     assert_eq!(repo.run(&["diff"]).status.code(), Some(2));
     assert_eq!(repo.run(&["build", "--check"]).status.code(), Some(1));
     assert!(!cache.exists());
