@@ -153,6 +153,26 @@ fn commit_appended(repo: &Repo, bundles: &[&str], path: &str, padding: usize) {
     repo.commit(&format!("{path} on {}", bundles.join(", ")));
 }
 
+/// pve-7 renamed to pve-12 in cluster.ncl, not built.
+fn rename_pve_7_to_12(repo: &Repo) {
+    repo.fixture
+        .edit("cluster.ncl", "    pve-7 = {", "    pve-12 = {");
+    repo.fixture.edit(
+        "cluster.ncl",
+        "\"esxi-5\", \"pve-7\"]",
+        "\"esxi-5\", \"pve-12\"]",
+    );
+}
+
+/// The similarity the summary of `text` gives the rename of pve-7 to pve-12.
+fn renamed_pve_7(text: &str) -> u8 {
+    text.split("  renamed: pve-7 → pve-12 (")
+        .nth(1)
+        .and_then(|rest| rest.split_once("% similar)\n"))
+        .map(|(percent, _)| percent.parse::<u8>().unwrap())
+        .unwrap_or_else(|| panic!("{text}"))
+}
+
 /// The part of `text` from the line starting with `start` up to the next empty line.
 fn paragraph<'a>(text: &'a str, start: &str) -> &'a str {
     let begin = text
@@ -641,23 +661,12 @@ fn a_missing_working_tree_out_is_an_error() {
 #[test]
 fn a_renamed_host_is_shown_as_a_rename_with_its_differences() {
     let repo = Repo::new();
-    repo.fixture
-        .edit("cluster.ncl", "    pve-7 = {", "    pve-12 = {");
-    repo.fixture.edit(
-        "cluster.ncl",
-        "\"esxi-5\", \"pve-7\"]",
-        "\"esxi-5\", \"pve-12\"]",
-    );
+    rename_pve_7_to_12(&repo);
     repo.build();
     let output = repo.run(&["diff"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stdout(&output);
-    let similarity = text
-        .split("  renamed: pve-7 → pve-12 (")
-        .nth(1)
-        .and_then(|rest| rest.split_once("% similar)\n"))
-        .map(|(percent, _)| percent.parse::<u8>().unwrap())
-        .unwrap_or_else(|| panic!("{text}"));
+    let similarity = renamed_pve_7(&text);
     assert!(similarity >= 50, "{text}");
     let section = paragraph(&text, "pve-7 → pve-12 (");
     assert!(
@@ -988,13 +997,7 @@ fn a_committed_hand_edit_is_flagged_in_every_range_even_where_its_bundle_changed
 fn a_renamed_host_stays_a_rename_beside_a_fleet_wide_change() {
     let repo = Repo::new();
     repo.git(&["checkout", "-q", "-b", "rename"]);
-    repo.fixture
-        .edit("cluster.ncl", "    pve-7 = {", "    pve-12 = {");
-    repo.fixture.edit(
-        "cluster.ncl",
-        "\"esxi-5\", \"pve-7\"]",
-        "\"esxi-5\", \"pve-12\"]",
-    );
+    rename_pve_7_to_12(&repo);
     repo.fixture
         .edit("cluster.ncl", "\"time.ustc.edu.cn\"", "\"ntp.example.org\"");
     repo.fixture.edit(
@@ -1007,12 +1010,7 @@ fn a_renamed_host_stays_a_rename_beside_a_fleet_wide_change() {
     let output = repo.run(&["diff", "main...HEAD"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stdout(&output);
-    let similarity = text
-        .split("  renamed: pve-7 → pve-12 (")
-        .nth(1)
-        .and_then(|rest| rest.split_once("% similar)"))
-        .map(|(percent, _)| percent.parse::<u8>().unwrap())
-        .unwrap_or_else(|| panic!("{text}"));
+    let similarity = renamed_pve_7(&text);
     assert!(
         similarity >= 80,
         "all but chrony.conf and the apt lists: {text}"
