@@ -139,12 +139,13 @@ fn rewrite_out_file(repo: &Repo, bundle: &str, path: &str, bytes: &[u8], mode: O
     fs::write(out.join("INDEX"), index).unwrap();
 }
 
-/// Append `# <bundle> only` and `padding` more lines to `path` in each
-/// bundle, as if a build had made them, and commit.
+/// Append `# <bundle> only, change <n>` and `padding` more lines to `path`
+/// in each bundle (changes that differ beyond the host's name), as if a
+/// build had made them, and commit.
 fn commit_appended(repo: &Repo, bundles: &[&str], path: &str, padding: usize) {
-    for bundle in bundles {
+    for (n, bundle) in bundles.iter().enumerate() {
         let edited = format!(
-            "{}# {bundle} only\n{}",
+            "{}# {bundle} only, change {n}\n{}",
             repo.fixture.read(&format!("out/{bundle}{path}")),
             "# padding\n".repeat(padding)
         );
