@@ -134,11 +134,11 @@ pub fn store(config: &Config, key: &Key, index: &str) {
     let _ = written;
 }
 
-/// Record that out/ holds `compilation`, built with `key`, once a check
-/// found out/ to be what it builds (INDEX text `index`). A build with
-/// warnings is not recorded: they show again.
+/// Record that out/ holds `compilation`, built with `key` (INDEX text
+/// `index`), once it is written or a check found it there. A build with
+/// warnings or changes is not recorded: they show again next time.
 pub fn record_current(config: &Config, key: &Key, index: &str, compilation: &crate::Compilation) {
-    if compilation.fleet.warnings.is_empty() {
+    if compilation.fleet.warnings.is_empty() && compilation.changes.is_empty() {
         store(config, key, index);
     }
 }

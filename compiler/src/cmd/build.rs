@@ -82,13 +82,9 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         return Ok(Outcome::Differs);
     }
     write::write(&config.out, &compilation.bundles)?;
-    // A build with warnings or changes is not skipped next time: they show again.
     let index = crate::bundle::index(&compilation.bundles);
-    if let Some(key) = key
-        .as_ref()
-        .filter(|_| compilation.fleet.warnings.is_empty() && compilation.changes.is_empty())
-    {
-        cache::store(&config, key, &index);
+    if let Some(key) = &key {
+        cache::record_current(&config, key, &index, &compilation);
     }
     print_index(&index, out)?;
     Ok(Outcome::Clean)
