@@ -150,18 +150,7 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
         |event| screen.event(event, options.apply),
     )?;
     let mut ended = screen.finish()?;
-    let first_failed = (0..jobs.len())
-        .find(|&index| ended[index].as_ref().is_some_and(Ended::failed))
-        .map(|index| jobs[index].bundle.clone());
-    for (index, slot) in ended.iter_mut().enumerate() {
-        if !started[index] {
-            let reason = match &first_failed {
-                Some(bundle) => format!("not started after {bundle} failed"),
-                None => "not started".to_owned(),
-            };
-            *slot = Some(Ended::skipped(reason));
-        }
-    }
+    skip_unstarted(&jobs, &started, &mut ended);
     let mut ended: Vec<Ended> = ended.into_iter().flatten().collect();
     let (previews, harms) = shown(&jobs, &mut ended);
     let outcome = super::push::pending(fleet.exit_code, &previews);
@@ -182,6 +171,22 @@ pub fn run(fleet: Fleet, view: &View, color: bool, out: &mut dyn Write) -> Resul
     progress.flush()?;
     failure(&labels, ended, fleet.keep_going, options.apply)?;
     Ok(outcome)
+}
+
+/// Each push that never started ends as skipped, after the first that failed.
+fn skip_unstarted(jobs: &[Job], started: &[bool], ended: &mut [Option<Ended>]) {
+    let first_failed = (0..jobs.len())
+        .find(|&index| ended[index].as_ref().is_some_and(Ended::failed))
+        .map(|index| jobs[index].bundle.clone());
+    for (index, slot) in ended.iter_mut().enumerate() {
+        if !started[index] {
+            let reason = match &first_failed {
+                Some(bundle) => format!("not started after {bundle} failed"),
+                None => "not started".to_owned(),
+            };
+            *slot = Some(Ended::skipped(reason));
+        }
+    }
 }
 
 /// What the dry runs would change, and their harms, taken from `ended`.
