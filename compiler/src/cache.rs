@@ -52,12 +52,7 @@ pub struct Key(String);
 /// The key of a build of `config` as the inputs are now; `None` if any
 /// input cannot be read.
 pub fn key(config: &Config) -> Option<Key> {
-    // `cluster.ncl` found in the working directory has an empty parent.
-    let root = match config.root() {
-        root if root.as_os_str().is_empty() => std::env::current_dir().ok()?,
-        root => std::path::absolute(root).ok()?,
-    };
-    let out = std::path::absolute(&config.out).ok()?;
+    let (root, out) = root_and_out(config)?;
     let mut hasher = blake3::Hasher::new();
     hasher.update(HEADER.as_bytes());
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
@@ -77,6 +72,25 @@ pub fn key(config: &Config) -> Option<Key> {
         hasher.update(blake3::hash(&fs::read(&path).ok()?).as_bytes());
     }
     Some(Key(hasher.finalize().to_hex().to_string()))
+}
+
+/// The main file's directory, absolute, and every file below it that a
+/// build of `config` reads, as [`key`] hashes them: absolute paths, sorted;
+/// `None` if any cannot be read.
+pub fn inputs(config: &Config) -> Option<(PathBuf, Vec<PathBuf>)> {
+    let (root, out) = root_and_out(config)?;
+    let files = input_files(&root, &out)?;
+    Some((root, files))
+}
+
+/// The main file's directory and out/, as absolute paths.
+fn root_and_out(config: &Config) -> Option<(PathBuf, PathBuf)> {
+    // `cluster.ncl` found in the working directory has an empty parent.
+    let root = match config.root() {
+        root if root.as_os_str().is_empty() => std::env::current_dir().ok()?,
+        root => std::path::absolute(root).ok()?,
+    };
+    Some((root, std::path::absolute(&config.out).ok()?))
 }
 
 /// The INDEX text of out/ when the last build that wrote it had `key` and

@@ -5,12 +5,15 @@
 //! and out/INDEX is what it wrote, out/ is trusted as git trusts its index:
 //! each file the MANIFESTs list, and each directory on its way, is looked at
 //! (lstat) and read only when it changed since the record was written or is
-//! not a plain file or directory. Otherwise the fleet is built in memory and
-//! out/ compared with it as `build --check` does; found current, out/ is
-//! recorded in the cache as a build would record it (as `git status`
-//! refreshes git's index), so the next check is quick: a fresh clone pays
-//! the build in memory once. Input: the config; output: a [`Freshness`].
-//! Writes only the cache file; follows no link in out/.
+//! not a plain file or directory. With no record at all, as in a fresh
+//! clone, out/ and the sources that git sees exactly as HEAD commits them
+//! are trusted as a committed revision is (`build --check` checked it where
+//! it was committed); every listed file is still read. Otherwise the fleet
+//! is built in memory and out/ compared with it as `build --check` does;
+//! found current, out/ is recorded in the cache as a build would record it
+//! (as `git status` refreshes git's index), so the next check is quick.
+//! Input: the config; output: a [`Freshness`]. Writes only the cache file;
+//! follows no link in out/.
 
 use std::collections::HashMap;
 use std::fs;
@@ -55,13 +58,15 @@ pub fn check(config: &Config) -> Result<(Freshness, Option<Compilation>), Error>
     {
         if blake3::hash(index.as_bytes()).to_hex().as_str() == index_hash {
             let since = (written.ctime(), written.ctime_nsec());
-            let edited = edited_since(&config.out, index, since);
-            let freshness = if edited.is_empty() {
-                Freshness::Current
-            } else {
-                Freshness::HandEdited(edited)
-            };
-            return Ok((freshness, None));
+            return Ok((as_listed(edited_since(&config.out, index, since)), None));
+        }
+    }
+    // No record at all, as in a fresh clone: out/ and the sources as HEAD
+    // commits them are trusted as a revision is; each file is still read.
+    if let (None, Some(index)) = (&recorded, &index) {
+        if holds_as_head(config) {
+            let edited = edited_since(&config.out, index, (i64::MIN, i64::MIN));
+            return Ok((as_listed(edited), None));
         }
     }
     let compilation = crate::compile(config)?;
@@ -80,6 +85,25 @@ pub fn check(config: &Config) -> Result<(Freshness, Option<Compilation>), Error>
         Freshness::Stale(stale)
     };
     Ok((freshness, Some(compilation)))
+}
+
+/// Current when no file differs from its MANIFEST line, else hand-edited.
+fn as_listed(edited: Vec<(PathBuf, Staleness)>) -> Freshness {
+    if edited.is_empty() {
+        Freshness::Current
+    } else {
+        Freshness::HandEdited(edited)
+    }
+}
+
+/// Whether out/ and every input of a build are as HEAD commits them, in a
+/// git repository.
+fn holds_as_head(config: &Config) -> bool {
+    let Some((root, inputs)) = crate::cache::inputs(config) else {
+        return false;
+    };
+    crate::diff::source::Repo::discover(&root, &config.out)
+        .is_ok_and(|repo| repo.holds_as_head(&root, &inputs))
 }
 
 /// Fail (exit 2) unless out/ is what the sources build: for a command that

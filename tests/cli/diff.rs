@@ -1041,6 +1041,9 @@ fn a_renamed_host_stays_a_rename_beside_a_fleet_wide_change() {
 #[test]
 fn a_check_that_finds_out_current_records_it_as_a_build_would() {
     let repo = Repo::new();
+    // A source that is not committed, and builds the same out/.
+    repo.fixture.write("notes.ncl", "{ reviewed = true }\n");
+    repo.build();
     let cache = repo.path().join(".lugc-cache");
     let recorded = fs::read(&cache).unwrap();
     for check in [
@@ -1068,4 +1071,46 @@ fn a_check_that_finds_out_current_records_it_as_a_build_would() {
     assert_eq!(repo.run(&["diff"]).status.code(), Some(2));
     assert_eq!(repo.run(&["build", "--check"]).status.code(), Some(1));
     assert!(!cache.exists());
+}
+
+#[test]
+fn a_fresh_clone_is_checked_against_head_without_a_build() {
+    let repo = Repo::new();
+    let clone = tempfile::tempdir().unwrap();
+    let path = clone.path().join("fleet");
+    git(repo.path(), &["clone", "-q", ".", path.to_str().unwrap()]);
+    let run = |args: &[&str]| crate::common::lugc_in(&path).args(args).output().unwrap();
+    let cache = path.join(".lugc-cache");
+    // A build in memory that finds out/ current records it: none is made.
+    for check in [&["diff", "main"][..], &["show", "pve-5", "/etc/hostname"]] {
+        let output = run(check);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{check:?}: {}",
+            stderr(&output)
+        );
+        assert!(!cache.exists(), "{check:?} built the fleet in memory");
+    }
+
+    // Every file of out/ is still read against its MANIFEST line.
+    let hosts = path.join("out/pve-9/etc/hosts");
+    let original = fs::read_to_string(&hosts).unwrap();
+    fs::write(&hosts, format!("{original}10.0.0.9 by-hand\n")).unwrap();
+    git(&path, &["commit", "-q", "-am", "a hand edit"]);
+    let output = run(&["diff", "main"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("out/pve-9/etc/hosts ("),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!cache.exists());
+
+    // A source git does not hold: built in memory, compared, recorded.
+    git(&path, &["reset", "-q", "--hard", "HEAD~1"]);
+    fs::write(path.join("notes.ncl"), "{ reviewed = true }\n").unwrap();
+    let output = run(&["diff", "main"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(cache.exists(), "notes.ncl could change the build");
 }

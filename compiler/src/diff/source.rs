@@ -8,8 +8,9 @@
 //! to git: revisions are read with git2, the only user of git2 in lugc.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::bundle::Bundle;
@@ -210,6 +211,54 @@ impl Repo {
             );
         }
         Ok(paths)
+    }
+}
+
+impl Repo {
+    /// Whether the working tree holds out/ and each of `inputs` (absolute
+    /// paths below `dir`) exactly as HEAD commits them: each input a regular
+    /// file in git's index, and git sees nothing there changed, staged,
+    /// untracked or ignored. Any doubt (no HEAD, a path outside the
+    /// repository or reached through a link) is a no.
+    pub fn holds_as_head(&self, dir: &Path, inputs: &[PathBuf]) -> bool {
+        let Ok(dir_in_repo) = canonical(dir)
+            .strip_prefix(&self.root)
+            .map(Path::to_path_buf)
+        else {
+            return false;
+        };
+        let inputs: Option<HashSet<PathBuf>> = inputs
+            .iter()
+            .map(|input| Some(dir_in_repo.join(input.strip_prefix(dir).ok()?)))
+            .collect();
+        inputs.is_some_and(|inputs| self.unchanged_since_head(&inputs).unwrap_or(false))
+    }
+
+    fn unchanged_since_head(&self, inputs: &HashSet<PathBuf>) -> Result<bool, git2::Error> {
+        let head = self.repo.head()?.peel_to_tree()?;
+        if self.out.as_os_str().is_empty() || head.get_path(&self.out.join("INDEX")).is_err() {
+            return Ok(false);
+        }
+        let index = self.repo.index()?;
+        let regular_file = |path: &PathBuf| {
+            index
+                .get_path(path, 0)
+                .is_some_and(|entry| entry.mode & 0o170_000 == 0o100_000)
+        };
+        if !inputs.iter().all(regular_file) {
+            return Ok(false);
+        }
+        let mut options = git2::StatusOptions::new();
+        options
+            .include_untracked(true)
+            .include_ignored(true)
+            .exclude_submodules(true);
+        let statuses = self.repo.statuses(Some(&mut options))?;
+        let touched = statuses.iter().any(|entry| {
+            let path = Path::new(std::ffi::OsStr::from_bytes(entry.path_bytes()));
+            path.starts_with(&self.out) || inputs.contains(path)
+        });
+        Ok(!touched)
     }
 }
 
