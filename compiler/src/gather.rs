@@ -84,6 +84,11 @@ fn assemble(host: &str, gathered: &Gathered) -> Result<Facts, String> {
             _ => None,
         }
     };
+    if let Some((path, size)) = gathered.found.large.iter().next() {
+        return Err(format!(
+            "{path} is {size} bytes, above --max-file-size: hashed on the host, not read"
+        ));
+    }
     for name in REQUIRED {
         if output(name).is_none() {
             let command = COMMANDS

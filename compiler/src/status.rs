@@ -13,10 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sha2::{Digest, Sha256};
-
 use crate::diff::BundleChange;
-use crate::host::probe::{self, Found, Records};
+use crate::host::probe::{self, ArmedPush, Found, Records, RevertState};
 use crate::host::record::Reverted;
 use crate::host::{Hold, HostError, HostFile, Remote, Session};
 use crate::plan::{self, preview, Change, Desired, STORAGE_CFG};
@@ -36,6 +34,8 @@ pub enum State {
     /// A rollback that did not finish (the last pending push undid others):
     /// the pending ids; `push --rollback` finishes it.
     RollbackCutShort(Vec<String>),
+    /// A push of the bundle whose revert is armed, running, or gone.
+    Armed(ArmedPush),
     /// No push ever completed: how many of the bundle's files already match.
     NeverPushed { matching: usize },
     /// ssh could not reach the host: its error in one line.
@@ -53,6 +53,12 @@ impl State {
             State::Drift(_) => "drift",
             State::CutShort(_) => "push cut short",
             State::RollbackCutShort(_) => "rollback cut short",
+            State::Armed(armed) => match armed.state() {
+                RevertState::Due if armed.reverting => "reverting",
+                RevertState::Due => "revert armed",
+                RevertState::Gone => "revert gone",
+                RevertState::Stale => "unconfirmed",
+            },
             State::NeverPushed { .. } => "never pushed",
             State::Unreachable(_) => "unreachable",
             State::Error(_) => "error",
@@ -81,6 +87,8 @@ pub struct Row {
     pub reverted: Option<Reverted>,
     /// What the host's storage.cfg holds that out/'s lacks: a push would drop it.
     pub storage_dropped: Vec<Lost>,
+    /// Pending pushes that lugc confirmed but did not record complete.
+    pub confirmed: Vec<String>,
 }
 
 /// What `check` needs besides the host.
@@ -107,6 +115,7 @@ pub fn check(remote: &Remote, host: &str, ask: &Ask<'_>) -> Result<Row, HostErro
         preview: None,
         reverted: None,
         storage_dropped: Vec::new(),
+        confirmed: Vec::new(),
     };
     match read(remote, host, ask, &mut row) {
         Ok(()) => Ok(row),
@@ -128,9 +137,12 @@ fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(),
     let records = probe::records(&session, host, &desired.bundle)?;
     row.pushed_id = records.last.as_ref().map(|last| last.id.clone());
     row.reverted.clone_from(&records.reverted);
+    row.confirmed.clone_from(&records.confirmed);
     let paths = plan::concerned(desired, &records);
     let found = if ask.diff {
-        probe::files(&session, host, &paths)?
+        let mut found = probe::files(&session, host, &paths)?;
+        plan::recognise(&mut found, desired);
+        found
     } else {
         hashed(&session, host, desired, &records, &paths)?
     };
@@ -157,6 +169,19 @@ fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(),
     }
     row.changes.clone_from(&plan.changes);
     row.storage_dropped = storage_dropped(desired, &found);
+    row.state = decide(ask, &records, &found, &plan, row.pushed_id.as_deref());
+    Ok(())
+}
+
+/// The state of the bundle on the host, from what `read` found.
+fn decide(
+    ask: &Ask<'_>,
+    records: &Records,
+    found: &Found,
+    plan: &plan::Plan,
+    pushed_id: Option<&str>,
+) -> State {
+    let desired = ask.desired;
     let mut drift: Vec<String> = plan.drift.clone();
     drift.extend(
         found
@@ -169,7 +194,13 @@ fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(),
             .iter()
             .map(|path| format!("{path} (must not exist)")),
     );
-    row.state = if let Some(state) = cut_short(&records) {
+    let armed = records
+        .armed
+        .iter()
+        .find(|armed| armed.bundle == desired.bundle);
+    if let Some(armed) = armed {
+        State::Armed(armed.clone())
+    } else if let Some(state) = cut_short(records) {
         state
     } else if records.last.is_none() {
         let changed: BTreeSet<&str> = plan.changes.iter().map(|(p, _)| p.as_str()).collect();
@@ -179,7 +210,7 @@ fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(),
             .filter(|path| !changed.contains(path.as_str()))
             .count();
         State::NeverPushed { matching }
-    } else if row.pushed_id.as_deref() == Some(ask.out_id) {
+    } else if pushed_id == Some(ask.out_id) {
         // Pushed as out/ has it: anything a push would change changed on the host.
         drift.extend(
             plan.changes
@@ -199,8 +230,7 @@ fn read(remote: &Remote, host: &str, ask: &Ask<'_>, row: &mut Row) -> Result<(),
         State::NotPushed
     } else {
         State::Drift(drift)
-    };
-    Ok(())
+    }
 }
 
 /// A push or a rollback cut short: the pending push ids.
@@ -249,7 +279,7 @@ fn hashed(
     for (path, file) in hashes {
         let want = desired.files.get(&path);
         let blake3 = match want {
-            Some(want) if sha256(&want.bytes) == file.sha256 => want.blake3.clone(),
+            Some(want) if probe::sha256(&want.bytes) == file.sha256 => want.blake3.clone(),
             _ => {
                 let other = known.get(path.as_str()).is_some_and(|sums| {
                     sums.iter()
@@ -272,6 +302,7 @@ fn hashed(
     }
     let read = probe::files(session, host, &unsure)?;
     found.files.extend(read.files);
+    found.large.extend(read.large);
     found.contents.extend(read.contents);
     found.irregular.extend(read.irregular);
     Ok(found)
@@ -288,24 +319,4 @@ fn storage_dropped(desired: &Desired, found: &Found) -> Vec<Lost> {
     };
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     storage_cfg::lost(&text(there), &text(&want.bytes))
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sha256_is_hex_of_the_digest() {
-        assert_eq!(
-            sha256(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
 }

@@ -24,11 +24,29 @@ pub struct Sshd {
 impl Sshd {
     /// Start sshd on a free port of 127.0.0.1; panics (never skips) when OpenSSH is missing.
     pub fn start() -> Sshd {
-        Sshd::start_on(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        Sshd::spawn(IpAddr::V4(Ipv4Addr::LOCALHOST), None)
     }
 
     /// Start sshd on a free port of `address` (127.0.0.1 or ::1).
     pub fn start_on(address: IpAddr) -> Sshd {
+        Sshd::spawn(address, None)
+    }
+
+    /// As `start`, in a mount namespace of its own where `below` (relative
+    /// to `dir()`) is a tmpfs of `kib` KiB: a small disk for what the host's
+    /// commands write there, the machine's own mounts untouched. `seen`
+    /// reads and writes through that namespace.
+    pub fn start_with_small_disk(below: &str, kib: u32) -> Sshd {
+        Sshd::spawn(IpAddr::V4(Ipv4Addr::LOCALHOST), Some((below, kib)))
+    }
+
+    /// `path` as sshd and the commands it runs see it.
+    pub fn seen(&self, path: &Path) -> PathBuf {
+        let relative = path.strip_prefix("/").expect("an absolute path");
+        PathBuf::from(format!("/proc/{}/root", self.child.id())).join(relative)
+    }
+
+    fn spawn(address: IpAddr, disk: Option<(&str, u32)>) -> Sshd {
         let sshd = require_tool("sshd");
         let keygen = require_tool("ssh-keygen");
         require_tool("ssh");
@@ -56,7 +74,23 @@ impl Sshd {
             let port = free_port_on(address);
             let config = dir.path().join("sshd_config");
             fs::write(&config, sshd_config(dir.path(), address, port)).expect("sshd_config");
-            let mut child = Command::new(&sshd)
+            let mut command = match disk {
+                None => Command::new(&sshd),
+                Some((below, kib)) => {
+                    let mount = dir.path().join(below);
+                    fs::create_dir_all(&mount).expect("mount point");
+                    let mut command = Command::new(require_tool("unshare"));
+                    command
+                        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+                        .arg("mount -t tmpfs -o size=\"$2\"k lugc-test \"$1\" && shift 2 && exec \"$@\"")
+                        .arg("sh")
+                        .arg(mount)
+                        .arg(kib.to_string())
+                        .arg(&sshd);
+                    command
+                }
+            };
+            let mut child = command
                 .arg("-D")
                 .arg("-e")
                 .arg("-f")

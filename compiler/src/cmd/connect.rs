@@ -11,6 +11,7 @@ use clap::Args;
 use crate::bundle::Bundle;
 use crate::error::Error;
 use crate::fleet::Fleet;
+use crate::host::remote::Limits;
 use crate::host::{Remote, Target};
 use crate::parallel::{Event, Pool};
 use crate::push::{guard, PushError};
@@ -41,6 +42,16 @@ pub struct ConnectArgs {
     /// rsync on the host, when not the `rsync` on its PATH.
     #[arg(long, value_name = "PROGRAM")]
     pub rsync_path: Option<String>,
+
+    /// A file on the host larger than this is hashed there and compared by its SHA-256, never read or shown.
+    #[arg(long, value_name = "MIB", default_value_t = 8,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_file_size: u64,
+
+    /// The most one answer of a host to lugc's own commands (its records, files, facts) may hold; a host that sends more is an error.
+    #[arg(long, value_name = "MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_reply_size: u64,
 }
 
 /// How many hosts a command contacts at once.
@@ -172,6 +183,10 @@ impl ConnectArgs {
             root,
             rsync_path: self.rsync_path.clone(),
             timeout: Duration::from_secs(self.timeout.max(1)),
+            limits: Limits {
+                file: self.max_file_size << 20,
+                reply: usize::try_from(self.max_reply_size << 20).unwrap_or(usize::MAX),
+            },
         })
     }
 }

@@ -18,6 +18,7 @@ use crate::compile;
 use crate::config::{Config, InputArgs};
 use crate::diff::View;
 use crate::error::{Error, Outcome};
+use crate::host::probe::RevertState;
 use crate::host::Remote;
 use crate::plan::{Change, Desired};
 use crate::push::{self, guard};
@@ -174,6 +175,11 @@ fn text_row(name: &str, width: usize, row: &Row) -> String {
     let detail = match &row.state {
         State::InSync | State::NotPushed => String::new(),
         State::Drift(paths) => format!(": {}", paths.join(", ")),
+        State::CutShort(ids) if !row.confirmed.is_empty() => format!(
+            ": {} (confirmed on {}: push again to record it complete)",
+            ids.join(", "),
+            row.host
+        ),
         State::CutShort(ids) => format!(
             ": {} (push again to complete, or --rollback)",
             ids.join(", ")
@@ -183,6 +189,18 @@ fn text_row(name: &str, width: usize, row: &Row) -> String {
             ids.join(", "),
             row.bundle
         ),
+        State::Armed(armed) => match armed.state() {
+            RevertState::Due => format!(": {}", push::armed::due(armed, &row.host)),
+            RevertState::Gone => format!(
+                ": {}; `lugc push {} --force` abandons it once its backup is checked",
+                push::armed::gone(armed, &row.host),
+                row.bundle
+            ),
+            RevertState::Stale => format!(
+                ": push {} was never confirmed and its revert never ran (did {} restart?); push again to complete it, or --rollback",
+                armed.id, row.host
+            ),
+        },
         State::NeverPushed { matching } => {
             format!(" ({matching} of {} files already match)", row.files)
         }
@@ -245,12 +263,16 @@ fn summary(rows: &[Row]) -> String {
     format!("{} {noun}: {}", rows.len(), parts.join(", "))
 }
 
-const ORDER: [&str; 8] = [
+const ORDER: [&str; 12] = [
     "in sync",
     "not pushed",
     "drift",
     "push cut short",
     "rollback cut short",
+    "revert armed",
+    "reverting",
+    "revert gone",
+    "unconfirmed",
     "never pushed",
     "unreachable",
     "error",
@@ -270,6 +292,7 @@ struct JsonRow<'a> {
     host: &'a str,
     target: &'a str,
     /// `in_sync`, `not_pushed`, `drift`, `cut_short`, `rollback_cut_short`,
+    /// `revert_armed`, `reverting`, `revert_gone`, `unconfirmed`,
     /// `never_pushed`, `unreachable`, `error`.
     state: String,
     out_id: &'a str,
@@ -281,6 +304,10 @@ struct JsonRow<'a> {
     pending: &'a [String],
     /// The push the host last reverted on its own, unconfirmed.
     reverted: Option<JsonReverted<'a>>,
+    /// The push whose revert is armed, running or gone.
+    armed: Option<JsonArmed<'a>>,
+    /// Pending pushes confirmed on the host but not recorded complete.
+    confirmed: &'a [String],
     error: Option<&'a str>,
     changes: Vec<JsonChange<'a>>,
     /// What the host's storage.cfg holds that out/'s lacks.
@@ -307,10 +334,52 @@ struct JsonReverted<'a> {
 }
 
 #[derive(Serialize)]
+struct JsonArmed<'a> {
+    push: &'a str,
+    /// `due`, `gone` or `stale`, as the state says.
+    revert: &'static str,
+    reverting: bool,
+    /// The deadline in UTC, by the host's clock.
+    deadline: Option<&'a str>,
+    seconds_left: i64,
+}
+
+#[derive(Serialize)]
 struct JsonChange<'a> {
     path: &'a str,
     /// `add`, `modify`, `metadata` or `remove`: what a push would do.
     change: &'static str,
+}
+
+impl<'a> JsonArmed<'a> {
+    fn of(state: &'a State) -> Option<JsonArmed<'a>> {
+        let State::Armed(armed) = state else {
+            return None;
+        };
+        Some(JsonArmed {
+            push: &armed.id,
+            revert: match armed.state() {
+                RevertState::Due => "due",
+                RevertState::Gone => "gone",
+                RevertState::Stale => "stale",
+            },
+            reverting: armed.reverting,
+            deadline: armed.deadline.as_deref(),
+            seconds_left: armed.left,
+        })
+    }
+}
+
+impl<'a> JsonChange<'a> {
+    fn of(path: &'a str, change: &Change) -> JsonChange<'a> {
+        let change = match change {
+            Change::Add => "add",
+            Change::Modify => "modify",
+            Change::Metadata => "metadata",
+            Change::Remove => "remove",
+        };
+        JsonChange { path, change }
+    }
 }
 
 fn write_json(rows: &[Row], out: &mut dyn Write) -> std::io::Result<()> {
@@ -347,6 +416,8 @@ fn write_json(rows: &[Row], out: &mut dyn Write) -> std::io::Result<()> {
                 at: &reverted.at,
                 complete: reverted.complete,
             }),
+            armed: JsonArmed::of(&row.state),
+            confirmed: &row.confirmed,
             error: match &row.state {
                 State::Unreachable(error) | State::Error(error) => Some(error),
                 _ => None,
@@ -354,15 +425,7 @@ fn write_json(rows: &[Row], out: &mut dyn Write) -> std::io::Result<()> {
             changes: row
                 .changes
                 .iter()
-                .map(|(path, change)| JsonChange {
-                    path,
-                    change: match change {
-                        Change::Add => "add",
-                        Change::Modify => "modify",
-                        Change::Metadata => "metadata",
-                        Change::Remove => "remove",
-                    },
-                })
+                .map(|(path, change)| JsonChange::of(path, change))
                 .collect(),
             storage_dropped: row
                 .storage_dropped
@@ -403,6 +466,7 @@ mod tests {
             preview: None,
             reverted: None,
             storage_dropped: Vec::new(),
+            confirmed: Vec::new(),
         }
     }
 

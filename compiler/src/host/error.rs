@@ -30,6 +30,17 @@ pub enum HostError {
     )]
     Busy { host: String, holder: String },
 
+    #[error("the push lock on {host} is stale: lugc (pid {pid}) of this machine, which took it, has exited ({holder})")]
+    #[diagnostic(
+        code(lugc::push::stale_lock),
+        help("the ssh session that push left on {host} still holds /var/lib/lugc/lock; the host releases it as soon as that session ends (sshd notices the closed connection). Try again shortly; should it stay, end that session on the host")
+    )]
+    StaleLock {
+        host: String,
+        holder: String,
+        pid: u32,
+    },
+
     #[error("lugc state on {host} is unreadable: {reason}")]
     #[diagnostic(
         code(lugc::push::remote_state),
@@ -62,6 +73,17 @@ pub enum HostError {
     #[error("the connection to {target} was lost: {detail}")]
     #[diagnostic(code(lugc::push::env::connection_lost))]
     ConnectionLost { target: String, detail: String },
+
+    #[error("{target} answered `{command}` with more than {} MiB", limit >> 20)]
+    #[diagnostic(
+        code(lugc::push::env::reply_too_large),
+        help("lugc's own commands answer far less; the host may not run lugc's script as sent. Should a host really hold that much, raise --max-reply-size")
+    )]
+    ReplyTooLarge {
+        target: String,
+        command: String,
+        limit: usize,
+    },
 
     #[error("{target} did not answer within {seconds} s while {what}")]
     #[diagnostic(

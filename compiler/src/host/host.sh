@@ -14,12 +14,14 @@ EXIT_LINK=4         # a symbolic link below ROOT, or not a regular file
 EXIT_REVERT_BEGAN=5 # disarm: the armed revert began before the confirmation
 EXIT_NO_PMXCFS=6    # quorum: no /etc/pve below ROOT
 EXIT_NO_QUORUM=7    # quorum: /etc/pve does not take writes
+EXIT_NOT_CONFIRMED=8 # disarm: lugc did not answer `ready`; nothing confirmed
 EXIT_BUSY=75        # hold: another push holds the lock
 # shellcheck disable=SC2034 # timeout(1) exits with it; named here for lugc
 EXIT_TIMED_OUT=124  # action: stopped after its time limit
 
 # No pathname expansion: words split from the operator's runner or from a
-# record are never globbed. The one glob (`facts`) allows it for itself.
+# record are never globbed. The two globs (`facts`, `pending_bundles`)
+# allow it for themselves.
 set -u -f
 command=$1 root=$2
 shift 2
@@ -58,7 +60,17 @@ walk() {
 postpone() {
   [ -n "$1" ] || return 0
   file=$root/$state/backup/$1/DEADLINE
-  printf '%s\n' "$(($(date +%s) + $2))" > "$file.new" && mv -f -- "$file.new" "$file"
+  printf '%s\n' "$(($(date +%s) + $2))" | replace "$file"
+}
+
+# Replaces the file $1 with the input whole (a temporary file renamed into
+# place); on failure, as on a full disk, it leaves no temporary file.
+replace() {
+  new=$1.lugc-new.$$
+  if ! { (set -C && cat > "$new") && mv -fT -- "$new" "$1"; }; then
+    rm -f -- "$new"
+    return 1
+  fi
 }
 
 # Succeeds when $1 has the shape of a push id, as `begin` makes them.
@@ -82,11 +94,11 @@ checked() {
   esac
 }
 
-# Prints the digits of the regular file $1 (at most 20 bytes), e.g. a
+# Prints the first 12 digits in the first 20 bytes of the regular file $1, e.g. a
 # deadline; nothing when it is anything else, which is never opened.
 number_in() {
   if [ -f "$1" ] && [ ! -L "$1" ]; then
-    head -c 20 -- "$1" | tr -cd 0-9
+    head -c 20 -- "$1" | tr -cd 0-9 | head -c 12
   fi
 }
 
@@ -104,8 +116,9 @@ emit() {
 }
 
 # Paths on input, one per line: each regular file as `file MODE OWNER SIZE
-# PATH` and its content, or with $1 = hash as `hash MODE OWNER SHA256 PATH`;
-# `irregular PATH` for anything else that is there.
+# PATH` and its content, or when larger than $1 bytes, hashed and not sent,
+# as `large MODE OWNER SIZE SHA256 PATH`; with $1 = hash, each as `hash MODE
+# OWNER SHA256 PATH`. `irregular PATH` for anything else that is there.
 emit_files() {
   while IFS= read -r path; do
     case $path in /*) ;; *) continue ;; esac
@@ -115,16 +128,47 @@ emit_files() {
       printf 'irregular %s\n' "$path"
     elif [ -f "$file" ]; then
       meta=$(stat -c '%a %U:%G' -- "$file") || fail "cannot read $path"
-      if [ "${1:-}" = hash ]; then
+      size=$(wc -c < "$file") || fail "cannot read $path"
+      if [ "$1" = hash ] || [ "$size" -gt "$1" ]; then
         sum=$(sha256sum < "$file") || fail "cannot read $path"
-        printf 'hash %s %s %s\n' "$meta" "${sum%% *}" "$path"
+        if [ "$1" = hash ]; then
+          printf 'hash %s %s %s\n' "$meta" "${sum%% *}" "$path"
+        else
+          printf 'large %s %s %s %s\n' "$meta" "$size" "${sum%% *}" "$path"
+        fi
       else
-        size=$(wc -c < "$file") || fail "cannot read $path"
         printf 'file %s %s %s\n' "$meta" "$size" "$path"
         head -c "$size" -- "$file"
       fi
     fi
   done
+}
+
+# Whether the revert process of the backup directory $1 runs: `live`,
+# `gone` (ended, as with a restart of the host), or `unknown` when $1/PID
+# (written by `arm`) is missing.
+revert_process() {
+  pid=$(number_in "$1/PID")
+  if [ -z "$pid" ]; then
+    echo unknown
+  elif tr '\0' ' ' < "/proc/$pid/cmdline" 2> /dev/null | grep -qF -- "$1/revert.sh revert "; then
+    echo live
+  else
+    echo gone
+  fi
+}
+
+# The bundles with a PENDING record, one a line.
+pending_bundles() {
+  set +f
+  for pending in "$root/$state"/*.PENDING; do
+    name=${pending##*/}
+    name=${name%.PENDING}
+    if push_id "$name"; then
+      printf '%s\n' "$name"
+    fi
+  done
+  set -f
 }
 
 # The push ids listed in the record file $1 (its first line is a header).
@@ -164,7 +208,10 @@ hold)
   ;;
 records)
   # ARGS: BUNDLE. lugc's records of the bundle and of the pushes they name;
-  # `armed ID live|stale` for a pending push whose revert is armed or running.
+  # every push of any bundle on the host whose revert is armed or running,
+  # as `armed ID BUNDLE armed|reverting PROCESS SECONDS_LEFT DEADLINE`
+  # (`revert_process`; the deadline in UTC, `-` when unreadable), and
+  # `confirmed ID` for each pending push of BUNDLE that lugc confirmed.
   bundle=$1
   for name in MANIFEST PENDING PREVIOUS REVERTED; do
     emit "$bundle.$name"
@@ -180,34 +227,44 @@ records)
       printf 'nobackup %s\n' "$id"
     fi
   done
-  for id in $(ids "$bundle.PENDING"); do
-    push_id "$id" || continue
-    dir=$root/$state/backup/$id
-    link_free "$state/backup/$id" || continue
-    if [ -f "$dir/REVERTING" ]; then
-      printf 'armed %s live\n' "$id"
-    elif [ -f "$dir/ARMED" ]; then
-      deadline=$(number_in "$dir/DEADLINE")
-      if [ "$(date +%s)" -le "$((${deadline:-0} + 10))" ]; then
-        printf 'armed %s live\n' "$id"
+  now=$(date +%s)
+  for name in $(pending_bundles); do
+    for id in $(ids "$name.PENDING"); do
+      push_id "$id" || continue
+      dir=$root/$state/backup/$id
+      link_free "$state/backup/$id" || continue
+      if [ -f "$dir/REVERTING" ]; then
+        phase=reverting
+      elif [ -f "$dir/ARMED" ]; then
+        phase=armed
       else
-        printf 'armed %s stale\n' "$id"
+        if [ "$name" = "$bundle" ] && [ -f "$dir/CONFIRMED" ]; then
+          printf 'confirmed %s\n' "$id"
+        fi
+        continue
       fi
-    fi
+      deadline=$(number_in "$dir/DEADLINE")
+      at=-
+      [ -z "$deadline" ] || at=$(date -u -d "@$deadline" +%Y-%m-%dT%H:%M:%SZ 2> /dev/null) || at=-
+      printf 'armed %s %s %s %s %s %s\n' "$id" "$name" "$phase" "$(revert_process "$dir")" \
+        "$((${deadline:-0} - now))" "$at"
+    done
   done
   ;;
 files)
-  # Paths on input: each regular file with its content (`emit_files`).
-  emit_files
+  # ARGS: LIMIT. Paths on input: each regular file with its content, or
+  # hashed when larger than LIMIT bytes (`emit_files`).
+  emit_files "$1"
   ;;
 facts)
-  # ARGS: RUNNER, then NAME INPUT COMMAND triples. Read-only. Emits the
-  # files facts are read from as `files` does (os-release, storage.cfg, this
-  # node's VM configs), then runs each COMMAND through RUNNER with LUGC_ROOT
-  # set to the root and the file INPUT below it (`-`: none) on its input:
-  # `run NAME STATUS SIZE` and its output, or `absent NAME` without INPUT.
-  runner=$1
-  shift
+  # ARGS: LIMIT RUNNER, then NAME INPUT COMMAND triples. Read-only. Emits
+  # the files facts are read from as `files LIMIT` does (os-release,
+  # storage.cfg, this node's VM configs), then runs each COMMAND through
+  # RUNNER with LUGC_ROOT set to the root and the file INPUT below it (`-`:
+  # none) on its input: `run NAME STATUS SIZE` and its output, or `absent
+  # NAME` without INPUT.
+  limit=$1 runner=$2
+  shift 2
   vms=etc/pve/qemu-server
   # On a PVE node pmxcfs links it to nodes/<node>/qemu-server: follow that link only.
   if [ -L "$root/$vms" ]; then
@@ -225,7 +282,7 @@ facts)
       done
       set -f
     fi
-  } | emit_files
+  } | emit_files "$limit"
   while [ $# -ge 3 ]; do
     name=$1 input=$2 fact=$3
     shift 3
@@ -251,6 +308,7 @@ hashes)
   ;;
 begin)
   # ARGS: PREFIX. Creates a backup directory that did not exist and prints its name.
+  push_id "$1" || fail "not a push id prefix"
   checked "$state/backup" 0700
   dir=$(mktemp -d -- "$root/$state/backup/$1.XXXXXXXX") || fail "cannot create a backup directory"
   printf '%s\n' "${dir##*/}"
@@ -260,12 +318,19 @@ record)
   name=$state/$1
   checked "$name"
   checked "${name%/*}" 0700
-  new=$root/$name.lugc-new.$$
-  (set -C && cat > "$new") || fail "cannot write $new"
-  if ! { chmod "$2" -- "$new" && mv -fT -- "$new" "$root/$name"; }; then
-    rm -f -- "$new"
-    fail "cannot write $root/$name"
-  fi
+  (umask 077 && replace "$root/$name") || fail "cannot write $root/$name"
+  chmod "$2" -- "$root/$name" || fail "cannot set the mode of $root/$name"
+  ;;
+discard)
+  # ARGS: ID. Removes the backup directory of a push that `begin` made but
+  # that never became pending (its records could not be written).
+  push_id "$1" || fail "not a push id"
+  checked "$state/backup/$1"
+  for name in $(pending_bundles); do
+    ! ids "$name.PENDING" | grep -qxF -- "$1" || fail "push $1 is pending"
+  done
+  dir=$root/$state/backup/$1
+  rm -rf -- "$dir"
   ;;
 unrecord)
   # ARGS: NAME. Removes $state/NAME.
@@ -329,11 +394,28 @@ arm)
   id=$1 seconds=$2
   dir=$state/backup/$id
   { [ -d "$root/$dir" ] && link_free "$dir"; } || fail "no backup directory $root/$dir"
-  (set -C && cat > "$root/$dir/revert.sh") || fail "cannot write $root/$dir/revert.sh"
+  (set -C && cat > "$root/$dir/revert.sh") || {
+    rm -f -- "$root/$dir/revert.sh"
+    fail "cannot write $root/$dir/revert.sh"
+  }
   postpone "$id" "$seconds"
   : > "$root/$dir/ARMED" || fail "cannot write $root/$dir/ARMED"
   cd / || fail "cannot leave $root"
   setsid sh "$root/$dir/revert.sh" revert "$root" "$@" < /dev/null > /dev/null 2>&1 &
+  # setsid runs in the background job's process: $! is the revert's pid.
+  printf '%s\n' "$!" | replace "$root/$dir/PID"
+  ;;
+abandon)
+  # ARGS: ID. The revert of push ID will never run: its process is gone
+  # before its deadline (the host restarted, its clock is behind). Its
+  # ARMED or REVERTING becomes ABANDONED; refused while the process runs.
+  push_id "$1" || fail "not a push id"
+  checked "$state/backup/$1"
+  dir=$root/$state/backup/$1
+  [ "$(revert_process "$dir")" = gone ] || fail "the revert of push $1 is not known to be gone"
+  mv -T -- "$dir/ARMED" "$dir/ABANDONED" 2> /dev/null ||
+    mv -T -- "$dir/REVERTING" "$dir/ABANDONED" 2> /dev/null ||
+    fail "push $1 has no revert armed"
   ;;
 hasten)
   # ARGS: ID. The push failed: its armed revert fires now.
@@ -342,9 +424,14 @@ hasten)
   postpone "$1" 0
   ;;
 disarm)
-  # ARGS: ID. The push is confirmed: its revert will not run, unless it began.
+  # ARGS: ID. The push is confirmed: its revert will not run, unless it
+  # began. Says `ready`, then waits for lugc's `confirm ID` on its input: a
+  # connection that outlives its lugc confirms nothing.
   dir=$root/$state/backup/$1
   link_free "$state/backup/$1" || fail "$dir lies behind a symbolic link" "$EXIT_LINK"
+  printf 'ready\n'
+  IFS= read -r answer || exit "$EXIT_NOT_CONFIRMED"
+  [ "$answer" = "confirm $1" ] || exit "$EXIT_NOT_CONFIRMED"
   mv -T -- "$dir/ARMED" "$dir/CONFIRMED" 2> /dev/null || [ -f "$dir/CONFIRMED" ] || exit "$EXIT_REVERT_BEGAN"
   ;;
 revert)

@@ -2,8 +2,10 @@
 //! files, the ssh control socket). Directories are 0700 and files 0600,
 //! whatever the umask, and they are removed on every exit: when dropped,
 //! and on SIGINT, SIGTERM or SIGHUP before the process ends by that signal.
+//! Such a signal also prints the notes (`SignalNote`) alive at that moment:
+//! what the host does on its own once lugc is gone.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
@@ -14,7 +16,30 @@ use crate::host::error::HostError;
 
 /// Directories to remove should a signal end the process.
 static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+/// What to tell on stderr should a signal end the process, by key.
+static NOTES: Mutex<BTreeMap<u64, String>> = Mutex::new(BTreeMap::new());
 static HANDLER: Once = Once::new();
+
+/// A line printed on stderr should a signal end lugc while it lives.
+pub struct SignalNote {
+    key: u64,
+}
+
+impl SignalNote {
+    pub fn new(text: String) -> SignalNote {
+        HANDLER.call_once(clean_up_on_signals);
+        let mut notes = lock(&NOTES);
+        let key = notes.keys().next_back().map_or(0, |last| last + 1);
+        notes.insert(key, text);
+        SignalNote { key }
+    }
+}
+
+impl Drop for SignalNote {
+    fn drop(&mut self) {
+        lock(&NOTES).remove(&self.key);
+    }
+}
 
 /// A temporary directory only the operator can read.
 pub struct PrivateDir {
@@ -63,7 +88,12 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), HostError> {
 }
 
 fn live() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
-    LIVE.lock()
+    lock(&LIVE)
+}
+
+fn lock<T>(mutex: &'static Mutex<T>) -> std::sync::MutexGuard<'static, T> {
+    mutex
+        .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -74,6 +104,9 @@ fn clean_up_on_signals() {
     };
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
+            for note in lock(&NOTES).values() {
+                eprintln!("{note}");
+            }
             for dir in live().iter() {
                 let _ = fs::remove_dir_all(dir);
             }

@@ -22,10 +22,86 @@ pub struct Records {
     pub previous: Vec<Push>,
     /// The last push the host reverted on its own, unconfirmed.
     pub reverted: Option<Reverted>,
-    /// Pending pushes with an armed revert: the id, and whether it is still
-    /// due or running (`false`: its deadline passed long ago and it never
-    /// ran, as after a reboot).
-    pub armed: Vec<(String, bool)>,
+    /// Every push on the host, of this bundle or another, whose revert is
+    /// armed or running.
+    pub armed: Vec<ArmedPush>,
+    /// Pending pushes of this bundle that lugc confirmed (their revert is
+    /// disarmed) but did not record complete.
+    pub confirmed: Vec<String>,
+}
+
+/// A push whose revert is armed on the host, or running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmedPush {
+    pub id: String,
+    /// The bundle whose PENDING names the push.
+    pub bundle: String,
+    /// The revert began to put files back (REVERTING).
+    pub reverting: bool,
+    /// Its process runs (`Some(true)`) or is gone; `None`: the host cannot
+    /// tell (a revert armed by an earlier lugc).
+    pub process: Option<bool>,
+    /// Seconds from now to its deadline, by the host's clock (negative: past).
+    pub left: i64,
+    /// The deadline in UTC, when the host could read it.
+    pub deadline: Option<String>,
+}
+
+/// What an armed revert means now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevertState {
+    /// It fires at its deadline or runs now: no push may change the host.
+    Due,
+    /// Its process is gone before it fired or while it ran (a restart, a
+    /// host clock behind): it will never run, nor end, on its own.
+    Gone,
+    /// Its deadline passed long ago and it never ran (a restart inside the
+    /// window): the push stays pending, cut short.
+    Stale,
+}
+
+impl ArmedPush {
+    pub fn state(&self) -> RevertState {
+        // A process that has not noticed its deadline yet is still due.
+        let due = self.left >= -10;
+        match self.process {
+            Some(true) => RevertState::Due,
+            None if due || self.reverting => RevertState::Due,
+            Some(false) if self.reverting || self.left > 10 => RevertState::Gone,
+            _ => RevertState::Stale,
+        }
+    }
+
+    /// `armed ID BUNDLE armed|reverting live|gone|unknown SECONDS_LEFT DEADLINE|-`.
+    fn parse(rest: &str) -> Option<ArmedPush> {
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let [id, bundle, phase, process, left, deadline] = fields[..] else {
+            return None;
+        };
+        let time_like = deadline.len() <= 32
+            && deadline
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-:".contains(&b));
+        let valid = record::valid_id(id) && record::valid_id(bundle) && time_like;
+        valid.then_some(())?;
+        Some(ArmedPush {
+            id: id.to_owned(),
+            bundle: bundle.to_owned(),
+            reverting: match phase {
+                "armed" => false,
+                "reverting" => true,
+                _ => return None,
+            },
+            process: match process {
+                "live" => Some(true),
+                "gone" => Some(false),
+                "unknown" => None,
+                _ => return None,
+            },
+            left: left.parse().ok()?,
+            deadline: (deadline != "-").then(|| deadline.to_owned()),
+        })
+    }
 }
 
 /// A push that PENDING or PREVIOUS names.
@@ -76,8 +152,21 @@ impl Records {
 pub struct Found {
     pub files: BTreeMap<String, HostFile>,
     pub contents: BTreeMap<String, Vec<u8>>,
+    /// Files above the size limit, hashed on the host and not read: their
+    /// sizes. Their `files` entry holds `sha256:<hex>` for a blake3 until
+    /// `recognise` finds the bundle's version in them.
+    pub large: BTreeMap<String, u64>,
     /// Probed paths that are there but are not regular files, or lie behind a symbolic link.
     pub irregular: Vec<String>,
+}
+
+/// SHA-256 of `bytes` as lowercase hex, as sha256sum prints it on a host.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, HostError> {
@@ -89,7 +178,7 @@ pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, H
     let mut stream = Stream::new(&output, host);
     let mut raw: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut gone: BTreeSet<String> = BTreeSet::new();
-    let mut armed = Vec::new();
+    let (mut armed, mut confirmed) = (Vec::new(), Vec::new());
     while let Some(line) = stream.line()? {
         match line.split_once(' ') {
             Some(("record", rest)) => {
@@ -100,12 +189,10 @@ pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, H
             Some(("nobackup", id)) => {
                 gone.insert(id.to_owned());
             }
-            Some(("armed", rest)) => match rest.split_once(' ') {
-                Some((id, live @ ("live" | "stale"))) if record::valid_id(id) => {
-                    armed.push((id.to_owned(), live == "live"));
-                }
-                _ => return Err(stream.bad(&line)),
-            },
+            Some(("armed", rest)) => {
+                armed.push(ArmedPush::parse(rest).ok_or_else(|| stream.bad(&line))?);
+            }
+            Some(("confirmed", id)) if record::valid_id(id) => confirmed.push(id.to_owned()),
             Some(("irregular", path)) => {
                 return Err(bad(format!(
                     "{} is not a regular file or lies behind a symbolic link",
@@ -168,6 +255,7 @@ pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, H
             })
             .transpose()?,
         armed,
+        confirmed,
     })
 }
 
@@ -189,7 +277,8 @@ pub fn files(session: &Session, host: &str, paths: &[String]) -> Result<Found, H
     }
     let mut input = paths.join("\n");
     input.push('\n');
-    let output = session.run("files", &[], input.as_bytes())?;
+    let limit = session.remote.limits.file.to_string();
+    let output = session.run("files", &[&limit], input.as_bytes())?;
     let mut stream = Stream::new(&output, host);
     while let Some(line) = stream.line()? {
         if !found_file(&mut stream, &line, &mut found)? {
@@ -199,10 +288,28 @@ pub fn files(session: &Session, host: &str, paths: &[String]) -> Result<Found, H
     Ok(found)
 }
 
-/// Reads a `file` or `irregular` line (and the file's bytes) into `found`;
-/// false for any other line.
+/// Reads a `file`, `large` or `irregular` line (and the file's bytes) into
+/// `found`; false for any other line.
 fn found_file(stream: &mut Stream<'_>, line: &str, found: &mut Found) -> Result<bool, HostError> {
     match line.split_once(' ') {
+        Some(("large", rest)) => {
+            let fields: Vec<&str> = rest.splitn(5, ' ').collect();
+            let [mode, owner, size, sha256, path] = fields[..] else {
+                return Err(stream.bad(line));
+            };
+            let mode = u32::from_str_radix(mode, 8).map_err(|_| stream.bad(line))?;
+            let size = size.parse().map_err(|_| stream.bad(line))?;
+            if !is_sha256(sha256) {
+                return Err(stream.bad(line));
+            }
+            let file = HostFile {
+                blake3: format!("sha256:{sha256}"),
+                mode,
+                owner: owner.to_owned(),
+            };
+            found.files.insert(path.to_owned(), file);
+            found.large.insert(path.to_owned(), size);
+        }
         Some(("file", rest)) => {
             let fields: Vec<&str> = rest.splitn(4, ' ').collect();
             let [mode, owner, size, path] = fields[..] else {
@@ -251,7 +358,8 @@ pub fn facts(
     runner: &str,
     commands: &[FactCommand<'_>],
 ) -> Result<Gathered, HostError> {
-    let mut args = vec![runner];
+    let limit = session.remote.limits.file.to_string();
+    let mut args = vec![limit.as_str(), runner];
     for command in commands {
         args.extend([command.name, command.input.unwrap_or("-"), command.command]);
     }
@@ -326,7 +434,7 @@ pub fn hashes(
                     return Err(stream.bad(&line));
                 };
                 let mode = u32::from_str_radix(mode, 8).map_err(|_| stream.bad(&line))?;
-                if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                if !is_sha256(sha256) {
                     return Err(stream.bad(&line));
                 }
                 let hashed = Hashed {
@@ -341,6 +449,10 @@ pub fn hashes(
         }
     }
     Ok((files, irregular))
+}
+
+fn is_sha256(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Lines, each possibly followed by a counted block of bytes.
@@ -391,5 +503,71 @@ impl<'a> Stream<'a> {
             host: self.host.to_owned(),
             reason: format!("the probe answered `{}`", excerpt(bytes, 80)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_file_comes_as_its_size_and_hash() {
+        let bundle = b"server time.ustc.edu.cn iburst\n";
+        let answer = format!(
+            "large 644 root:root 1073741824 {} /etc/chrony/chrony.conf\nlarge 644 root:root 9000000 {} /etc/motd\nfile 644 root:root 3 /etc/hostname\nab\n",
+            sha256(bundle),
+            "0".repeat(64)
+        );
+        let mut stream = Stream::new(answer.as_bytes(), "pve-5");
+        let mut found = Found::default();
+        while let Some(line) = stream.line().unwrap() {
+            assert!(
+                found_file(&mut stream, &line, &mut found).unwrap(),
+                "{line}"
+            );
+        }
+        assert_eq!(found.large["/etc/chrony/chrony.conf"], 1 << 30);
+        assert_eq!(found.contents.keys().collect::<Vec<_>>(), ["/etc/hostname"]);
+        let bad = "large 644 root:root 12 nothex /etc/motd\n";
+        let mut stream = Stream::new(bad.as_bytes(), "pve-5");
+        let line = stream.line().unwrap().unwrap();
+        assert!(found_file(&mut stream, &line, &mut found).is_err());
+    }
+
+    #[test]
+    fn armed_reverts_are_due_gone_or_stale() {
+        let armed = |rest: &str| ArmedPush::parse(rest).map(|armed| armed.state());
+        let id = "pve-5-0123456789ab.Xy3kP0aQ";
+        let due = Some(RevertState::Due);
+        assert_eq!(
+            armed(&format!("{id} pve-5 armed live 30 2026-01-01T00:00:00Z")),
+            due
+        );
+        assert_eq!(armed(&format!("{id} pve-5 armed live -600 -")), due);
+        assert_eq!(armed(&format!("{id} pve-5 reverting unknown -600 -")), due);
+        assert_eq!(armed(&format!("{id} pve-5 armed unknown 30 -")), due);
+        let gone = Some(RevertState::Gone);
+        assert_eq!(armed(&format!("{id} pve-5 armed gone 3600 -")), gone);
+        assert_eq!(armed(&format!("{id} pve-5 reverting gone -5 -")), gone);
+        let stale = Some(RevertState::Stale);
+        assert_eq!(armed(&format!("{id} pve-5 armed gone -600 -")), stale);
+        assert_eq!(armed(&format!("{id} pve-5 armed unknown -600 -")), stale);
+        for bad in [
+            format!("{id} pve-5 armed live 30"),
+            "../x pve-5 armed live 30 -".to_owned(),
+            format!("{id} pve-5 armed maybe 30 -"),
+            format!("{id} pve-5 armed live soon -"),
+            format!("{id} pve-5 armed live 30 $(reboot)"),
+        ] {
+            assert_eq!(armed(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sha256_is_hex_of_the_digest() {
+        assert_eq!(
+            sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

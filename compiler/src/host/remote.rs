@@ -26,6 +26,33 @@ use crate::host::script::{
 };
 use crate::host::target::Target;
 
+/// The most of a line from the host that lugc keeps (the master's lines,
+/// each line an action prints); the rest of a longer one is dropped.
+const LINE_LIMIT: usize = 64 * 1024;
+
+/// The most of a command's stderr that lugc keeps: its last bytes.
+const STDERR_LIMIT: usize = 64 * 1024;
+
+/// What lugc takes from a host at most (`--max-file-size`, `--max-reply-size`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A file larger than this is hashed on the host and compared by its
+    /// SHA-256, never read.
+    pub file: u64,
+    /// The most one answer to lugc's own commands (records, files, facts)
+    /// may hold; a host that sends more fails the command.
+    pub reply: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            file: 8 << 20,
+            reply: 64 << 20,
+        }
+    }
+}
+
 /// Where and how to reach one host.
 #[derive(Debug, Clone)]
 pub struct Remote {
@@ -42,6 +69,7 @@ pub struct Remote {
     pub rsync_path: Option<String>,
     /// Connecting, keep-alive, and each of lugc's own commands on the host.
     pub timeout: Duration,
+    pub limits: Limits,
 }
 
 /// What a session's master command does besides resolving the root.
@@ -123,35 +151,96 @@ impl Remote {
         self.timeout * 4
     }
 
-    /// Run host.sh `command` over a connection of its own: a new TCP
-    /// connection, never a session's master, given at most `limit`. `root`
-    /// is a session's resolved root. Ok with host.sh's exit code; an error
-    /// when ssh itself failed.
-    pub fn run_fresh(
-        &self,
-        command: &str,
-        root: &str,
-        args: &[&str],
-        limit: Duration,
-    ) -> Result<i32, HostError> {
+    /// Confirm push `id` over a connection of its own (`fresh`), given at
+    /// most `limit`: host.sh `disarm` says `ready`, and only lugc's answer
+    /// to it confirms, so a connection that outlives lugc confirms nothing.
+    pub fn disarm(&self, root: &str, id: &str, limit: Duration) -> Result<Disarmed, HostError> {
         let limit = limit.clamp(Duration::from_secs(1), self.deadline());
-        let mut ssh = Command::new("ssh");
-        ssh.args(["-o", "ControlPath=none", "-o", "ControlMaster=no"])
+        let mut ssh = self.fresh("disarm", root, &[id]);
+        ssh.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = ssh.spawn().map_err(missing("setpriv", "util-linux"))?;
+        let mut input = child.stdin.take();
+        let errors = child.stderr.take().map(read_tail);
+        let (lines, received) = mpsc::channel();
+        if let Some(stdout) = child.stdout.take() {
+            send_lines(stdout, lines);
+        }
+        let deadline = Instant::now() + limit;
+        let mut sent = false;
+        loop {
+            match received.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) if line == "ready" => {
+                    if let Some(mut input) = input.take() {
+                        sent = input
+                            .write_all(format!("confirm {id}\n").as_bytes())
+                            .is_ok();
+                    }
+                }
+                Ok(_) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let error = HostError::Timeout {
+                        target: self.target.clone(),
+                        what: "`disarm` over a new connection".to_owned(),
+                        seconds: limit.as_secs(),
+                    };
+                    return Ok(Disarmed::lost(sent, error));
+                }
+            }
+        }
+        drop(input);
+        let status = child.wait().map_err(HostError::io("ssh"))?;
+        let stderr = errors
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default();
+        Ok(match status.code() {
+            Some(255) | None => Disarmed::lost(
+                sent,
+                HostError::Ssh {
+                    target: self.target.clone(),
+                    detail: last_lines(&stderr),
+                    command: self.ssh_command(),
+                },
+            ),
+            Some(code) => Disarmed::Answered(code),
+        })
+    }
+
+    /// ssh running host.sh `command` over a new TCP connection (never a
+    /// session's master), started through setpriv with a parent-death
+    /// signal: it dies with lugc, however lugc ends.
+    fn fresh(&self, command: &str, root: &str, args: &[&str]) -> Command {
+        let mut ssh = Command::new("setpriv");
+        ssh.args(["--pdeathsig", "KILL", "--", "ssh"])
+            .args(["-o", "ControlPath=none", "-o", "ControlMaster=no"])
             .args(["-o", "BatchMode=yes"])
             .args(self.connection_args())
             .arg(host_command(command, root, args));
-        let output = run_until(ssh, b"", limit)?.ok_or_else(|| HostError::Timeout {
-            target: self.target.clone(),
-            what: format!("`{command}` over a new connection"),
-            seconds: limit.as_secs(),
-        })?;
-        match output.status.code() {
-            Some(255) | None => Err(HostError::Ssh {
-                target: self.target.clone(),
-                detail: last_lines(&output.stderr),
-                command: self.ssh_command(),
-            }),
-            Some(code) => Ok(code),
+        ssh
+    }
+}
+
+/// How a `disarm` over a new connection ended.
+#[derive(Debug)]
+pub enum Disarmed {
+    /// host.sh's exit code: 0 confirmed, `EXIT_REVERT_BEGAN`…
+    Answered(i32),
+    /// ssh failed before lugc answered: nothing was confirmed.
+    NotSent(HostError),
+    /// lugc answered and the reply was lost: the host may have confirmed.
+    Unknown(HostError),
+}
+
+impl Disarmed {
+    fn lost(sent: bool, error: HostError) -> Disarmed {
+        if sent {
+            Disarmed::Unknown(error)
+        } else {
+            Disarmed::NotSent(error)
         }
     }
 }
@@ -191,17 +280,10 @@ impl<'r> Session<'r> {
             .stderr(Stdio::piped());
         let mut master = ssh.spawn().map_err(missing("ssh", "openssh-client"))?;
         let master_input = master.stdin.take();
-        let master_errors = master.stderr.take().map(read_all);
+        let master_errors = master.stderr.take().map(read_tail);
         let (lines, received) = mpsc::channel();
         if let Some(stdout) = master.stdout.take() {
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines() {
-                    let Ok(line) = line else { break };
-                    if lines.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
+            send_lines(stdout, lines);
         }
         let mut session = Session {
             remote,
@@ -263,12 +345,7 @@ impl<'r> Session<'r> {
                 self.ready = true;
                 return Ok(true);
             }
-            "busy" => {
-                return Err(HostError::Busy {
-                    host: host.to_owned(),
-                    holder: crate::sanitise::line(rest).into_owned(),
-                })
-            }
+            "busy" => return Err(busy(host, &crate::sanitise::line(rest))),
             _ => {}
         }
         Ok(false)
@@ -312,7 +389,9 @@ impl<'r> Session<'r> {
     fn exec(&self, command: &str, args: &[&str], input: &[u8]) -> Result<Output, HostError> {
         let mut ssh = self.client();
         ssh.arg(host_command(command, &self.root, args));
-        run_until(ssh, input, self.remote.deadline())?.ok_or_else(|| HostError::Timeout {
+        let deadline = self.remote.deadline();
+        let output = self.remote.run_until(ssh, command, input, deadline)?;
+        output.ok_or_else(|| HostError::Timeout {
             target: self.remote.target.clone(),
             what: format!("`{command}`"),
             seconds: self.remote.deadline().as_secs(),
@@ -367,7 +446,10 @@ impl<'r> Session<'r> {
         rsync
             .arg(format!("{}/", from.display()))
             .arg(self.remote.destination.rsync(&format!("{}/", self.root)));
-        let output = run_until(rsync, names.as_bytes(), Duration::MAX)?.expect("no deadline");
+        let output = self
+            .remote
+            .run_until(rsync, "rsync", names.as_bytes(), Duration::MAX)?
+            .expect("no deadline");
         if output.status.success() {
             return Ok(());
         }
@@ -409,30 +491,12 @@ impl<'r> Session<'r> {
         // Held open until the action ends: closing it stops the action on the host.
         let input = child.stdin.take();
         let (lines, received) = mpsc::channel();
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let lines = lines.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    if lines.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
+        if let Some(stdout) = child.stdout.take() {
+            send_lines(stdout, lines.clone());
         }
-        drop(lines);
+        if let Some(stderr) = child.stderr.take() {
+            send_lines(stderr, lines);
+        }
         // The host stops the action itself; this only covers a host that stopped answering.
         let deadline = Instant::now() + limit + Duration::from_secs(10) + self.remote.deadline();
         loop {
@@ -542,6 +606,35 @@ impl Drop for Session<'_> {
     }
 }
 
+/// The lock on `host` is taken: by a push under way, or, when its `holder`
+/// (`lugc push by USER@MACHINE (pid N) since …`) names a lugc of this
+/// machine that is gone, by the ssh session that push left behind.
+fn busy(host: &str, holder: &str) -> HostError {
+    let exited = holder
+        .split_once(" (pid ")
+        .and_then(|(by, rest)| {
+            let machine = by.rsplit_once('@')?.1;
+            let pid: u32 = rest.split_once(')')?.0.parse().ok()?;
+            Some((machine, pid))
+        })
+        .filter(|(machine, pid)| {
+            let here = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            *machine == here.trim() && comm.trim() != "lugc"
+        });
+    match exited {
+        Some((_, pid)) => HostError::StaleLock {
+            host: host.to_owned(),
+            holder: holder.to_owned(),
+            pid,
+        },
+        None => HostError::Busy {
+            host: host.to_owned(),
+            holder: holder.to_owned(),
+        },
+    }
+}
+
 /// `sh -c HOST_SH lugc COMMAND ROOT ARGS…`, quoted for the remote shell.
 fn host_command(command: &str, root: &str, args: &[&str]) -> String {
     let mut words = vec!["sh", "-c", HOST_SH, "lugc", command, root];
@@ -566,63 +659,166 @@ fn missing(tool: &str, package: &str) -> impl FnOnce(std::io::Error) -> HostErro
     }
 }
 
-fn read_all(mut stream: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+/// Each line of `stream` to `lines`, at most `LINE_LIMIT` bytes of it, as
+/// text; whatever follows once `lines` is closed is read and dropped.
+fn send_lines(stream: impl Read + Send + 'static, lines: mpsc::Sender<String>) {
     std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stream.read_to_end(&mut bytes);
-        bytes
+        let mut reader = BufReader::new(stream);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let limit = (LINE_LIMIT + 1) as u64;
+            match reader.by_ref().take(limit).read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if line.last() != Some(&b'\n') && line.len() > LINE_LIMIT {
+                // The rest of an overlong line.
+                let _ = reader.by_ref().skip_until(b'\n');
+                line.truncate(LINE_LIMIT);
+            }
+            let text = String::from_utf8_lossy(&line);
+            let text = text.strip_suffix('\n').unwrap_or(&text);
+            if lines.send(text.to_owned()).is_err() {
+                let _ = std::io::copy(&mut reader, &mut std::io::sink());
+                return;
+            }
+        }
+    });
+}
+
+/// The last `STDERR_LIMIT` bytes or so of `stream`.
+fn read_tail(mut stream: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut chunk = [0; 8192];
+        while let Ok(count @ 1..) = stream.read(&mut chunk) {
+            kept.extend_from_slice(&chunk[..count]);
+            if kept.len() > 2 * STDERR_LIMIT {
+                kept.drain(..kept.len() - STDERR_LIMIT);
+            }
+        }
+        kept
     })
 }
 
-/// Run `command` with `input`; `None` when it outlived `limit` and was killed.
-fn run_until(
-    mut command: Command,
-    input: &[u8],
-    limit: Duration,
-) -> Result<Option<Output>, HostError> {
-    let tool = command.get_program().to_string_lossy().into_owned();
-    let package = if tool == "rsync" {
-        "rsync"
-    } else {
-        "openssh-client"
-    };
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(missing(&tool, package))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let input = input.to_vec();
-        // A command that exits without reading its input is not an error here.
-        std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-    }
-    let stdout = child.stdout.take().map(read_all);
-    let stderr = child.stderr.take().map(read_all);
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(HostError::io(tool.clone()))? {
-            break status;
+/// All of `stream`, or `None` (and nothing more read) once it holds more than `limit` bytes.
+fn read_capped(
+    mut stream: impl Read + Send + 'static,
+    limit: usize,
+) -> JoinHandle<Option<Vec<u8>>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let mut chunk = vec![0; 64 * 1024];
+        loop {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return Some(bytes),
+                Ok(count) if bytes.len() + count > limit => return None,
+                Ok(count) => bytes.extend_from_slice(&chunk[..count]),
+            }
         }
-        if start.elapsed() >= limit {
+    })
+}
+
+impl Remote {
+    /// Run `command` (`what` names it in messages) with `input`; `None` when
+    /// it outlived `limit` and was killed. An answer on stdout above
+    /// `limits.reply` stops it: an error, never an allocation.
+    fn run_until(
+        &self,
+        mut command: Command,
+        what: &str,
+        input: &[u8],
+        limit: Duration,
+    ) -> Result<Option<Output>, HostError> {
+        let tool = command.get_program().to_string_lossy().into_owned();
+        let package = match tool.as_str() {
+            "rsync" => "rsync",
+            "setpriv" => "util-linux",
+            _ => "openssh-client",
+        };
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(missing(&tool, package))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let input = input.to_vec();
+            // A command that exits without reading its input is not an error here.
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            });
+        }
+        let stdout = child
+            .stdout
+            .take()
+            .map(|stdout| read_capped(stdout, self.limits.reply));
+        let stderr = child.stderr.take().map(read_tail);
+        let Some((status, stdout)) = self.wait_capped(&mut child, stdout, what, limit)? else {
+            return Ok(None);
+        };
+        let stderr = stderr
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default();
+        Ok(Some(Output {
+            status,
+            stdout,
+            stderr,
+        }))
+    }
+
+    /// Wait for `child` and its stdout (`reader`); `None` when it outlived
+    /// `limit`. Killed at once when its stdout overflows.
+    fn wait_capped(
+        &self,
+        child: &mut Child,
+        mut reader: Option<JoinHandle<Option<Vec<u8>>>>,
+        what: &str,
+        limit: Duration,
+    ) -> Result<Option<(ExitStatus, Vec<u8>)>, HostError> {
+        let tool = if what == "rsync" { "rsync" } else { "ssh" };
+        let mut stdout = None;
+        let mut collect = |reader: &mut Option<JoinHandle<Option<Vec<u8>>>>| match reader
+            .take()
+            .map(JoinHandle::join)
+        {
+            Some(Ok(None)) => false,
+            Some(Ok(Some(bytes))) => {
+                stdout = Some(bytes);
+                true
+            }
+            _ => true,
+        };
+        let too_large = |child: &mut Child| {
             let _ = child.kill();
             let _ = child.wait();
-            return Ok(None);
+            HostError::ReplyTooLarge {
+                target: self.target.clone(),
+                command: what.to_owned(),
+                limit: self.limits.reply,
+            }
+        };
+        let start = Instant::now();
+        let status = loop {
+            if reader.as_ref().is_some_and(JoinHandle::is_finished) && !collect(&mut reader) {
+                return Err(too_large(child));
+            }
+            if let Some(status) = child.try_wait().map_err(HostError::io(tool))? {
+                break status;
+            }
+            if start.elapsed() >= limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        if !collect(&mut reader) {
+            return Err(too_large(child));
         }
-        std::thread::sleep(Duration::from_millis(2));
-    };
-    let collect = |reader: Option<JoinHandle<Vec<u8>>>| {
-        reader
-            .and_then(|reader| reader.join().ok())
-            .unwrap_or_default()
-    };
-    Ok(Some(Output {
-        status,
-        stdout: collect(stdout),
-        stderr: collect(stderr),
-    }))
+        Ok(Some((status, stdout.unwrap_or_default())))
+    }
 }
 
 /// `exit 3`, or the signal that ended a process.

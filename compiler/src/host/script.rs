@@ -17,6 +17,8 @@ pub const EXIT_REVERT_BEGAN: i32 = 5;
 pub const EXIT_NO_PMXCFS: i32 = 6;
 /// `quorum`: /etc/pve does not take writes.
 pub const EXIT_NO_QUORUM: i32 = 7;
+/// `disarm`: lugc did not answer its `ready`; nothing was confirmed.
+pub const EXIT_NOT_CONFIRMED: i32 = 8;
 /// `hold`: another push holds the lock.
 pub const EXIT_BUSY: i32 = 75;
 /// `action`: stopped after its time limit (timeout(1)'s code).
@@ -51,6 +53,7 @@ mod tests {
             ("EXIT_REVERT_BEGAN", EXIT_REVERT_BEGAN),
             ("EXIT_NO_PMXCFS", EXIT_NO_PMXCFS),
             ("EXIT_NO_QUORUM", EXIT_NO_QUORUM),
+            ("EXIT_NOT_CONFIRMED", EXIT_NOT_CONFIRMED),
             ("EXIT_BUSY", EXIT_BUSY),
             ("EXIT_TIMED_OUT", EXIT_TIMED_OUT),
         ]);

@@ -8,7 +8,7 @@ pub mod preview;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::host::probe::Records;
+use crate::host::probe::{self, Found, Records};
 use crate::host::HostFile;
 use crate::manifest::{Entry, Manifest};
 
@@ -63,6 +63,20 @@ pub fn as_pve_reads(
         }
     }
     files
+}
+
+/// The files above the size limit that the host hashed instead of sending
+/// (`Found::large`): one whose SHA-256 is the desired version's gets its
+/// blake3, as if it had been read.
+pub fn recognise(found: &mut Found, desired: &Desired) {
+    for path in found.large.keys() {
+        let (Some(file), Some(want)) = (found.files.get_mut(path), desired.files.get(path)) else {
+            continue;
+        };
+        if file.blake3.strip_prefix("sha256:") == Some(probe::sha256(&want.bytes).as_str()) {
+            file.blake3.clone_from(&want.blake3);
+        }
+    }
 }
 
 /// One file as the host should have it.
@@ -440,6 +454,30 @@ mod tests {
     }
 
     const RESTART: &str = "systemctl restart chrony.service";
+
+    #[test]
+    fn a_large_file_is_recognised_by_its_hash_alone() {
+        let chrony = want("server time.ustc.edu.cn iburst\n", None);
+        let desired = desired(&[(CHRONY, chrony.clone()), ("/etc/motd", want("hi\n", None))]);
+        let mut found = Found::default();
+        for (path, sha256) in [
+            (CHRONY, probe::sha256(&chrony.bytes)),
+            ("/etc/motd", "0".repeat(64)),
+        ] {
+            let file = HostFile {
+                blake3: format!("sha256:{sha256}"),
+                ..on_host("")
+            };
+            found.files.insert(path.to_owned(), file);
+            found.large.insert(path.to_owned(), 1 << 30);
+        }
+        recognise(&mut found, &desired);
+        assert_eq!(found.files[CHRONY].blake3, chrony.blake3);
+        assert_eq!(
+            found.files["/etc/motd"].blake3,
+            format!("sha256:{}", "0".repeat(64))
+        );
+    }
 
     #[test]
     fn first_push_adds_and_runs_the_action() {

@@ -8,7 +8,7 @@
 //! fleet marks, or text that looks like a key or password on either side)
 //! becomes `Content::Hidden`: its lines are counted, never copied. Pure.
 
-use crate::diff::{BundleChange, FileChange};
+use crate::diff::{BundleChange, Content, FileChange};
 use crate::host::probe::Found;
 use crate::manifest::Entry;
 use crate::plan::{on_pmxcfs, Change, Desired, Plan};
@@ -109,6 +109,13 @@ fn file_change(sides: &Sides<'_>, path: &str, change: Change) -> FileChange {
         .collect();
     if secret::hidden(path, sides.secret_paths, &sides_bytes) {
         file.content = file.content.hidden();
+    }
+    if let Some(size) = sides.found.large.get(path) {
+        // Hashed on the host, never read: no diff to show.
+        file.content = Content::TooLarge {
+            old_bytes: usize::try_from(*size).unwrap_or(usize::MAX),
+            new_bytes: want.map_or(0, |want| want.bytes.len()),
+        };
     }
     file
 }

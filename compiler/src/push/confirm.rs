@@ -16,7 +16,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crate::host::record;
-use crate::host::remote::shell_quote;
+use crate::host::remote::{shell_quote, Disarmed};
 use crate::host::script::EXIT_REVERT_BEGAN;
 use crate::host::{Armed, Ended, HostError, Remote, Session, HOST_SH};
 use crate::push::error::{noun, PushError};
@@ -155,33 +155,49 @@ pub fn check(
 }
 
 /// Disarm the revert over a new connection, trying again until shortly
-/// before the host's deadline.
+/// before the host's deadline. Once an answer may have reached the host
+/// with its reply lost, only a later reply tells; without one the outcome
+/// is unknown, never "not confirmed".
 pub fn confirm(remote: &Remote, root: &str, host: &str, armed: &Armed) -> Result<(), PushError> {
     let margin = (armed.confirm / 5).min(Duration::from_secs(5));
     let deadline = Instant::now() + armed.confirm.saturating_sub(margin);
+    let mut unknown = false;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let error = match remote.run_fresh("disarm", root, &[&armed.id], left) {
-            Ok(0) => return Ok(()),
-            Ok(EXIT_REVERT_BEGAN) => {
+        let error = match remote.disarm(root, &armed.id, left)? {
+            Disarmed::Answered(0) => return Ok(()),
+            Disarmed::Answered(EXIT_REVERT_BEGAN) => {
                 return Err(PushError::RevertBegan {
                     host: host.to_owned(),
                 })
             }
-            Ok(code) => HostError::Remote {
+            Disarmed::Answered(code) => HostError::Remote {
                 target: remote.target.clone(),
                 command: "disarm".to_owned(),
                 status: format!("exit {code}"),
                 detail: "no message".to_owned(),
             }
             .into(),
-            Err(error) => error.into(),
+            Disarmed::NotSent(error) => error.into(),
+            Disarmed::Unknown(error) => {
+                unknown = true;
+                error.into()
+            }
         };
         if Instant::now() + Duration::from_secs(1) >= deadline {
-            return Err(PushError::NotConfirmed {
-                host: host.to_owned(),
-                seconds: armed.confirm.as_secs(),
-                cause: Box::new(error),
+            let (host, cause) = (host.to_owned(), Box::new(error));
+            return Err(if unknown {
+                PushError::ConfirmUnknown {
+                    host,
+                    id: armed.id.clone(),
+                    cause,
+                }
+            } else {
+                PushError::NotConfirmed {
+                    host,
+                    seconds: armed.confirm.as_secs(),
+                    cause,
+                }
             });
         }
         sleep(Duration::from_secs(1));

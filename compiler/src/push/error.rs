@@ -105,6 +105,17 @@ pub enum PushError {
         state: String,
     },
 
+    #[error("lugc cannot tell whether {host} took the confirmation of push {id}: its reply was lost ({cause})")]
+    #[diagnostic(
+        code(lugc::push::confirm_unknown),
+        help("`lugc status` reads it from {host} once it answers: confirmed (push again to record the push complete), or reverted at its deadline")
+    )]
+    ConfirmUnknown {
+        host: String,
+        id: String,
+        cause: Box<PushError>,
+    },
+
     #[error("{host} began to revert the push before lugc's confirmation reached it")]
     #[diagnostic(
         code(lugc::push::revert_began),
@@ -112,12 +123,28 @@ pub enum PushError {
     )]
     RevertBegan { host: String },
 
-    #[error("push {id} on {host} is not confirmed yet, and its revert is armed")]
+    #[error("push {id} on {host} is not confirmed yet, and its revert is armed: it fires {when}")]
     #[diagnostic(
         code(lugc::push::revert_armed),
         help("{host} reverts that push on its own unless it is confirmed; wait for the revert (see /var/lib/lugc/backup/{id}/REVERT.log on the host), then push again")
     )]
-    RevertArmed { host: String, id: String },
+    RevertArmed {
+        host: String,
+        id: String,
+        when: String,
+    },
+
+    #[error("push {id} on {host} was not confirmed, and its revert process is gone: it will never run (its deadline: {when})")]
+    #[diagnostic(
+        code(lugc::push::revert_gone),
+        help("{host} restarted, or its clock is behind; `lugc push {bundle} --force` (or `--rollback --force`) abandons the revert once a rollback could still put back everything the push replaced")
+    )]
+    RevertGone {
+        host: String,
+        id: String,
+        when: String,
+        bundle: String,
+    },
 
     #[error("{path} is {size} bytes; pmxcfs takes at most 1 MiB per file under /etc/pve")]
     #[diagnostic(

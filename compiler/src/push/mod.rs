@@ -20,6 +20,7 @@
 //! holds the checks on out/ that come before any of this.
 
 pub mod actions;
+pub mod armed;
 pub mod confirm;
 pub mod error;
 pub mod guard;
@@ -173,7 +174,8 @@ pub fn push(
 ) -> Result<(), PushError> {
     let session = Session::open(remote, host, &hold(options))?;
     let records = probe::records(&session, host, &desired.bundle)?;
-    let found = probe::files(&session, host, &concerned(desired, &records))?;
+    let mut found = probe::files(&session, host, &concerned(desired, &records))?;
+    plan::recognise(&mut found, desired);
     regular(&found, host)?;
     let plan = plan::plan(
         desired,
@@ -293,6 +295,12 @@ fn deliver(
         short(&new_id)
     ));
     report.summary.ids = Some((last.map(|recorded| recorded.id.clone()), new_id.clone()));
+    for (path, size) in &found.large {
+        report.say(&format!(
+            "  not read: {path} is {size} bytes on {host}, above --max-file-size ({} MiB); compared by its SHA-256 only\n",
+            session.remote.limits.file >> 20
+        ));
+    }
     if let Some(reverted) = &records.reverted {
         report.say(&format!(
             "  reverted: {host} put back what push {} (bundle {}) replaced, at {}, because the push was not confirmed\n",
@@ -307,19 +315,7 @@ fn deliver(
             ));
         }
     }
-    for (id, live) in &records.armed {
-        if *live && options.apply {
-            return Err(PushError::RevertArmed {
-                host: host.to_owned(),
-                id: id.clone(),
-            });
-        }
-        report.say(&if *live {
-            format!("  armed: push {id} is not confirmed; {host} reverts it on its own unless it is\n")
-        } else {
-            format!("  unconfirmed: push {id} was never confirmed and its revert never ran (did {host} restart?); its files are in place\n")
-        });
-    }
+    armed::check(session, host, &desired.bundle, records, options, report)?;
     if let Some(rollback) = records.rollback_cut_short() {
         report.say(&format!(
             "  rollback cut short: {} did not finish undoing {}; `lugc push {} --rollback` finishes it\n",
@@ -472,6 +468,12 @@ fn deliver(
         report.say(&format!(
             "  armed: {host} reverts this push on its own unless lugc confirms it over a new connection within {} s of the last action\n",
             seconds.as_secs()
+        ));
+        let _window = crate::host::private::SignalNote::new(format!(
+            "lugc: stopped while push {} is armed on {host}: unless it is confirmed, {host} reverts it at its deadline, {} s after its last action ended; `lugc status {}` tells which",
+            armed.id,
+            seconds.as_secs(),
+            desired.bundle
         ));
         run_actions(split..plan.actions.len(), Some(&armed), report).map_err(|cause| {
             // An action that failed on a host lugc still reaches: revert now.

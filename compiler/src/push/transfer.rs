@@ -49,6 +49,30 @@ pub fn begin(
         }
         .into());
     }
+    match write_begun(session, desired, records, plan, host_files, &id) {
+        Ok(pushes) => Ok(Begun { id, pushes }),
+        Err(error) => {
+            // The host refused a record (a full disk): no push lists this
+            // backup directory, so it goes. A lost connection leaves it.
+            if matches!(error, PushError::Host(HostError::Remote { .. })) {
+                let _ = session.run("discard", &[&id], b"");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Record push `id` as pending: its BEFORE, PUSHING and the MANIFEST it
+/// replaces, then PENDING. Returns the pending pushes, this one last.
+fn write_begun(
+    session: &Session,
+    desired: &Desired,
+    records: &Records,
+    plan: &Plan,
+    host_files: &BTreeMap<String, HostFile>,
+    id: &str,
+) -> Result<Vec<String>, PushError> {
+    let bundle = &desired.bundle;
     let last = records.last.as_ref();
     let before = Before {
         bundle: bundle.clone(),
@@ -60,20 +84,20 @@ pub fn begin(
             .map(|(path, _)| (path.clone(), host_files.get(path).cloned()))
             .collect(),
     };
-    write_record(session, &record::before(&id), &before.render())?;
+    write_record(session, &record::before(id), &before.render())?;
     let pushing = desired.pending_manifest().render();
-    write_record(session, &record::pushing(&id), &pushing)?;
+    write_record(session, &record::pushing(id), &pushing)?;
     if let Some(last) = last {
-        write_record(session, &record::replaced(&id), &last.text)?;
+        write_record(session, &record::replaced(id), &last.text)?;
     }
     let mut pushes: Vec<String> = records.pending.iter().map(|push| push.id.clone()).collect();
-    pushes.push(id.clone());
+    pushes.push(id.to_owned());
     write_record(
         session,
         &record::pending(bundle),
         &record::render_pushes(&pushes),
     )?;
-    Ok(Begun { id, pushes })
+    Ok(pushes)
 }
 
 /// Write and remove the plan's files; returns how many replaced or removed

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::window::StandIn;
 use super::{wait_for, Setup, RESTART_CHRONY};
 use crate::common::stdout;
 
@@ -235,6 +236,7 @@ fn a_push_waits_for_an_armed_revert_and_names_one_a_reboot_stopped() {
         .unwrap()
         .as_secs();
     fs::write(dir.join("DEADLINE"), format!("{}\n", now + 600)).unwrap();
+    let revert = StandIn::start(&dir);
 
     let error = setup.push_fails(&["pve-5", "--yes"]);
     assert!(
@@ -250,6 +252,7 @@ fn a_push_waits_for_an_armed_revert_and_names_one_a_reboot_stopped() {
     );
 
     // The host restarted inside the window: the revert process is gone.
+    drop(revert);
     fs::write(dir.join("DEADLINE"), format!("{}\n", now - 600)).unwrap();
     let dry = setup.push_ok(&["pve-5"]);
     assert!(

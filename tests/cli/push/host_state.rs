@@ -24,15 +24,17 @@ impl Setup {
         victim
     }
 
-    /// pve-5's last push as it stands between its actions and its
-    /// confirmation: pending, ARMED, with no revert process running; its
-    /// DEADLINE is left to the caller. Returns its backup directory.
-    pub(super) fn armed_by_hand(&self) -> PathBuf {
+    /// `host`'s last push, a confirmed one, as it stands between its
+    /// actions and its confirmation: pending, ARMED, with no revert process
+    /// running; its DEADLINE is left to the caller. Returns its backup
+    /// directory.
+    pub(super) fn armed_by_hand(&self, host: &str) -> PathBuf {
         wait_for("the disarmed revert to end", || !self.revert_running());
-        let dir = self.push_dirs().pop().expect("a push to pve-5");
-        let id = dir.file_name().unwrap().to_str().unwrap().to_owned();
+        let previous = self.host_record(host, &format!("{host}.PREVIOUS")).unwrap();
+        let id = previous.lines().last().unwrap().to_owned();
+        let dir = self.state_dir(host).join("backup").join(&id);
         fs::write(
-            self.state_dir("pve-5").join("pve-5.PENDING"),
+            self.state_dir(host).join(format!("{host}.PENDING")),
             format!("lugc-pushes 1\n{id}\n"),
         )
         .unwrap();
@@ -139,7 +141,7 @@ fn a_recorded_path_outside_the_root_is_refused_not_removed() {
 fn a_fifo_among_the_records_blocks_nothing() {
     let setup = Setup::new();
     setup.push_ok(&["pve-5", "--yes"]);
-    let dir = setup.armed_by_hand();
+    let dir = setup.armed_by_hand("pve-5");
     let deadline = dir.join("DEADLINE");
     let status = Command::new("mkfifo").arg(&deadline).status().unwrap();
     assert!(status.success());

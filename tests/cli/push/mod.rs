@@ -4,12 +4,14 @@
 //! `safety` holds the tests of what a push must never do.
 
 mod all;
+mod bounds;
 mod confirm;
 mod conventions;
 mod facts;
 mod health;
 mod host_state;
 mod hostile;
+mod leftovers;
 mod preview;
 mod pve;
 mod safety;
@@ -17,6 +19,7 @@ mod status;
 mod storage;
 mod targets;
 mod undo;
+mod window;
 
 use std::collections::BTreeMap;
 use std::fs;
