@@ -294,12 +294,14 @@ exec "${{SHELL:-/bin/sh}}" -c "$SSH_ORIGINAL_COMMAND"
     }
 
     /// Shell code that drops the ssh connection it runs under: it kills
-    /// every process between itself and the test sshd's listener.
+    /// every process between itself and the test sshd's listener, the
+    /// connection's sshd first, as a network cut would: no command of that
+    /// connection gets to report its end first.
     fn drop_connection(&self) -> String {
         format!(
             r#"listener=$(cat {pidfile}) pids= pid=$PPID
       while [ "$pid" -gt 1 ] && [ "$pid" != "$listener" ]; do
-        pids="$pids $pid"
+        pids="$pid $pids"
         pid=$(sed -n 's/^PPid:[[:space:]]*//p' /proc/$pid/status)
       done
       [ "$pid" = "$listener" ] || {{ echo "not under the test sshd" >&2; exit 1; }}
