@@ -6,13 +6,13 @@ use std::os::unix::fs::{symlink, PermissionsExt as _};
 use std::process::Command;
 
 use lugc::host::script::{
-    EXIT_BUSY, EXIT_FAILED, EXIT_LINK, EXIT_NO_PMXCFS, EXIT_NO_QUORUM, EXIT_NO_ROOT,
-    EXIT_REVERT_BEGAN, EXIT_TIMED_OUT,
+    EXIT_BUSY, EXIT_FAILED, EXIT_LINK, EXIT_NOT_CONFIRMED, EXIT_NO_PMXCFS, EXIT_NO_QUORUM,
+    EXIT_NO_ROOT, EXIT_REVERT_BEGAN, EXIT_TIMED_OUT,
 };
 use lugc::host::HOST_SH;
 use sha2::{Digest as _, Sha256};
 
-use super::{exit, host_sh, runner, Root};
+use super::{answer, exit, host_sh, runner, Root};
 use crate::common::require_tool;
 
 const ID: &str = "pve-5-0123456789ab.Ab3dEf9z";
@@ -98,17 +98,45 @@ fn records_lists_a_bundles_records_and_the_pushes_they_name() {
         b"1\n",
         0o600,
     );
+    // Its revert process: pid 1 runs no revert.
+    host.write(&format!("var/lib/lugc/backup/{stale}/PID"), b"1\n", 0o600);
     let expected = format!(
         "record 2 pve-5.MANIFEST\nm\n\
          record {} pve-5.PENDING\n{pending}\
          record 2 backup/{ID}/BEFORE\nb\n\
          record 2 backup/{ID}/PUSHING\np\n\
-         nobackup {gone}\n\
-         armed {ID} live\n\
-         armed {stale} stale\n",
+         nobackup {gone}\n",
         pending.len()
     );
-    assert_eq!(host.ok("records", &["pve-5"], b""), expected);
+    let shown = host.ok("records", &["pve-5"], b"");
+    let armed = shown
+        .strip_prefix(&expected)
+        .unwrap_or_else(|| panic!("{shown}"));
+    let at = now();
+    let lines: Vec<Vec<&str>> = armed
+        .lines()
+        .map(|line| line.split(' ').collect())
+        .collect();
+    let [due, stale_line] = &lines[..] else {
+        panic!("{armed}")
+    };
+    assert_eq!(
+        (&due[..5], due[6]),
+        (
+            &["armed", ID, "pve-5", "armed", "unknown"][..],
+            "5138-11-16T09:46:39Z"
+        )
+    );
+    let left: i64 = due[5].parse().unwrap();
+    assert!((99_999_999_999 - at as i64 - left).abs() <= 5, "{armed}");
+    assert_eq!(
+        (&stale_line[..5], stale_line[6]),
+        (
+            &["armed", stale, "pve-5", "armed", "gone"][..],
+            "1970-01-01T00:00:01Z"
+        )
+    );
+    assert!(stale_line[5].parse::<i64>().unwrap() < 0, "{armed}");
 
     fs::remove_file(host.state("pve-5.MANIFEST")).unwrap();
     fs::create_dir(host.state("pve-5.MANIFEST")).unwrap();
@@ -133,20 +161,36 @@ const PROBED: &[u8] = b"/etc/hostname\n/etc/missing\n/etc\n/lnk/hostname\nrelati
 fn files_sends_each_regular_file_with_its_content() {
     let host = files_root();
     assert_eq!(
-        host.ok("files", &[], PROBED),
+        host.ok("files", &["1024"], PROBED),
         "file 640 root:root 6 /etc/hostname\npve-5\nirregular /etc\nirregular /lnk/hostname\n"
     );
-    let output = host.run("files", &[], b"/etc//hostname\n");
+    let output = host.run("files", &["1024"], b"/etc//hostname\n");
     assert_eq!(exit(&output).0, Some(EXIT_FAILED), "{}", exit(&output).1);
+}
+
+#[test]
+fn files_hashes_a_file_above_the_limit_instead_of_sending_it() {
+    let host = files_root();
+    assert_eq!(
+        host.ok("files", &["5"], b"/etc/hostname\n"),
+        format!(
+            "large 640 root:root 6 {} /etc/hostname\n",
+            sha256(b"pve-5\n")
+        )
+    );
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[test]
 fn hashes_sends_each_regular_files_sha256_instead() {
     let host = files_root();
-    let sum: String = Sha256::digest(b"pve-5\n")
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let sum = sha256(b"pve-5\n");
     assert_eq!(
         host.ok("hashes", &[], PROBED),
         format!(
@@ -287,10 +331,10 @@ fn quorum_tells_a_missing_etc_pve_from_a_read_only_one() {
 fn disarm_confirms_once_and_says_when_the_revert_began() {
     let host = Root::new();
     host.write(&format!("var/lib/lugc/backup/{ID}/ARMED"), b"", 0o600);
-    host.ok("disarm", &[ID], b"");
+    assert_eq!(host.ok("disarm", &[ID], &answer(ID)), "ready\n");
     assert!(host.state(&format!("backup/{ID}/CONFIRMED")).exists());
     assert!(!host.state(&format!("backup/{ID}/ARMED")).exists());
-    host.ok("disarm", &[ID], b"");
+    host.ok("disarm", &[ID], &answer(ID));
 
     let begun = "pve-5-0123456789ab.Begun000";
     host.write(
@@ -298,13 +342,33 @@ fn disarm_confirms_once_and_says_when_the_revert_began() {
         b"",
         0o600,
     );
-    let output = host.run("disarm", &[begun], b"");
+    let output = host.run("disarm", &[begun], &answer(begun));
     assert_eq!(
         exit(&output).0,
         Some(EXIT_REVERT_BEGAN),
         "{}",
         exit(&output).1
     );
+}
+
+/// A `disarm` whose lugc does not answer (it died, its connection outlived
+/// it) or answers for another push confirms nothing.
+#[test]
+fn disarm_without_lugcs_answer_confirms_nothing() {
+    let host = Root::new();
+    host.write(&format!("var/lib/lugc/backup/{ID}/ARMED"), b"", 0o600);
+    let other = "pve-5-0123456789ab.Other000";
+    for input in [&b""[..], b"confirm\n", &answer(other)] {
+        let output = host.run("disarm", &[ID], input);
+        assert_eq!(
+            exit(&output).0,
+            Some(EXIT_NOT_CONFIRMED),
+            "{}",
+            exit(&output).1
+        );
+        assert!(host.state(&format!("backup/{ID}/ARMED")).exists());
+        assert!(!host.state(&format!("backup/{ID}/CONFIRMED")).exists());
+    }
 }
 
 /// The epoch seconds in push `ID`'s DEADLINE.
@@ -349,7 +413,7 @@ fn arm_leaves_a_revert_that_disarm_stops() {
     assert_eq!(fs::read_to_string(dir.join("revert.sh")).unwrap(), HOST_SH);
     assert!(dir.join("ARMED").exists());
     assert!((before + 600..=now() + 600).contains(&deadline(&host)));
-    host.ok("disarm", &[ID], b"");
+    host.ok("disarm", &[ID], &answer(ID));
     assert!(dir.join("CONFIRMED").exists());
     assert!(!dir.join("REVERTING").exists());
 }
@@ -410,10 +474,14 @@ fn facts_never_globs_the_runners_words_and_reads_this_nodes_vm_configs() {
     symlink("nodes/pve-5/qemu-server", host.at("etc/pve/qemu-server")).unwrap();
     let cwd = tempfile::tempdir().unwrap();
     fs::write(cwd.path().join("decoy"), "").unwrap();
-    let output = host_sh("facts", &host.root(), &["echo *", "star", "-", "fact"])
-        .current_dir(cwd.path())
-        .output()
-        .unwrap();
+    let output = host_sh(
+        "facts",
+        &host.root(),
+        &["1024", "echo *", "star", "-", "fact"],
+    )
+    .current_dir(cwd.path())
+    .output()
+    .unwrap();
     let shown = String::from_utf8(output.stdout).unwrap();
     assert!(output.status.success(), "{shown}");
     assert_eq!(

@@ -108,6 +108,11 @@ pub fn exit(output: &Output) -> (Option<i32>, String) {
     )
 }
 
+/// lugc's answer to `disarm`'s `ready`: it confirms push `id`.
+pub fn answer(id: &str) -> Vec<u8> {
+    format!("confirm {id}\n").into_bytes()
+}
+
 /// A stand-in action runner: appends its argument to `log`, then runs it with sh.
 pub fn runner(dir: &Path, log: &Path) -> String {
     let script = dir.join("runner.sh");

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use lugc::host::record::{self, Before, Reverted};
 use lugc::host::HostFile;
 
-use super::{runner, Root};
+use super::{answer, host_sh, runner, Root};
 
 const ID: &str = "pve-5-0123456789ab.Ab3dEf9z";
 
@@ -120,7 +120,7 @@ fn a_failed_action_makes_the_revert_incomplete() {
 #[test]
 fn a_revert_that_lost_to_the_confirmation_changes_nothing() {
     let host = pushed();
-    host.ok("disarm", &[ID], b"");
+    host.ok("disarm", &[ID], &answer(ID));
     assert_eq!(revert(&host), "");
     assert_eq!(host.read("etc/a"), "new\n");
     assert_eq!(host.read("etc/b"), "added\n");
@@ -139,4 +139,48 @@ fn a_revert_keeps_the_other_pending_pushes() {
         record::parse_pushes(&host.read("var/lib/lugc/pve-5.PENDING")),
         Ok(vec![other.to_owned()])
     );
+}
+
+/// A write that fails, as on a full disk (here a stand-in `mv` on the
+/// host's PATH that fails for lugc's temporary files), leaves no
+/// `*.lugc-new.*` file behind: PENDING stays as it was and the revert is
+/// incomplete.
+#[test]
+fn a_revert_whose_records_cannot_be_written_leaves_no_temporary_file() {
+    let host = pushed();
+    let other = "pve-5-0123456789ab.Other000";
+    let pending = record::render_pushes(&[other.to_owned(), ID.to_owned()]);
+    host.write("var/lib/lugc/pve-5.PENDING", pending.as_bytes(), 0o600);
+    let stand_in = host.write(
+        "stand-in/mv",
+        b"for a; do case $a in *.lugc-new.*) echo 'mv: No space left on device' >&2; exit 1 ;; esac; done\n\
+          exec /bin/mv \"$@\"\n",
+        0o755,
+    );
+    let path = format!(
+        "{}:{}",
+        stand_in.parent().unwrap().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let runner = runner(host.at("").as_path(), &host.at("ran"));
+    let bundle_id = "c".repeat(64);
+    let status = host_sh(
+        "revert",
+        &host.root(),
+        &[ID, "1", "5", &runner, "pve-5", &bundle_id],
+    )
+    .env("PATH", path)
+    .status()
+    .unwrap();
+    assert!(status.success());
+    assert_eq!(host.read("etc/a"), "old\n");
+    let left: Vec<_> = walkdir::WalkDir::new(host.at(""))
+        .into_iter()
+        .map(|entry| entry.unwrap().into_path())
+        .filter(|path| path.to_string_lossy().contains(".lugc-new."))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(host.read("var/lib/lugc/pve-5.PENDING"), pending);
+    assert!(!host.state("pve-5.REVERTED").exists());
+    assert!(host.state(&format!("backup/{ID}/INCOMPLETE")).exists());
 }

@@ -493,19 +493,19 @@ revert)
   done < "$dir/ACTIONS"
   pending=$root/$state/$bundle.PENDING
   if [ -f "$pending" ] && link_free "$state/$bundle.PENDING"; then
-    grep -vxF -f "$dir/PUSHES" -- "$pending" > "$pending.lugc-new.$$"
-    if [ "$(wc -l < "$pending.lugc-new.$$")" -gt 1 ]; then
-      mv -f -- "$pending.lugc-new.$$" "$pending"
+    if ! left=$(grep -vxF -f "$dir/PUSHES" -- "$pending"); then
+      : > "$dir/INCOMPLETE"
+    elif [ "$(printf '%s\n' "$left" | wc -l)" -gt 1 ]; then
+      printf '%s\n' "$left" | replace "$pending" || : > "$dir/INCOMPLETE"
     else
-      rm -f -- "$pending.lugc-new.$$" "$pending"
+      rm -f -- "$pending"
     fi
   fi
   reverted=$root/$state/$bundle.REVERTED
   outcome=complete
   [ ! -f "$dir/INCOMPLETE" ] || outcome=incomplete
   printf 'lugc-reverted 1\npush %s\nbundle %s\nat %s\noutcome %s\n' "$id" "$bundle_id" \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$outcome" > "$reverted.lugc-new.$$" &&
-    mv -f -- "$reverted.lugc-new.$$" "$reverted"
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$outcome" | replace "$reverted"
   mv -T -- "$dir/REVERTING" "$dir/REVERTED"
   ;;
 *)
