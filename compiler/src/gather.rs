@@ -70,7 +70,13 @@ const REQUIRED: [&str; 3] = ["ip-link", "ip-addr", "ip-route"];
 pub fn gather(remote: &Remote, host: &str, runner: &str) -> Result<Facts, HostError> {
     let session = Session::open(remote, host, &Hold::Read)?;
     let gathered = probe::facts(&session, host, runner, &COMMANDS)?;
-    assemble(host, &gathered).map_err(|reason| HostError::RemoteState {
+    let checked = match gathered.found.large.iter().next() {
+        Some((path, size)) => Err(format!(
+            "{path} is {size} bytes, above --max-file-size: hashed on the host, not read"
+        )),
+        None => assemble(host, &gathered),
+    };
+    checked.map_err(|reason| HostError::RemoteState {
         host: host.to_owned(),
         reason,
     })
@@ -84,11 +90,6 @@ fn assemble(host: &str, gathered: &Gathered) -> Result<Facts, String> {
             _ => None,
         }
     };
-    if let Some((path, size)) = gathered.found.large.iter().next() {
-        return Err(format!(
-            "{path} is {size} bytes, above --max-file-size: hashed on the host, not read"
-        ));
-    }
     for name in REQUIRED {
         if output(name).is_none() {
             let command = COMMANDS

@@ -7,6 +7,7 @@
 //! and a lost reply to it is unknown, not "not confirmed".
 
 use std::fs;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -29,10 +30,12 @@ pub(super) struct StandIn(Child);
 
 impl StandIn {
     pub(super) fn start(dir: &Path) -> StandIn {
+        // A process group of its own, so that its `sleep` goes with it.
         let child = Command::new("sh")
             .args(["-c", "sleep 600; :"])
             .arg(dir.join("revert.sh"))
             .args(["revert", "stand-in"])
+            .process_group(0)
             .spawn()
             .unwrap();
         fs::write(dir.join("PID"), format!("{}\n", child.id())).unwrap();
@@ -42,7 +45,8 @@ impl StandIn {
 
 impl Drop for StandIn {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.wait();
     }
 }
