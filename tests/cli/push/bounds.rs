@@ -104,7 +104,7 @@ fn a_host_answering_with_a_gibibyte_fails_the_command_not_the_memory() {
     ));
     let (output, mib) = measured(&setup.status_command(&["pve-5"]));
     let shown = stdout(&output);
-    assert_eq!(output.status.code(), Some(1), "{shown}{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(2), "{shown}{}", stderr(&output));
     assert!(mib < BOUND_MIB, "status took {mib} MiB");
     assert!(
         shown.contains("answered `records` with more than 64 MiB"),
