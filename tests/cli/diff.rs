@@ -1114,3 +1114,39 @@ fn a_fresh_clone_is_checked_against_head_without_a_build() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(cache.exists(), "notes.ncl could change the build");
 }
+
+#[test]
+fn a_change_beside_each_hosts_own_address_is_one_change() {
+    let repo = Repo::new();
+    // Each host's interfaces holds its own address beside the gateway.
+    repo.fixture.edit(
+        "cluster.ncl",
+        "gateway = \"192.168.93.254\",",
+        "gateway = \"192.168.93.253\",",
+    );
+    repo.build();
+    let output = repo.run(&["diff", "HEAD"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    let interfaces = "modified /etc/network/interfaces";
+    assert_eq!(text.matches(interfaces).count(), 1, "{text}");
+    let group = text
+        .lines()
+        .find(|line| line.starts_with(interfaces))
+        .unwrap();
+    assert!(
+        group.starts_with(&format!("{interfaces}, same change on "))
+            && group.contains(", each with its own name: "),
+        "{group}"
+    );
+    let json = repo.run(&["diff", "HEAD", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let group = json["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|group| group["path"] == "/etc/network/interfaces")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    assert_eq!(group["host_named"], true, "{group:#}");
+    assert!(group["bundles"].as_array().unwrap().len() > 1, "{group:#}");
+}

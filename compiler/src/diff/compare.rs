@@ -140,6 +140,7 @@ pub fn compare(
         rename_files(&mut reader, &mut bundles, threshold, &mut notes)?;
     }
     read_contents(&mut reader, &mut bundles)?;
+    add_addresses(&mut reader, &mut bundles, &manifests)?;
     bundles.sort_by(|a, b| natural::cmp(&a.name, &b.name));
     let mut hand_edits = reader.hand_edits;
     hand_edits.sort();
@@ -328,46 +329,17 @@ fn rename_bundles(
     }
     let mut candidates = Vec::new();
     for (i, old_name) in removed.iter().enumerate() {
-        let old = &manifests[OLD][old_name];
         for (j, new_name) in added.iter().enumerate() {
-            let new = &manifests[NEW][new_name];
-            // Two host bundles are compared modulo their own names: every
-            // file a host gets may name it.
-            let hosts = (old.reaches == [*old_name] && new.reaches == [*new_name])
-                .then_some((*old_name, *new_name));
-            let larger = old.entries.len().max(new.entries.len());
-            let by_path: HashMap<&str, &Entry> = new
-                .entries
-                .iter()
-                .map(|entry| (entry.path.as_str(), entry))
-                .collect();
-            let common: Vec<(&Entry, &Entry)> = old
-                .entries
-                .iter()
-                .filter_map(|entry| {
-                    let path = match hosts {
-                        Some((from, to)) => {
-                            renames::with_host_renamed(entry.path.as_bytes(), from, to)
-                        }
-                        None => entry.path.as_bytes().into(),
-                    };
-                    let path = std::str::from_utf8(&path).ok()?;
-                    Some((entry, *by_path.get(path)?))
-                })
-                .collect();
-            if renames::percent(common.len(), larger) < threshold {
-                continue;
+            let names = [*old_name, *new_name];
+            let pair = [&manifests[OLD][old_name], &manifests[NEW][new_name]];
+            if let Some(similarity) = bundle_similarity(reader, names, pair, threshold)? {
+                candidates.push(Candidate {
+                    removed: i,
+                    added: j,
+                    similarity,
+                    rank: 0,
+                });
             }
-            let mut score = 0;
-            for (a, b) in common {
-                score += usize::from(reader.similarity((old_name, a), (new_name, b), hosts)?);
-            }
-            candidates.push(Candidate {
-                removed: i,
-                added: j,
-                similarity: renames::percent(score, larger * 100),
-                rank: 0,
-            });
         }
     }
     Ok(renames::pair(candidates, threshold)
@@ -377,6 +349,100 @@ fn rename_bundles(
             (names, pair.similarity)
         })
         .collect())
+}
+
+/// How alike removed bundle `names[0]` and added bundle `names[1]` are, in
+/// percent; `None` when fewer than `threshold` percent of their paths match.
+fn bundle_similarity(
+    reader: &mut Reader<'_>,
+    [old_name, new_name]: [&str; 2],
+    [old, new]: [&Manifest; 2],
+    threshold: u8,
+) -> Result<Option<u8>, DiffError> {
+    // Two host bundles are compared modulo their own names (and, inside
+    // files, their addresses): every file a host gets may name it.
+    let hosts = old.reaches == [old_name] && new.reaches == [new_name];
+    let larger = old.entries.len().max(new.entries.len());
+    let by_path: HashMap<&str, &Entry> = new
+        .entries
+        .iter()
+        .map(|entry| (entry.path.as_str(), entry))
+        .collect();
+    let common: Vec<(&Entry, &Entry)> = old
+        .entries
+        .iter()
+        .filter_map(|entry| {
+            let path = if hosts {
+                renames::with_host_renamed(entry.path.as_bytes(), old_name, new_name)
+            } else {
+                entry.path.as_bytes().into()
+            };
+            let path = std::str::from_utf8(&path).ok()?;
+            Some((entry, *by_path.get(path)?))
+        })
+        .collect();
+    if renames::percent(common.len(), larger) < threshold {
+        return Ok(None);
+    }
+    let own = if hosts {
+        [
+            own_words(reader, OLD, old_name, old)?,
+            own_words(reader, NEW, new_name, new)?,
+        ]
+    } else {
+        Default::default()
+    };
+    let own = own
+        .each_ref()
+        .map(|words| words.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut score = 0;
+    for (a, b) in common {
+        let similarity = reader.similarity((old_name, a), (new_name, b), [&own[OLD], &own[NEW]])?;
+        score += usize::from(similarity);
+    }
+    Ok(Some(renames::percent(score, larger * 100)))
+}
+
+/// A host bundle's own words on `side`: its name and its addresses.
+fn own_words(
+    reader: &mut Reader<'_>,
+    side: usize,
+    name: &str,
+    manifest: &Manifest,
+) -> Result<Vec<String>, DiffError> {
+    let mut words = vec![name.to_owned()];
+    words.extend(reader.own_addresses(side, name, manifest)?);
+    Ok(words)
+}
+
+/// Each changed host bundle's own addresses, either side, where one of its
+/// diffs holds an address: [`crate::diff::review`] groups changes modulo them.
+fn add_addresses(
+    reader: &mut Reader<'_>,
+    bundles: &mut [BundleChange],
+    manifests: &[HashMap<&str, Manifest>; 2],
+) -> Result<(), DiffError> {
+    for bundle in bundles.iter_mut().filter(|bundle| bundle.is_host()) {
+        let may_hold_one = bundle.files.iter().any(|file| match &file.content {
+            Content::Text { hunks, .. } => hunks
+                .lines()
+                .any(|line| !line.starts_with("@@") && renames::holds_an_address(line)),
+            _ => false,
+        });
+        if !may_hold_one {
+            continue;
+        }
+        let mut addresses = Vec::new();
+        for (side, name) in [(OLD, bundle.old_name()), (NEW, bundle.name.as_str())] {
+            if let Some(manifest) = manifests[side].get(name) {
+                addresses.extend(reader.own_addresses(side, name, manifest)?);
+            }
+        }
+        addresses.sort();
+        addresses.dedup();
+        bundle.addresses = addresses;
+    }
+    Ok(())
 }
 
 /// Pair files removed from and added to bundles present on both sides:
@@ -454,12 +520,12 @@ fn rename_files(
                 let (a_bundle, a_file) = (&bundles[added[j].0], file(added[j]));
                 let a_entry = a_file.new.as_ref().expect("an added file is new");
                 // A file moving between hosts is compared modulo their names.
-                let hosts = (r_bundle.is_host() && a_bundle.is_host())
-                    .then_some((r_bundle.old_name(), a_bundle.name.as_str()));
+                let hosts = usize::from(r_bundle.is_host() && a_bundle.is_host());
+                let own = [[r_bundle.old_name()], [a_bundle.name.as_str()]];
                 let similarity = reader.similarity(
                     (r_bundle.old_name(), r_entry),
                     (a_bundle.name.as_str(), a_entry),
-                    hosts,
+                    [&own[OLD][..hosts], &own[NEW][..hosts]],
                 )?;
                 inexact.push(Candidate {
                     removed: i,
@@ -526,8 +592,10 @@ struct Reader<'a> {
     files: HashMap<(usize, String), Read>,
     /// By the blake3 of each side ("" where absent) and how hunks are named.
     contents: HashMap<(String, String, Option<Kind>), Content>,
-    /// By the blake3 of each side and the host rename they are read with.
+    /// By the blake3 of each side and the host words masked on each.
     similarities: HashMap<(String, String, String), u8>,
+    /// A host bundle's own addresses, by side and bundle.
+    addresses: HashMap<(usize, String), Vec<String>>,
     hand_edits: Vec<HandEdit>,
 }
 
@@ -538,6 +606,7 @@ impl<'a> Reader<'a> {
             files: HashMap::new(),
             contents: HashMap::new(),
             similarities: HashMap::new(),
+            addresses: HashMap::new(),
             hand_edits: Vec::new(),
         }
     }
@@ -631,29 +700,55 @@ impl<'a> Reader<'a> {
         Ok(content)
     }
 
-    /// [`renames::similarity`] of an old and a new file, with the old one's
-    /// host name `hosts.0` read as `hosts.1` where given.
+    /// The addresses host bundle `bundle` on `side` gives its host, read
+    /// from its /etc/hosts and /etc/network/interfaces; once per bundle.
+    fn own_addresses(
+        &mut self,
+        side: usize,
+        bundle: &str,
+        manifest: &Manifest,
+    ) -> Result<Vec<String>, DiffError> {
+        let key = (side, bundle.to_owned());
+        if let Some(found) = self.addresses.get(&key) {
+            return Ok(found.clone());
+        }
+        let mut text = |path: &str| -> Result<String, DiffError> {
+            match manifest.entries.iter().find(|entry| entry.path == path) {
+                Some(entry) => {
+                    let (bytes, _) = self.file(side, bundle, entry)?;
+                    Ok(String::from_utf8_lossy(&bytes).into_owned())
+                }
+                None => Ok(String::new()),
+            }
+        };
+        let (hosts, interfaces) = (text("/etc/hosts")?, text("/etc/network/interfaces")?);
+        let addresses = renames::own_addresses(bundle, &hosts, &interfaces);
+        self.addresses.insert(key, addresses.clone());
+        Ok(addresses)
+    }
+
+    /// [`renames::similarity`] of an old and a new file, each read modulo
+    /// its host's own words (`own`, per side: names and addresses).
     fn similarity(
         &mut self,
         old: (&str, &Entry),
         new: (&str, &Entry),
-        hosts: Option<(&str, &str)>,
+        own: [&[&str]; 2],
     ) -> Result<u8, DiffError> {
         if old.1.blake3 == new.1.blake3 {
             return Ok(100);
         }
         let (old_bytes, old_hash) = self.file(OLD, old.0, old.1)?;
         let (new_bytes, new_hash) = self.file(NEW, new.0, new.1)?;
-        let renamed = hosts.map(|(from, to)| format!("{from}\0{to}"));
-        let key = (old_hash, new_hash, renamed.unwrap_or_default());
+        let masked = own.map(|words| words.join("\0")).join("\0\0");
+        let key = (old_hash, new_hash, masked);
         if let Some(similarity) = self.similarities.get(&key) {
             return Ok(*similarity);
         }
-        let old_bytes = match hosts {
-            Some((from, to)) => renames::with_host_renamed(&old_bytes, from, to),
-            None => old_bytes[..].into(),
-        };
-        let similarity = renames::similarity(&old_bytes, &new_bytes);
+        let similarity = renames::similarity(
+            &renames::without_own(&old_bytes, own[OLD]),
+            &renames::without_own(&new_bytes, own[NEW]),
+        );
         self.similarities.insert(key, similarity);
         Ok(similarity)
     }

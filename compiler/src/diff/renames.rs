@@ -68,6 +68,50 @@ pub fn with_host_renamed<'a>(bytes: &'a [u8], from: &str, to: &str) -> Cow<'a, [
     Cow::Owned(renamed)
 }
 
+/// Stands for a host's own name or address wherever a file holds it.
+pub const OWN: &str = "\0host\0";
+
+/// `bytes` with each of `words` (a host's names and addresses) as a whole
+/// word replaced by [`OWN`]: what a file says modulo the host it is for.
+pub fn without_own<'a>(bytes: &'a [u8], words: &[&str]) -> Cow<'a, [u8]> {
+    let mut text: Cow<'a, [u8]> = Cow::Borrowed(bytes);
+    for word in words {
+        if let Cow::Owned(masked) = with_host_renamed(&text, word, OWN) {
+            text = Cow::Owned(masked);
+        }
+    }
+    text
+}
+
+/// The addresses a host bundle gives its host `name`: the first field of
+/// each /etc/hosts line naming it, and each `address` of its
+/// /etc/network/interfaces, without the prefix length.
+pub fn own_addresses(name: &str, hosts: &str, interfaces: &str) -> Vec<String> {
+    let named = hosts.lines().filter_map(|line| {
+        let mut fields = line.split('#').next()?.split_whitespace();
+        let address = fields.next()?;
+        fields.any(|field| field == name).then_some(address)
+    });
+    let bridged = interfaces.lines().filter_map(|line| {
+        let (key, value) = line.trim().split_once(char::is_whitespace)?;
+        (key == "address").then(|| value.trim().split('/').next().unwrap_or_default())
+    });
+    let mut addresses: Vec<String> = named
+        .chain(bridged)
+        .filter(|address| !address.is_empty() && !address.starts_with("127."))
+        .map(str::to_owned)
+        .collect();
+    addresses.sort();
+    addresses.dedup();
+    addresses
+}
+
+/// Whether `text` holds an IPv4 or IPv6 address (`192.168.93.7/24`, `fd00::7`).
+pub fn holds_an_address(text: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_hexdigit() || c == '.' || c == ':'))
+        .any(|word| word.len() > 2 && word.parse::<std::net::IpAddr>().is_ok())
+}
+
 /// `part` of `whole` in whole percent, rounded down.
 pub fn percent(part: usize, whole: usize) -> u8 {
     if whole == 0 {
@@ -124,6 +168,42 @@ mod tests {
             50,
             "each line counts once"
         );
+    }
+
+    #[test]
+    fn a_hosts_addresses_come_from_its_hosts_file_and_its_bridges() {
+        let hosts = "127.0.0.1 localhost\n127.0.1.1 pve-7\n192.168.93.7 pve-7.vm.example pve-7 # me\n192.168.93.8 pve-8\n";
+        let interfaces = "iface vmbr0 inet static\n    address 192.168.93.7/24\n    gateway 192.168.93.254\niface vmbr1 inet static\n\taddress 10.254.0.243/21\n";
+        assert_eq!(
+            own_addresses("pve-7", hosts, interfaces),
+            ["10.254.0.243", "192.168.93.7"]
+        );
+        let text = b"address 192.168.93.7/24\nserver 192.168.93.70\nup via 10.254.0.243 pve-7\n";
+        assert_eq!(
+            &*without_own(text, &["pve-7", "192.168.93.7", "10.254.0.243"]),
+            b"address \0host\0/24\nserver 192.168.93.70\nup via \0host\0 \0host\0\n"
+        );
+    }
+
+    #[test]
+    fn addresses_are_told_from_other_numbers() {
+        for text in [
+            "    address 192.168.93.7/24",
+            "up via 10.254.0.1 dev",
+            "fd00::7",
+            "[fe80::1]:22",
+        ] {
+            assert!(holds_an_address(text), "{text}");
+        }
+        for text in [
+            "#pool 2.debian.pool.ntp.org iburst",
+            "makestep 1 3",
+            "maxupdateskew 100.0",
+            "cores: 4",
+            "@@ -1,3 +1,3 @@",
+        ] {
+            assert!(!holds_an_address(text), "{text}");
+        }
     }
 
     #[test]

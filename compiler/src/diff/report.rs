@@ -68,6 +68,10 @@ pub struct BundleChange {
     /// removed bundle, every action of a new or renamed one (push has no
     /// record of it on the host).
     pub actions: Vec<String>,
+    /// A host bundle's own addresses, either side, where its diff may hold
+    /// them ([`crate::diff::renames::own_addresses`]): its changes are
+    /// grouped with other hosts' modulo them, as modulo its name.
+    pub addresses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -189,6 +193,7 @@ impl BundleChange {
             reaches,
             files,
             actions,
+            addresses: Vec::new(),
         }
     }
 

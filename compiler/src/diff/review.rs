@@ -68,7 +68,7 @@ struct Key<'a> {
     moved_to: Option<&'a Place>,
     old: Option<Meta<'a>>,
     new: Option<Meta<'a>>,
-    /// A host bundle's diff with its own name replaced by a placeholder.
+    /// A host bundle's diff with its own names and addresses replaced by a placeholder.
     content: Cow<'a, Content>,
 }
 
@@ -112,8 +112,8 @@ impl<'a> Key<'a> {
     }
 }
 
-/// `content` with the names of `hosts`, where its diff holds them, replaced
-/// by a placeholder no host name can be.
+/// `content` with the names and addresses of `hosts`, where its diff holds
+/// them, replaced by a placeholder no host name or address can be.
 fn without_hosts<'a>(content: &'a Content, hosts: &[&str]) -> Cow<'a, Content> {
     let Content::Text {
         added,
@@ -123,13 +123,7 @@ fn without_hosts<'a>(content: &'a Content, hosts: &[&str]) -> Cow<'a, Content> {
     else {
         return Cow::Borrowed(content);
     };
-    let mut text: Cow<'_, [u8]> = Cow::Borrowed(hunks.as_bytes());
-    for host in hosts {
-        if let Cow::Owned(renamed) = renames::with_host_renamed(&text, host, "\0host\0") {
-            text = Cow::Owned(renamed);
-        }
-    }
-    match text {
+    match renames::without_own(hunks.as_bytes(), hosts) {
         Cow::Borrowed(_) => Cow::Borrowed(content),
         Cow::Owned(bytes) => Cow::Owned(Content::Text {
             added: *added,
@@ -148,6 +142,7 @@ impl<'a> Review<'a> {
             let hosts: Vec<&str> = if bundle.is_host() {
                 let mut names = vec![bundle.name.as_str()];
                 names.extend(bundle.old_name.as_deref());
+                names.extend(bundle.addresses.iter().map(String::as_str));
                 names
             } else {
                 Vec::new()
