@@ -1004,6 +1004,29 @@ mod tests {
     }
 
     #[test]
+    fn a_renamed_host_is_compared_modulo_its_addresses_too() {
+        let addressed = |name: &str, address: &str| {
+            let hosts = format!("127.0.0.1 localhost\n{address} {name}.vm {name}\n");
+            let interfaces = format!(
+                "iface vmbr0 inet static\n    address {address}/24\n    gateway 192.168.93.254\n"
+            );
+            let health = format!("reaches {address}\n");
+            let files: [FileSpec<'_>; 3] = [
+                ("/etc/hosts", &hosts, 0o644, None),
+                ("/etc/network/interfaces", &interfaces, 0o644, None),
+                ("/usr/local/lib/lugc/health", &health, 0o755, None),
+            ];
+            host(name, &files)
+        };
+        let old = mem("old", vec![addressed("pve-7", "192.168.93.7")]);
+        let new = mem("new", vec![addressed("pve-12", "192.168.93.12")]);
+        let report = compare(&old, &new, &all()).unwrap();
+        let bundle = &report.bundles[0];
+        assert_eq!(bundle.status(), Status::Renamed, "{report:#?}");
+        assert_eq!(bundle.similarity, Some(100), "{report:#?}");
+    }
+
+    #[test]
     fn files_are_renamed_within_a_bundle_and_moved_across() {
         let config = "cores: 4\nmemory: 8192\nname: mirrorlog\nscsi0: local:1\n";
         let moved = "#!/bin/sh\nexec virtiofsd\n";
