@@ -147,7 +147,7 @@ fn assemble(host: &str, gathered: &Gathered) -> Result<Facts, String> {
         bridges: ip::bridges(&links),
         links,
         routes: ip::routes(output("ip-route").unwrap_or_default())?,
-        storage: text("/etc/pve/storage.cfg").map(|text| storage(&text)),
+        storage: text(crate::pve::STORAGE_CFG).map(|text| storage(&text)),
         volume_groups: output("vgs").map(|vgs| {
             let lvs = String::from_utf8_lossy(output("lvs").unwrap_or_default());
             inventory::volume_groups(&String::from_utf8_lossy(vgs), &lvs)

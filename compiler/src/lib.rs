@@ -25,14 +25,15 @@ pub mod manifest;
 pub mod natural;
 pub mod parallel;
 pub mod plan;
-pub mod progress;
 pub mod push;
+pub mod pve;
 pub mod qemu_cfg;
 pub mod render;
 pub mod sanitise;
 pub mod secret;
 pub mod status;
 pub mod storage_cfg;
+pub mod ui;
 pub mod validate;
 pub mod write;
 

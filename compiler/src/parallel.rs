@@ -9,6 +9,9 @@ use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
+/// How many hosts a command contacts at once unless told (`-j`).
+pub const JOBS: u16 = 8;
+
 /// What the caller's thread hears from the workers.
 pub enum Event<P, R> {
     Started(usize),

@@ -9,10 +9,8 @@
 use crate::diagnostic::{locate, Diagnostics, SourceDiagnostic};
 use crate::eval::Evaluated;
 use crate::fleet::FileSpec;
+use crate::pve::{on_pmxcfs, PMXCFS};
 use crate::render::{parse_mode, CLUSTER_BUNDLE};
-
-/// Files replicated by pmxcfs; only the cluster bundle of a cluster writes there.
-const PMXCFS_ROOT: &str = "/etc/pve/";
 
 /// Target paths reserved for lugc's own files in a bundle directory.
 const RESERVED_PATHS: [&str; 1] = ["/MANIFEST"];
@@ -40,7 +38,7 @@ pub fn validate(evaluated: &Evaluated) -> Result<(), Diagnostics> {
         }
         for (path, file) in &host.files {
             check_file(name, path, file, &mut problems);
-            if host.cluster && path.starts_with(PMXCFS_ROOT) {
+            if host.cluster && on_pmxcfs(path) {
                 problems.push(Problem::new(
                     path,
                     format!("host `{name}`: {path} is replicated by pmxcfs"),
@@ -68,10 +66,10 @@ pub fn validate(evaluated: &Evaluated) -> Result<(), Diagnostics> {
     }
     for (path, file) in &fleet.cluster.files {
         check_file(CLUSTER_BUNDLE, path, file, &mut problems);
-        if !path.starts_with(PMXCFS_ROOT) {
+        if !on_pmxcfs(path) {
             problems.push(Problem::new(
                 path,
-                format!("cluster bundle: {path} is not under {PMXCFS_ROOT}"),
+                format!("cluster bundle: {path} is not under {PMXCFS}"),
                 "the cluster bundle holds only files that pmxcfs replicates",
             ));
         }

@@ -58,7 +58,7 @@ pub struct ConnectArgs {
 #[derive(Debug, Clone, Copy, Args)]
 pub struct JobsArgs {
     /// How many hosts to contact at once.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 8,
+    #[arg(long, short = 'j', value_name = "N", default_value_t = crate::parallel::JOBS,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
 }
@@ -117,11 +117,6 @@ pub fn label(bundle: &str, host: &str) -> String {
     } else {
         format!("{bundle} ({host})")
     }
-}
-
-/// A bundle id as people read it: its first 12 digits, `-` for none.
-pub fn short(id: Option<&str>) -> &str {
-    id.map_or("-", |id| id.get(..12).unwrap_or(id))
 }
 
 impl ConnectArgs {

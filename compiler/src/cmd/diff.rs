@@ -19,6 +19,7 @@ use crate::diff::{
 };
 use crate::error::{Error, Outcome};
 use crate::freshness;
+use crate::ui::short_id;
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -102,7 +103,7 @@ pub fn run(args: &DiffArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
         OldRev::Plain(rev) => repo.at(rev)?,
         OldRev::MergeBase(a, b) => {
             let base = repo.merge_base(a, b)?;
-            let short = &base[..12];
+            let short = short_id(Some(&base));
             repo.at(&base)?
                 .labelled(format!("{a}...{b} (merge base {short})"))
         }

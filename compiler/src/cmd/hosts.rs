@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::config::{Config, InputArgs};
 use crate::error::{Error, Outcome};
 use crate::natural;
+use crate::ui::{short_id, table};
 
 #[derive(Debug, Args)]
 pub struct HostsArgs {
@@ -23,9 +24,6 @@ pub struct HostsArgs {
 
 /// Value of the `schema` field of `--json`.
 pub const SCHEMA: &str = "lugc-hosts 1";
-
-/// Length of the bundle ids in the table (`--json` has them whole).
-const SHORT_ID: usize = 12;
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -72,35 +70,16 @@ pub fn run(args: &HostsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         return Ok(Outcome::Clean);
     }
     let header = ["HOST", "SITE", "CLUSTER", "ADDRESS", "BUNDLE"];
-    let cells: Vec<[&str; 5]> = rows
-        .iter()
-        .map(|row| {
-            [
-                row.name,
-                row.site,
-                if row.cluster { "member" } else { "standalone" },
-                row.address.unwrap_or("-"),
-                &row.bundle[..SHORT_ID.min(row.bundle.len())],
-            ]
-        })
-        .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|column| {
-            cells
-                .iter()
-                .map(|row| row[column].len())
-                .chain([header[column].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in std::iter::once(&header).chain(&cells) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
-            .collect();
-        writeln!(out, "{}", line.join("  ").trim_end())?;
-    }
+    let cells = rows.iter().map(|row| {
+        [
+            row.name,
+            row.site,
+            if row.cluster { "member" } else { "standalone" },
+            row.address.unwrap_or("-"),
+            short_id(Some(row.bundle)),
+        ]
+    });
+    let lines: Vec<[&str; 5]> = std::iter::once(header).chain(cells).collect();
+    write!(out, "{}", table(&lines))?;
     Ok(Outcome::Clean)
 }

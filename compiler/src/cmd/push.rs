@@ -40,7 +40,7 @@ pub struct PushArgs {
     pub all: bool,
 
     /// With --all: how many hosts to push to at once.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 4, requires = "all",
+    #[arg(long, short = 'j', value_name = "N", default_value_t = crate::parallel::JOBS, requires = "all",
           value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
 

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::connect::{label, short};
+use super::connect::label;
 use super::push_check::Check;
 use crate::bundle::Bundle;
 use crate::diff::{BundleChange, View};
@@ -19,8 +19,9 @@ use crate::error::{Error, Outcome};
 use crate::harm::{Harm, Listed};
 use crate::host::Remote;
 use crate::parallel::{Event, Pool};
-use crate::progress::Live;
 use crate::push::{self, BundleFailure, Failed, Options, PushError, Report, Summary};
+use crate::ui::live::Live;
+use crate::ui::{self, plural, short_id, Paint};
 
 /// What `push --all` pushes, and how.
 pub struct Fleet<'a> {
@@ -442,13 +443,12 @@ impl<'o> Screen<'o> {
 
 /// The result in colour: green when done, red when failed, yellow when skipped.
 fn paint(result: &str, color: bool) -> String {
-    let code = match result.split(':').next() {
-        _ if !color => return result.to_owned(),
-        Some("failed") => "31",
-        Some("skipped") => "33",
-        _ => "32",
-    };
-    format!("\x1b[{code}m{result}\x1b[0m")
+    let paint = Paint(color);
+    match result.split(':').next() {
+        Some("failed") => paint.red(result),
+        Some("skipped") => paint.yellow(result),
+        _ => paint.green(result),
+    }
 }
 
 /// The summary: one row per bundle, then the count of each result.
@@ -459,11 +459,7 @@ fn table(labels: &[String], ended: &[Ended], apply: bool, color: bool) -> String
             let summary = &ended.summary;
             let (ids, figures) = match &summary.ids {
                 Some((old, new)) => (
-                    format!(
-                        "{} -> {}",
-                        old.as_deref().map_or("none", |old| short(Some(old))),
-                        short(Some(new))
-                    ),
+                    format!("{} -> {}", short_id(old.as_deref()), short_id(Some(new))),
                     [summary.written, summary.removed, summary.actions].map(|n| n.to_string()),
                 ),
                 None => ("-".to_owned(), ["-", "-", "-"].map(str::to_owned)),
@@ -480,37 +476,34 @@ fn table(labels: &[String], ended: &[Ended], apply: bool, color: bool) -> String
         "ACTIONS",
         "RESULT",
     ];
-    let width = |column: usize, cells: &mut dyn Iterator<Item = usize>| {
-        cells.max().unwrap_or(0).max(head[column].len())
-    };
-    let name_width = width(0, &mut labels.iter().map(String::len));
-    let ids_width = width(1, &mut rows.iter().map(|row| row[0].len()));
-    let mut text = format!(
-        "{:name_width$}  {:ids_width$}  {}  {}  {}  {}\n",
-        head[0], head[1], head[2], head[3], head[4], head[5]
-    );
+    let mut lines = vec![head.map(str::to_owned)];
     let mut counts: Vec<(String, usize)> = Vec::new();
     for (name, row) in labels.iter().zip(&rows) {
-        text.push_str(&format!(
-            "{name:name_width$}  {:ids_width$}  {:>7}  {:>7}  {:>7}  {}\n",
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            paint(&row[4], color)
-        ));
-        let kind = row[4].split(':').next().unwrap_or_default().to_owned();
+        let [ids, written, removed, actions, result] = row;
+        lines.push([
+            name.clone(),
+            ids.clone(),
+            format!("{written:>7}"),
+            format!("{removed:>7}"),
+            format!("{actions:>7}"),
+            paint(result, color),
+        ]);
+        let kind = result.split(':').next().unwrap_or_default().to_owned();
         match counts.iter_mut().find(|(seen, _)| *seen == kind) {
             Some((_, count)) => *count += 1,
             None => counts.push((kind, 1)),
         }
     }
+    let mut text = ui::table(&lines);
     let parts: Vec<String> = counts
         .iter()
         .map(|(kind, count)| format!("{count} {kind}"))
         .collect();
-    let noun = if rows.len() == 1 { "bundle" } else { "bundles" };
-    text.push_str(&format!("{} {noun}: {}\n", rows.len(), parts.join(", ")));
+    text.push_str(&format!(
+        "{}: {}\n",
+        plural(rows.len(), "bundle"),
+        parts.join(", ")
+    ));
     text
 }
 

@@ -13,7 +13,7 @@ use std::io::{IsTerminal, Write};
 use clap::Args;
 use serde::Serialize;
 
-use super::connect::{self, label, short, ConnectArgs};
+use super::connect::{self, label, ConnectArgs};
 use crate::compile;
 use crate::config::{Config, InputArgs};
 use crate::diff::View;
@@ -23,6 +23,7 @@ use crate::host::Remote;
 use crate::plan::{Change, Desired};
 use crate::push::{self, guard};
 use crate::status::{self, Ask, Row, State};
+use crate::ui::short_id;
 
 /// Value of the `schema` field of `--json`.
 pub const SCHEMA: &str = "lugc-status 1";
@@ -208,7 +209,7 @@ fn text_row(name: &str, width: usize, row: &Row) -> String {
     };
     let pushed = match row.state {
         State::Unreachable(_) => "?",
-        _ => short(row.pushed_id.as_deref()),
+        _ => short_id(row.pushed_id.as_deref()),
     };
     let reverted = row.reverted.as_ref().map_or_else(String::new, |reverted| {
         let incomplete = if reverted.complete {
@@ -237,7 +238,7 @@ fn text_row(name: &str, width: usize, row: &Row) -> String {
     };
     format!(
         "{name:width$}  {:12}  {pushed:12}  {}{detail}{reverted}{dropped}",
-        short(Some(&row.out_id)),
+        short_id(Some(&row.out_id)),
         row.state.name()
     )
 }

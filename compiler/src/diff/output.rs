@@ -12,49 +12,12 @@ use crate::diff::review::{Group, Review, Summary};
 use crate::manifest::Entry;
 use crate::natural;
 
-/// Length of the bundle ids shown in text and markdown (JSON has them whole).
-const SHORT_ID: usize = 12;
+pub use crate::ui::plural;
+use crate::ui::{pad, width, Paint};
 
-/// ANSI styles, or nothing when colour is off.
-#[derive(Debug, Clone, Copy)]
-struct Paint(bool);
-
-impl Paint {
-    fn wrap(self, code: &str, text: &str) -> String {
-        if self.0 {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    }
-    fn bold(self, text: &str) -> String {
-        self.wrap("1", text)
-    }
-    fn red(self, text: &str) -> String {
-        self.wrap("31", text)
-    }
-    fn green(self, text: &str) -> String {
-        self.wrap("32", text)
-    }
-    fn cyan(self, text: &str) -> String {
-        self.wrap("36", text)
-    }
-    fn yellow(self, text: &str) -> String {
-        self.wrap("33", text)
-    }
-}
-
+/// A bundle id as text and markdown show it.
 pub fn short(id: Option<&String>) -> &str {
-    id.map_or("(none)", |id| &id[..SHORT_ID.min(id.len())])
-}
-
-/// `1 file`, `2 files`.
-pub fn plural(count: usize, word: &str) -> String {
-    if count == 1 {
-        format!("{count} {word}")
-    } else {
-        format!("{count} {word}s")
-    }
+    crate::ui::short_id(id.map(String::as_str))
 }
 
 /// `7 hosts, 7 files changed, +7 -7 lines`.
@@ -465,16 +428,8 @@ pub fn stat(review: &Review<'_>, color: bool, out: &mut dyn Write) -> io::Result
         return Ok(());
     }
     writeln!(out)?;
-    let who_width = rows
-        .iter()
-        .map(|row| row.0.chars().count())
-        .max()
-        .unwrap_or(0);
-    let path_width = rows
-        .iter()
-        .map(|row| row.1.chars().count())
-        .max()
-        .unwrap_or(0);
+    let who_width = rows.iter().map(|row| width(&row.0)).max().unwrap_or(0);
+    let path_width = rows.iter().map(|row| width(&row.1)).max().unwrap_or(0);
     for (who, path, file, hosts) in rows {
         let counts = match &file.content {
             Content::Text { added, removed, .. } if file.moved_to.is_none() => format!(
@@ -483,9 +438,6 @@ pub fn stat(review: &Review<'_>, color: bool, out: &mut dyn Write) -> io::Result
                 paint.red(&format!("-{removed}"))
             ),
             _ => stat_counts(file, "-"),
-        };
-        let pad = |text: &str, width: usize| {
-            format!("{text}{}", " ".repeat(width - text.chars().count()))
         };
         let line = format!(
             "{}  {}  {counts}",

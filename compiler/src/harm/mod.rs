@@ -22,8 +22,7 @@ use serde::Serialize;
 /// Files by absolute path.
 pub type Files = BTreeMap<String, Vec<u8>>;
 
-/// PVE's cluster-wide storage configuration.
-pub const STORAGE_CFG: &str = "/etc/pve/storage.cfg";
+pub use crate::pve::STORAGE_CFG;
 
 /// The host's network configuration.
 pub const INTERFACES: &str = "/etc/network/interfaces";

@@ -12,18 +12,7 @@ use crate::host::probe::{self, Found, Records};
 use crate::host::HostFile;
 use crate::manifest::{Entry, Manifest};
 
-/// Files under this directory live on pmxcfs: mode and owner are not ours to set.
-pub const PMXCFS: &str = "/etc/pve/";
-
-/// pmxcfs refuses files larger than this.
-pub const PMXCFS_MAX: usize = 1024 * 1024;
-
-/// The cluster's storage configuration, which PVE rewrites in its own order.
-pub const STORAGE_CFG: &str = "/etc/pve/storage.cfg";
-
-pub fn on_pmxcfs(path: &str) -> bool {
-    path.starts_with(PMXCFS)
-}
+pub use crate::pve::{on_pmxcfs, PMXCFS_MAX, STORAGE_CFG};
 
 /// Whether PVE reads two texts of the file at `path` as one configuration,
 /// for the files PVE rewrites in its own way: storage.cfg (sets and sections

@@ -263,14 +263,7 @@ fn list(items: &[String]) -> String {
     text
 }
 
-/// `1 change`, `2 changes`.
-pub(crate) fn noun(count: usize, word: &str) -> String {
-    if count == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{count} {word}s")
-    }
-}
+pub(crate) use crate::ui::plural as noun;
 
 /// Some pushes of `push --all` failed; each one's diagnostic follows.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

@@ -40,6 +40,7 @@ use crate::host::probe::{self, Found, Records};
 use crate::host::{record, Armed, Hold, Remote, Session};
 use crate::manifest::Manifest;
 use crate::plan::{self, concerned, on_pmxcfs, preview, Desired, Want, PMXCFS_MAX};
+use crate::ui::{plural, short_id};
 
 /// How far a push goes.
 #[derive(Debug, Clone)]
@@ -291,8 +292,8 @@ fn deliver(
         "{}{through} ({}{root}): bundle {} -> {}\n",
         desired.bundle,
         session.remote.target,
-        short(last.map_or("none", |recorded| recorded.id.as_str())),
-        short(&new_id)
+        short_id(last.map(|recorded| recorded.id.as_str())),
+        short_id(Some(&new_id))
     ));
     report.summary.ids = Some((last.map(|recorded| recorded.id.clone()), new_id.clone()));
     for (path, size) in &found.large {
@@ -305,7 +306,7 @@ fn deliver(
         report.say(&format!(
             "  reverted: {host} put back what push {} (bundle {}) replaced, at {}, because the push was not confirmed\n",
             reverted.push,
-            short(&reverted.bundle_id),
+            short_id(Some(&reverted.bundle_id)),
             reverted.at
         ));
         if !reverted.complete {
@@ -331,7 +332,7 @@ fn deliver(
             .collect();
         report.say(&format!(
             "  cut short: {} did not finish ({}); the files written are not drift\n",
-            noun(ids.len(), "push", "pushes"),
+            plural(ids.len(), "push"),
             ids.join(", ")
         ));
     }
@@ -415,7 +416,7 @@ fn deliver(
         let backup = if kept > 0 {
             format!(
                 "; {} kept in {}",
-                noun(kept, "replaced file", "replaced files"),
+                plural(kept, "replaced file"),
                 record::backup_files(&session.root, &begun.id)
             )
         } else {
@@ -507,7 +508,7 @@ fn deliver(
     report.say(&format!(
         "  done: {} {} is in place on {host}\n",
         desired.bundle,
-        short(&new_id)
+        short_id(Some(&new_id))
     ));
     Ok(())
 }
@@ -587,18 +588,6 @@ fn confirm_healthy(
     };
     confirm::check(session, armed, &checks, &mut |text| report.say(text))?;
     confirm::confirm(session.remote, &session.root, host, armed)
-}
-
-fn short(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
-}
-
-fn noun(count: usize, one: &str, many: &str) -> String {
-    if count == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{count} {many}")
-    }
 }
 
 #[cfg(test)]

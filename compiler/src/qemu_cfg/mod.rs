@@ -54,7 +54,7 @@ pub use schema::{is_drive, is_nic};
 /// `/etc/pve/nodes/<node>/qemu-server/<id>.conf` (what parse_vm_config's
 /// `m|/qemu-server/(\d+)\.conf$|` accepts under /etc/pve).
 pub fn vm_id(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix("/etc/pve/")?;
+    let rest = path.strip_prefix(crate::pve::PMXCFS)?;
     let rest = match rest.strip_prefix("nodes/") {
         Some(node) => node.split_once('/').filter(|(node, _)| !node.is_empty())?.1,
         None => rest,

@@ -1,4 +1,4 @@
-//! progress: a few live lines at the bottom of a terminal, redrawn in place
+//! ui::live: a few live lines at the bottom of a terminal, redrawn in place
 //! with plain ANSI sequences, and text printed above them as it comes. Each
 //! line is cut to the terminal's width so that none wraps (a wrapped line
 //! would throw off the count of lines to redraw).
