@@ -49,7 +49,7 @@ pub enum Error {
     /// `lugc push --all --yes` found changes that can lose data or cut service.
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Harmful(#[from] crate::cmd::push_check::Refused),
+    Harmful(#[from] crate::harm::Refused),
 
     /// A mistake on the command line that clap cannot see.
     #[error("{message}")]

@@ -6,7 +6,7 @@
 //! the same lock that hands them out, so no job starts after it.
 
 use std::sync::mpsc;
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// How many hosts a command contacts at once unless told (`-j`).
@@ -53,6 +53,69 @@ impl Board {
     }
 }
 
+/// The board under its lock, and the signal that it changed.
+struct Shared<'a> {
+    board: Mutex<Board>,
+    changed: Condvar,
+    after: &'a [Vec<usize>],
+}
+
+impl Shared<'_> {
+    fn lock(&self) -> MutexGuard<'_, Board> {
+        self.board.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stop(&self) {
+        self.lock().stopped = true;
+        self.changed.notify_all();
+    }
+
+    /// Take the next job, waiting while those ready must wait for others.
+    fn next(&self) -> Option<usize> {
+        let mut board = self.lock();
+        loop {
+            if board.stopped || board.all_started() {
+                return None;
+            }
+            if let Some(index) = board.ready(self.after) {
+                board.started[index] = true;
+                return Some(index);
+            }
+            board = self
+                .changed
+                .wait(board)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// One worker: take jobs until none is left, telling `sender` of each.
+    fn work_through<J, P, R>(
+        &self,
+        jobs: &[J],
+        work: impl Fn(usize, &J, &dyn Fn(P)) -> R,
+        stops: impl Fn(&R) -> bool,
+        sender: &mpsc::Sender<Event<P, R>>,
+    ) {
+        while let Some(index) = self.next() {
+            let _ = sender.send(Event::Started(index));
+            let progress = |update: P| {
+                let _ = sender.send(Event::Progress(index, update));
+            };
+            let result = work(index, &jobs[index], &progress);
+            let stop = stops(&result);
+            {
+                // Under the lock, so that the caller hears of the end
+                // before the start of a job that waited for it.
+                let mut board = self.lock();
+                board.finished[index] = true;
+                board.stopped |= stop;
+                let _ = sender.send(Event::Finished(index, result));
+            }
+            self.changed.notify_all();
+        }
+    }
+}
+
 impl Pool<'_> {
     /// Run `work(index, job, progress)` for every job; `handle` sees every
     /// event on this thread. When `handle` fails, no job starts any more, the
@@ -63,94 +126,72 @@ impl Pool<'_> {
         jobs: &[J],
         work: impl Fn(usize, &J, &dyn Fn(P)) -> R + Sync,
         stops: impl Fn(&R) -> bool + Sync,
-        mut handle: impl FnMut(Event<P, R>) -> Result<(), E>,
+        handle: impl FnMut(Event<P, R>) -> Result<(), E>,
     ) -> Result<Vec<bool>, E>
     where
         J: Sync,
         P: Send,
         R: Send,
     {
-        let board = Mutex::new(Board {
-            started: vec![false; jobs.len()],
-            finished: vec![false; jobs.len()],
-            stopped: false,
-        });
-        let changed = Condvar::new();
-        let lock = || board.lock().unwrap_or_else(PoisonError::into_inner);
-        let stop = || {
-            lock().stopped = true;
-            changed.notify_all();
-        };
-        // Take the next job, waiting while those ready must wait for others.
-        let next = || {
-            let mut board = lock();
-            loop {
-                if board.stopped || board.all_started() {
-                    return None;
-                }
-                if let Some(index) = board.ready(self.after) {
-                    board.started[index] = true;
-                    return Some(index);
-                }
-                board = changed.wait(board).unwrap_or_else(PoisonError::into_inner);
-            }
+        let shared = Shared {
+            board: Mutex::new(Board {
+                started: vec![false; jobs.len()],
+                finished: vec![false; jobs.len()],
+                stopped: false,
+            }),
+            changed: Condvar::new(),
+            after: self.after,
         };
         let workers = self.width.clamp(1, jobs.len().max(1));
-        let mut first_error = None;
-        std::thread::scope(|scope| {
+        let outcome = std::thread::scope(|scope| {
             let (sender, received) = mpsc::channel::<Event<P, R>>();
             for _ in 0..workers {
                 let sender = sender.clone();
-                let (work, stops, next, lock, changed) = (&work, &stops, &next, &lock, &changed);
-                scope.spawn(move || {
-                    while let Some(index) = next() {
-                        let _ = sender.send(Event::Started(index));
-                        let progress = |update: P| {
-                            let _ = sender.send(Event::Progress(index, update));
-                        };
-                        let result = work(index, &jobs[index], &progress);
-                        let stop = stops(&result);
-                        {
-                            // Under the lock, so that the caller hears of the
-                            // end before the start of a job that waited for it.
-                            let mut board = lock();
-                            board.finished[index] = true;
-                            board.stopped |= stop;
-                            let _ = sender.send(Event::Finished(index, result));
-                        }
-                        changed.notify_all();
-                    }
-                });
+                let (work, stops, shared) = (&work, &stops, &shared);
+                scope.spawn(move || shared.work_through(jobs, work, stops, &sender));
             }
             drop(sender);
-            loop {
-                let event = match self.tick {
-                    Some(tick) => match received.recv_timeout(tick) {
-                        Ok(event) => event,
-                        Err(mpsc::RecvTimeoutError::Timeout) => Event::Tick,
-                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                    },
-                    None => match received.recv() {
-                        Ok(event) => event,
-                        Err(_) => break,
-                    },
-                };
-                if first_error.is_some() {
-                    continue;
-                }
-                if let Err(error) = handle(event) {
-                    first_error = Some(error);
-                    stop();
-                }
-            }
+            self.hear(&received, &shared, handle)
         });
-        match first_error {
-            Some(error) => Err(error),
-            None => Ok(board
+        outcome.map(|()| {
+            shared
+                .board
                 .into_inner()
                 .unwrap_or_else(PoisonError::into_inner)
-                .started),
+                .started
+        })
+    }
+
+    /// Hand every event to `handle` until the workers are gone; after its
+    /// first error, stop the pool and only drain the rest.
+    fn hear<P, R, E>(
+        &self,
+        received: &mpsc::Receiver<Event<P, R>>,
+        shared: &Shared<'_>,
+        mut handle: impl FnMut(Event<P, R>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut first_error = None;
+        loop {
+            let event = match self.tick {
+                Some(tick) => match received.recv_timeout(tick) {
+                    Ok(event) => event,
+                    Err(mpsc::RecvTimeoutError::Timeout) => Event::Tick,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                },
+                None => match received.recv() {
+                    Ok(event) => event,
+                    Err(_) => break,
+                },
+            };
+            if first_error.is_some() {
+                continue;
+            }
+            if let Err(error) = handle(event) {
+                first_error = Some(error);
+                shared.stop();
+            }
         }
+        first_error.map_or(Ok(()), Err)
     }
 }
 

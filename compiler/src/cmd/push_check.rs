@@ -12,7 +12,7 @@ use std::path::Path;
 
 use super::connect::label;
 use crate::error::Error;
-use crate::harm::{self, Harm, Kind};
+use crate::harm::{self, Harm, Kind, Refused};
 use crate::host::Remote;
 use crate::parallel::{Event, Pool};
 use crate::push::error::noun;
@@ -33,22 +33,6 @@ impl<'a> Check<'a> {
             remote,
         }
     }
-}
-
-/// `push --all --yes` found changes that no `--allow` lets through.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("refused: {count} on {bundles} can lose data or cut service ({refused}); nothing was changed on any host")]
-#[diagnostic(
-    code(lugc::push::harm),
-    help("the harm list above says what each change takes away. To keep what the hosts have, describe it in cluster.ncl and run `lugc build`; if every change is meant, run `lugc push --all --yes --allow {allow}`")
-)]
-pub struct Refused {
-    count: String,
-    bundles: String,
-    /// The kinds no `--allow` lets through.
-    refused: String,
-    /// Every kind the listed harms need allowed.
-    allow: String,
 }
 
 /// Check every bundle; list and refuse what `options.allow` does not let through.

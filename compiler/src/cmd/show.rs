@@ -59,23 +59,7 @@ pub fn run(args: &ShowArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         format!("{}/", config.out.display())
     };
     let files = files_of(tree.as_ref(), &args.host, &place)?;
-    let shown: Vec<&(String, Entry)> = match &args.path {
-        None => files.iter().collect(),
-        Some(path) => {
-            let dir = format!("{}/", path.trim_end_matches('/'));
-            let shown: Vec<_> = files
-                .iter()
-                .filter(|(_, entry)| entry.path == *path || entry.path.starts_with(&dir))
-                .collect();
-            if shown.is_empty() {
-                return Err(Error::usage(
-                    format!("{} has no file {path} in {place}", args.host),
-                    Some(format!("`lugc show {} --list` lists its files", args.host)),
-                ));
-            }
-            shown
-        }
-    };
+    let shown = selected(&files, args, &place)?;
     let single =
         matches!((&args.path, shown.as_slice()), (Some(path), [(_, entry)]) if entry.path == *path);
     for (number, (bundle, entry)) in shown.iter().enumerate() {
@@ -85,22 +69,7 @@ pub fn run(args: &ShowArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             format!(", {bundle} bundle")
         };
         if args.list {
-            let action = entry
-                .action
-                .as_ref()
-                .map_or_else(String::new, |action| format!("  ({action})"));
-            writeln!(
-                out,
-                "{:04o} {} {}{action}{}",
-                entry.mode,
-                entry.owner,
-                entry.path,
-                if from.is_empty() {
-                    String::new()
-                } else {
-                    format!("  [{bundle}]")
-                }
-            )?;
+            writeln!(out, "{}", list_line(bundle, entry, &args.host))?;
             continue;
         }
         let bytes = checked_file(tree.as_ref(), &config, bundle, entry)?;
@@ -122,6 +91,46 @@ pub fn run(args: &ShowArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
         }
     }
     Ok(Outcome::Clean)
+}
+
+/// The files under `args.path` (all without one); an error when none is.
+fn selected<'a>(
+    files: &'a [(String, Entry)],
+    args: &ShowArgs,
+    place: &str,
+) -> Result<Vec<&'a (String, Entry)>, Error> {
+    let Some(path) = &args.path else {
+        return Ok(files.iter().collect());
+    };
+    let dir = format!("{}/", path.trim_end_matches('/'));
+    let shown: Vec<_> = files
+        .iter()
+        .filter(|(_, entry)| entry.path == *path || entry.path.starts_with(&dir))
+        .collect();
+    if shown.is_empty() {
+        return Err(Error::usage(
+            format!("{} has no file {path} in {place}", args.host),
+            Some(format!("`lugc show {} --list` lists its files", args.host)),
+        ));
+    }
+    Ok(shown)
+}
+
+/// `--list`: mode, owner, path, the action, and the bundle when not the host's.
+fn list_line(bundle: &str, entry: &Entry, host: &str) -> String {
+    let action = entry
+        .action
+        .as_ref()
+        .map_or_else(String::new, |action| format!("  ({action})"));
+    let from = if bundle == host {
+        String::new()
+    } else {
+        format!("  [{bundle}]")
+    };
+    format!(
+        "{:04o} {} {}{action}{from}",
+        entry.mode, entry.owner, entry.path
+    )
 }
 
 /// The files on `host`: its bundle's and, for a cluster member, the cluster

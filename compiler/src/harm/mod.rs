@@ -19,6 +19,22 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+/// `push --all --yes` found changes that no `--allow` lets through.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("refused: {count} on {bundles} can lose data or cut service ({refused}); nothing was changed on any host")]
+#[diagnostic(
+    code(lugc::push::harm),
+    help("the harm list above says what each change takes away. To keep what the hosts have, describe it in cluster.ncl and run `lugc build`; if every change is meant, run `lugc push --all --yes --allow {allow}`")
+)]
+pub struct Refused {
+    pub count: String,
+    pub bundles: String,
+    /// The kinds no `--allow` lets through.
+    pub refused: String,
+    /// Every kind the listed harms need allowed.
+    pub allow: String,
+}
+
 /// Files by absolute path.
 pub type Files = BTreeMap<String, Vec<u8>>;
 

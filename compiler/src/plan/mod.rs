@@ -259,56 +259,91 @@ pub fn plan(
     pending: &[&Manifest],
     set_owner: bool,
 ) -> Plan {
-    fn by_path(manifest: &Manifest) -> BTreeMap<&str, &Entry> {
-        manifest
-            .entries
-            .iter()
-            .map(|entry| (entry.path.as_str(), entry))
-            .collect()
-    }
-    let last_entries = last.map(by_path).unwrap_or_default();
-    let absent: BTreeSet<&str> = desired
-        .manifest
-        .iter()
-        .flat_map(|manifest| &manifest.absent)
-        .map(String::as_str)
-        .collect();
-    let pending_entries: Vec<_> = pending.iter().map(|manifest| by_path(manifest)).collect();
-    let paths: BTreeSet<&str> = desired
-        .files
-        .keys()
-        .map(String::as_str)
-        .chain(last_entries.keys().copied())
-        .chain(
-            pending_entries
-                .iter()
-                .flat_map(|entries| entries.keys().copied()),
-        )
-        .chain(absent.iter().copied())
-        .collect();
+    let recorded = Recorded::new(desired, last, pending);
     let mut plan = Plan::default();
-    let mut seen_actions = BTreeSet::new();
-    for path in paths {
-        let want = desired.files.get(path);
+    for path in recorded.paths(desired) {
         let current = host.get(path);
-        if want.is_none() && absent.contains(path) {
+        if !desired.files.contains_key(path) && recorded.absent.contains(path) {
             if current.is_some() {
                 plan.unwanted.push(path.to_owned());
                 plan.changes.push((path.to_owned(), Change::Remove));
             }
             continue;
         }
-        let recorded = last_entries.get(path);
+        plan.add(path, desired, current, &recorded, set_owner);
+    }
+    plan
+}
+
+/// What lugc's records say of a host's paths: the last push's entries,
+/// those of each push cut short since, and the paths that must not exist.
+struct Recorded<'a> {
+    last: BTreeMap<&'a str, &'a Entry>,
+    pending: Vec<BTreeMap<&'a str, &'a Entry>>,
+    absent: BTreeSet<&'a str>,
+}
+
+impl<'a> Recorded<'a> {
+    fn new(desired: &'a Desired, last: Option<&'a Manifest>, pending: &[&'a Manifest]) -> Self {
+        fn by_path(manifest: &Manifest) -> BTreeMap<&str, &Entry> {
+            manifest
+                .entries
+                .iter()
+                .map(|entry| (entry.path.as_str(), entry))
+                .collect()
+        }
+        Recorded {
+            last: last.map(by_path).unwrap_or_default(),
+            pending: pending.iter().map(|manifest| by_path(manifest)).collect(),
+            absent: desired
+                .manifest
+                .iter()
+                .flat_map(|manifest| &manifest.absent)
+                .map(String::as_str)
+                .collect(),
+        }
+    }
+
+    /// Every path the bundle or a record names, in order.
+    fn paths(&self, desired: &'a Desired) -> BTreeSet<&'a str> {
+        desired
+            .files
+            .keys()
+            .map(String::as_str)
+            .chain(self.last.keys().copied())
+            .chain(
+                self.pending
+                    .iter()
+                    .flat_map(|entries| entries.keys().copied()),
+            )
+            .chain(self.absent.iter().copied())
+            .collect()
+    }
+}
+
+impl Plan {
+    /// What `path` needs: its change, drift, and its action when due.
+    fn add(
+        &mut self,
+        path: &str,
+        desired: &Desired,
+        current: Option<&HostFile>,
+        records: &Recorded<'_>,
+        set_owner: bool,
+    ) {
+        let want = desired.files.get(path);
+        let recorded = records.last.get(path);
         let on_host = current.map(|file| file.blake3.as_str());
         // A pending push that would leave the host's file (or its absence) as it is.
-        let pending_match = pending_entries
+        let pending_match = records
+            .pending
             .iter()
             .find(|entries| entries.get(path).map(|entry| entry.blake3.as_str()) == on_host)
             .map(|entries| entries.get(path).copied());
         let landed = pending_match.flatten();
         // A path that only pending pushes name is lugc's only where one of them landed.
         if want.is_none() && recorded.is_none() && landed.is_none() {
-            continue;
+            return;
         }
         let change = change(path, want, current, set_owner);
         if let Some(entry) = recorded {
@@ -317,34 +352,36 @@ pub fn plan(
                 && on_host != wanted
                 && pending_match.is_none()
             {
-                plan.drift.push(path.to_owned());
+                self.drift.push(path.to_owned());
             }
         }
-        let recorded_as_wanted = match (recorded, want) {
-            (Some(entry), Some(want)) => {
-                entry.blake3 == want.blake3 && entry.mode == want.mode && entry.owner == want.owner
-            }
-            (None, None) => true,
-            _ => false,
-        };
-        if change.is_some() || !recorded_as_wanted {
-            plan.due.push(path.to_owned());
+        if change.is_some() || !recorded_as_wanted(recorded.copied(), want) {
+            self.due.push(path.to_owned());
             let action = match (want, recorded) {
                 (Some(want), _) => want.action.clone(),
                 (None, Some(entry)) => entry.action.clone(),
                 (None, None) => landed.and_then(|entry| entry.action.clone()),
             };
-            if let Some(action) = action {
-                if seen_actions.insert(action.clone()) {
-                    plan.actions.push(action);
-                }
+            if let Some(action) = action.filter(|action| !self.actions.contains(action)) {
+                self.actions.push(action);
             }
         }
         if let Some(change) = change {
-            plan.changes.push((path.to_owned(), change));
+            self.changes.push((path.to_owned(), change));
         }
     }
-    plan
+}
+
+/// Whether the last push recorded the file as the bundle wants it (both
+/// without it counts).
+fn recorded_as_wanted(recorded: Option<&Entry>, want: Option<&Want>) -> bool {
+    match (recorded, want) {
+        (Some(entry), Some(want)) => {
+            entry.blake3 == want.blake3 && entry.mode == want.mode && entry.owner == want.owner
+        }
+        (None, None) => true,
+        _ => false,
+    }
 }
 
 /// The host paths a push reads: the bundle's, and those lugc's records name.
