@@ -13,8 +13,9 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::diagnostic::comment_start;
 use crate::diagnostic::line_column;
-use crate::eval::{comment_start, Claim};
+use crate::eval::Claim;
 use crate::natural;
 
 /// Value of the `schema` field of `--json`.

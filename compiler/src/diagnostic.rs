@@ -256,19 +256,28 @@ pub fn locate_mentioned(text: &str, messages: &[&str]) -> Option<std::ops::Range
         .map(|(_, _, _, range)| range)
 }
 
-/// Whether `offset` follows a `#` that starts a comment on its line (a `#`
-/// after an even number of quotes on the line, so not inside a string).
+/// Whether `offset` follows a `#` that starts a comment on its line.
 fn in_comment(text: &str, offset: usize) -> bool {
     let line_start = text[..offset].rfind('\n').map_or(0, |index| index + 1);
-    let mut quotes = 0;
-    for byte in text[line_start..offset].bytes() {
-        match byte {
-            b'"' => quotes += 1,
-            b'#' if quotes % 2 == 0 => return true,
+    comment_start(&text[line_start..offset]).is_some()
+}
+
+/// Offset of a `#` comment in one line of Nickel, outside double-quoted
+/// strings (a `\"` in one does not end it). The one reading of comments that
+/// locating problems, syntax hints and `# assumed` marks share.
+pub(crate) fn comment_start(line: &str) -> Option<usize> {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (index, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '#' if !in_string => return Some(index),
             _ => {}
         }
     }
-    false
+    None
 }
 
 impl fmt::Display for SourceDiagnostic {
@@ -385,6 +394,18 @@ mod tests {
         assert_eq!(&text[range.clone()], "x");
         assert_eq!(&text[range.start - 1..range.start], "\"");
         assert_eq!(locate("# pve-5\npve-50 = 1\n", "pve-5"), None);
+        // An escaped quote does not end the string: the `#` after it is text.
+        let text = "{ s = \"a\\\"#\", x = 1 }\n";
+        assert_eq!(&text[locate(text, "x").unwrap()], "x");
+    }
+
+    #[test]
+    fn comments_start_outside_strings() {
+        use super::comment_start;
+        assert_eq!(comment_start("a = 1 # one"), Some(6));
+        assert_eq!(comment_start(r##"a = "#" # one"##), Some(8));
+        assert_eq!(comment_start(r##"a = "\"#" # one"##), Some(10));
+        assert_eq!(comment_start(r#"a = "x""#), None);
     }
 
     #[test]

@@ -23,7 +23,6 @@ use crate::diagnostic::{Diagnostics, SourceDiagnostic};
 use crate::fleet::Fleet;
 
 pub use claims::{Claim, Proposal};
-pub(crate) use syntax::comment_start;
 
 mod claims;
 mod collect;

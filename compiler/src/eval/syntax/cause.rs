@@ -5,6 +5,7 @@
 use std::ops::Range;
 
 use super::scan::{closing, Scan};
+use crate::diagnostic::comment_start;
 
 /// Where the parser gave up.
 #[derive(Debug, Clone, PartialEq)]
@@ -390,22 +391,6 @@ pub(super) fn code_before(text: &str, offset: usize) -> &str {
             None => return before,
         }
     }
-}
-
-/// Offset of a `#` comment in one line, outside double-quoted strings.
-pub(crate) fn comment_start(line: &str) -> Option<usize> {
-    let mut in_string = false;
-    let mut escaped = false;
-    for (index, c) in line.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if in_string => escaped = true,
-            '"' => in_string = !in_string,
-            '#' if !in_string => return Some(index),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// The `:` of a line written `name: value` or `"name": value` (YAML, JSON),

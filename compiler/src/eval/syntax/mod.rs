@@ -26,7 +26,6 @@ use super::{Place, Places};
 use crate::diagnostic::SourceDiagnostic;
 use cause::{Cause, Edit, Failure};
 
-pub(crate) use cause::comment_start;
 pub(super) use scan::Scan;
 
 mod cause;
