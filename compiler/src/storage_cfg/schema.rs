@@ -145,9 +145,7 @@ pub const PROPERTIES: &[(&str, Format)] = &[
     ("zfs-base-path", StoragePath),
 ];
 
-const ALL_CONTENT: &[&str] = &[
-    "images", "rootdir", "vztmpl", "iso", "backup", "snippets", "none", "import",
-];
+const ALL_CONTENT: &[&str] = super::format::CONTENT_TYPES;
 const FILE_CONTENT: &[&str] = &[
     "images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import",
 ];
