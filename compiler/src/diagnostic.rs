@@ -163,8 +163,8 @@ impl From<SourceDiagnostic> for Diagnostics {
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let at_least = if self.incomplete { "at least " } else { "" };
-        let errors = if self.total == 1 { "error" } else { "errors" };
-        write!(f, "found {at_least}{} {errors}", self.total)?;
+        let errors = crate::ui::plural(self.total, "error");
+        write!(f, "found {at_least}{errors}")?;
         if self.shown.len() < self.total {
             write!(f, "; the first {} are shown", self.shown.len())?;
         }

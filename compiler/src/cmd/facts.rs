@@ -93,7 +93,6 @@ pub fn run(args: &FactsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             Ok(())
         },
     )?;
-    let noun = if hosts.len() == 1 { "host" } else { "hosts" };
     let mut parts = vec![
         format!("{written} written"),
         format!("{unchanged} unchanged"),
@@ -101,7 +100,12 @@ pub fn run(args: &FactsArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     if !unreached.is_empty() {
         parts.push(format!("{} without facts", unreached.len()));
     }
-    writeln!(out, "{} {noun}: {}", hosts.len(), parts.join(", "))?;
+    writeln!(
+        out,
+        "{}: {}",
+        crate::ui::plural(hosts.len(), "host"),
+        parts.join(", ")
+    )?;
     if unreached.is_empty() {
         Ok(Outcome::Clean)
     } else {

@@ -23,7 +23,7 @@ use crate::host::Remote;
 use crate::plan::{Change, Desired};
 use crate::push::{self, guard};
 use crate::status::{self, Ask, Row, State};
-use crate::ui::short_id;
+use crate::ui::{plural, short_id};
 
 /// Value of the `schema` field of `--json`.
 pub const SCHEMA: &str = "lugc-status 1";
@@ -260,8 +260,7 @@ fn summary(rows: &[Row]) -> String {
         .iter()
         .map(|(name, count)| format!("{count} {name}"))
         .collect();
-    let noun = if rows.len() == 1 { "bundle" } else { "bundles" };
-    format!("{} {noun}: {}", rows.len(), parts.join(", "))
+    format!("{}: {}", plural(rows.len(), "bundle"), parts.join(", "))
 }
 
 const ORDER: [&str; 12] = [

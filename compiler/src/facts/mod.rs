@@ -78,7 +78,7 @@ impl Facts {
 
     /// A one-line account: `12 links, 3 bridges, 2 VMs, Debian GNU/Linux 12 (bookworm), PVE 8.2.4`.
     pub fn summary(&self) -> String {
-        let count = |n: usize, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
+        let count = crate::ui::plural;
         let mut parts = vec![
             count(self.links.len(), "link"),
             count(self.bridges.len(), "bridge"),
