@@ -81,7 +81,8 @@ pub struct PushArgs {
     #[arg(long, value_name = "PROGRAM", default_value = "sh -c")]
     pub action_runner: String,
 
-    /// Seconds an action may run before it is stopped on the host.
+    /// Seconds an action may run before it is stopped on the host. Of its output lugc shows
+    /// the first MiB as it comes, then (a host may send without end) only its last 20 lines.
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub action_timeout: u64,
 

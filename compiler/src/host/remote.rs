@@ -12,6 +12,7 @@
 //! symbolic link below the root. Every command has a deadline; an action is
 //! stopped on the host when it times out or when lugc's connection closes.
 
+use std::collections::VecDeque;
 use std::io::{BufRead as _, BufReader, Read, Write as _};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
@@ -32,6 +33,15 @@ const LINE_LIMIT: usize = 64 * 1024;
 
 /// The most of a command's stderr that lugc keeps: its last bytes.
 const STDERR_LIMIT: usize = 64 * 1024;
+
+/// Lines read from the host ahead of lugc taking them: a host that sends
+/// faster than lugc shows waits.
+const LINES_QUEUED: usize = 64;
+
+/// The most of an action's output that lugc shows as it comes; after that,
+/// only its last `ACTION_TAIL` lines, once it ended.
+pub const ACTION_SHOWN: usize = 1 << 20;
+const ACTION_TAIL: usize = 20;
 
 /// What lugc takes from a host at most (`--max-file-size`, `--max-reply-size`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,7 +173,7 @@ impl Remote {
         let mut child = ssh.spawn().map_err(missing("setpriv", "util-linux"))?;
         let mut input = child.stdin.take();
         let errors = child.stderr.take().map(read_tail);
-        let (lines, received) = mpsc::channel();
+        let (lines, received) = mpsc::sync_channel(LINES_QUEUED);
         if let Some(stdout) = child.stdout.take() {
             send_lines(stdout, lines);
         }
@@ -281,7 +291,7 @@ impl<'r> Session<'r> {
         let mut master = ssh.spawn().map_err(missing("ssh", "openssh-client"))?;
         let master_input = master.stdin.take();
         let master_errors = master.stderr.take().map(read_tail);
-        let (lines, received) = mpsc::channel();
+        let (lines, received) = mpsc::sync_channel(LINES_QUEUED);
         if let Some(stdout) = master.stdout.take() {
             send_lines(stdout, lines);
         }
@@ -490,7 +500,7 @@ impl<'r> Session<'r> {
         let mut child = ssh.spawn().map_err(missing("ssh", "openssh-client"))?;
         // Held open until the action ends: closing it stops the action on the host.
         let input = child.stdin.take();
-        let (lines, received) = mpsc::channel();
+        let (lines, received) = mpsc::sync_channel(LINES_QUEUED);
         if let Some(stdout) = child.stdout.take() {
             send_lines(stdout, lines.clone());
         }
@@ -499,18 +509,21 @@ impl<'r> Session<'r> {
         }
         // The host stops the action itself; this only covers a host that stopped answering.
         let deadline = Instant::now() + limit + Duration::from_secs(10) + self.remote.deadline();
+        let mut shown = Shown::new(show);
         loop {
             let wait = deadline.saturating_duration_since(Instant::now());
             match received.recv_timeout(wait) {
-                Ok(line) => show(&crate::sanitise::line(&line)),
+                Ok(line) => shown.line(&crate::sanitise::line(&line)),
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     let _ = child.kill();
                     let _ = child.wait();
+                    shown.end();
                     return Err(self.lost("no answer while the action ran"));
                 }
             }
         }
+        shown.end();
         let status = child.wait().map_err(HostError::io("ssh"))?;
         drop(input);
         match status.code() {
@@ -659,9 +672,57 @@ fn missing(tool: &str, package: &str) -> impl FnOnce(std::io::Error) -> HostErro
     }
 }
 
+/// An action's output on its way to `show`: its lines up to `ACTION_SHOWN`
+/// bytes, then, once it ended, how many were left out and its last
+/// `ACTION_TAIL` lines. What lugc holds of it stays bounded.
+struct Shown<'s> {
+    show: &'s mut dyn FnMut(&str),
+    bytes: usize,
+    tail: VecDeque<String>,
+    left_out: usize,
+}
+
+impl<'s> Shown<'s> {
+    fn new(show: &'s mut dyn FnMut(&str)) -> Shown<'s> {
+        Shown {
+            show,
+            bytes: 0,
+            tail: VecDeque::new(),
+            left_out: 0,
+        }
+    }
+
+    fn line(&mut self, line: &str) {
+        if self.bytes < ACTION_SHOWN {
+            self.bytes += line.len() + 1;
+            (self.show)(line);
+            return;
+        }
+        self.tail.push_back(line.to_owned());
+        if self.tail.len() > ACTION_TAIL {
+            self.tail.pop_front();
+            self.left_out += 1;
+        }
+    }
+
+    fn end(&mut self) {
+        if self.left_out > 0 {
+            (self.show)(&format!(
+                "[{} lines not shown: lugc shows the first {} MiB of an action's output and its last {ACTION_TAIL} lines]",
+                self.left_out,
+                ACTION_SHOWN >> 20
+            ));
+        }
+        for line in self.tail.drain(..) {
+            (self.show)(&line);
+        }
+    }
+}
+
 /// Each line of `stream` to `lines`, at most `LINE_LIMIT` bytes of it, as
-/// text; whatever follows once `lines` is closed is read and dropped.
-fn send_lines(stream: impl Read + Send + 'static, lines: mpsc::Sender<String>) {
+/// text, read no faster than they are taken; whatever follows once `lines`
+/// is closed is read and dropped.
+fn send_lines(stream: impl Read + Send + 'static, lines: mpsc::SyncSender<String>) {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stream);
         let mut line = Vec::new();

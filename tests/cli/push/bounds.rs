@@ -7,7 +7,7 @@
 use std::fs;
 use std::process::{Command, Output};
 
-use super::{Setup, CHRONY};
+use super::{Setup, CHRONY, RESTART_CHRONY};
 use crate::common::{require_tool, stderr, stdout};
 
 /// The most a dry run, `status` or `facts` may take here, in MiB: lugc
@@ -123,4 +123,34 @@ fn a_host_answering_with_a_gibibyte_fails_the_command_not_the_memory() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn an_action_printing_half_a_gibibyte_is_shown_in_part_and_held_in_part() {
+    let setup = Setup::new();
+    // pve-5's chrony restart prints 512 MiB in lines of 4000 bytes: `push
+    // --all` keeps each host's lines until that host is done.
+    setup.hook(&format!(
+        "if [ \"$1\" = '{RESTART_CHRONY}' ]; then case $LUGC_ROOT in */hosts/pve-5) \
+         yes \"$(head -c 3999 /dev/zero | tr '\\0' x)\" | head -c {}; echo; echo last words;; esac; fi\n",
+        GIB / 2
+    ));
+    let root = setup.sshd.dir().join("hosts/{host}").display().to_string();
+    let command = setup.push_command(
+        setup.sshd.port(),
+        &root,
+        &["--all", "--yes", "--keep-going"],
+    );
+    let (output, mib) = measured(&command);
+    assert!(mib < BOUND_MIB, "push --all took {mib} MiB");
+    let shown = stdout(&output);
+    let start = &shown[..shown.len().min(4000)];
+    assert!(
+        shown.contains(
+            "lines not shown: lugc shows the first 1 MiB of an action's output and its last 20 lines]"
+        ),
+        "{start}"
+    );
+    assert!(shown.contains("    | last words\n"), "{start}");
+    assert!(shown.len() < 4 << 20, "{} bytes shown", shown.len());
 }
