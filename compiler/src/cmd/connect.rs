@@ -145,10 +145,14 @@ impl ConnectArgs {
                 )
             })?,
             None => {
-                let spec = fleet.hosts.get(host).ok_or_else(|| PushError::UnknownHost {
-                    host: host.to_owned(),
-                    suggestion: None,
-                    known: fleet.hosts.keys().cloned().collect::<Vec<_>>().join(", "),
+                let spec = fleet.hosts.get(host).ok_or_else(|| {
+                    let mut known: Vec<&String> = fleet.hosts.keys().collect();
+                    crate::natural::sort(&mut known);
+                    PushError::UnknownHost {
+                        host: host.to_owned(),
+                        suggestion: None,
+                        known: crate::natural::list(&known),
+                    }
                 })?;
                 // validate checked every ssh_target of the fleet.
                 Target::parse(&spec.ssh_target).map_err(|reason| {

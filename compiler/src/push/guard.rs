@@ -82,11 +82,12 @@ pub fn find<'a>(bundles: &'a [Bundle], name: &str) -> Result<&'a Bundle, PushErr
     if let Some(bundle) = bundles.iter().find(|bundle| bundle.name == name) {
         return Ok(bundle);
     }
-    let names: Vec<&str> = bundles.iter().map(|bundle| bundle.name.as_str()).collect();
+    let mut names: Vec<&str> = bundles.iter().map(|bundle| bundle.name.as_str()).collect();
+    crate::natural::sort(&mut names);
     let suggestion = crate::eval::suggest::closest(name, &names).map(str::to_owned);
     Err(PushError::UnknownHost {
         host: name.to_owned(),
         suggestion,
-        known: names.join(", "),
+        known: crate::natural::list(&names),
     })
 }

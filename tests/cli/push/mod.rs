@@ -820,6 +820,11 @@ fn an_unknown_host_suggests_the_closest_name() {
     assert!(error.contains("unknown host `pve-66`"), "{error}");
     assert!(error.contains("did you mean `pve-6`?"), "{error}");
     assert!(error.contains("lugc::push::unknown_host"), "{error}");
+    let help: String = error.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains("bundles: cluster, esxi-5, pve-5, pve-6, pve-7, pve-8, pve-9, pve-10)"),
+        "in natural order: {error}"
+    );
 }
 
 /// shellcheck (every default check, `--norc`) and `dash -n` on `path`.
