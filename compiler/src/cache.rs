@@ -16,7 +16,8 @@
 //! keep the fleet inside it.
 //!
 //! `.lugc-cache` beside out/ records the key of the last build that wrote
-//! out/ and the blake3 of the INDEX it wrote. A build trusts it only when the
+//! out/, the blake3 of the INDEX it wrote, and each bundle's input key and
+//! bundle id (`derive` takes a bundle whose input key is the same from out/). A build trusts it only when the
 //! key matches and out/ is intact: INDEX has that hash, every MANIFEST hashes
 //! to its bundle id, every file a MANIFEST lists has its blake3 and its
 //! executable bit, and out/ holds nothing else: no symbolic link either, and
@@ -53,6 +54,35 @@ pub struct Key(String);
 /// input cannot be read.
 pub fn key(config: &Config) -> Option<Key> {
     let (root, out) = root_and_out(config)?;
+    let mut hasher = lugc_hasher()?;
+    for name in [config.file.file_name()?, out.file_name()?] {
+        hasher.update(name.as_encoded_bytes());
+        hasher.update(&[0]);
+    }
+    hash_files(&mut hasher, &root, &input_files(&root, &out)?)?;
+    Some(Key(hasher.finalize().to_hex().to_string()))
+}
+
+/// The blake3 of what turns a bundle's sources into its files: lugc
+/// (version and binary, as in [`key`]) and every input file of `dirs`
+/// (lib/ and facts/ beside the main file; one that does not exist adds its
+/// name only); `None` if one cannot be read.
+pub fn renderer_key(root: &Path, dirs: &[&str]) -> Option<blake3::Hash> {
+    let mut hasher = lugc_hasher()?;
+    for dir in dirs {
+        hasher.update(dir.as_bytes());
+        hasher.update(&[0]);
+        let dir = root.join(dir);
+        if dir.exists() {
+            hash_files(&mut hasher, &dir, &input_files(&dir, Path::new(""))?)?;
+        }
+    }
+    Some(hasher.finalize())
+}
+
+/// A hasher fed the cache format, lugc's version and the running binary's
+/// size and modification time.
+fn lugc_hasher() -> Option<blake3::Hasher> {
     let mut hasher = blake3::Hasher::new();
     hasher.update(HEADER.as_bytes());
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
@@ -61,17 +91,18 @@ pub fn key(config: &Config) -> Option<Key> {
     let modified = exe.modified().ok()?;
     let since_epoch = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
     hasher.update(&since_epoch.as_nanos().to_le_bytes());
-    for name in [config.file.file_name()?, out.file_name()?] {
-        hasher.update(name.as_encoded_bytes());
-        hasher.update(&[0]);
-    }
-    for path in input_files(&root, &out)? {
-        let relative = path.strip_prefix(&root).unwrap_or(&path);
+    Some(hasher)
+}
+
+/// Feed each file's path relative to `root` and the blake3 of its bytes.
+fn hash_files(hasher: &mut blake3::Hasher, root: &Path, files: &[PathBuf]) -> Option<()> {
+    for path in files {
+        let relative = path.strip_prefix(root).unwrap_or(path);
         hasher.update(relative.as_os_str().as_encoded_bytes());
         hasher.update(&[0]);
-        hasher.update(blake3::hash(&fs::read(&path).ok()?).as_bytes());
+        hasher.update(blake3::hash(&fs::read(path).ok()?).as_bytes());
     }
-    Some(Key(hasher.finalize().to_hex().to_string()))
+    Some(())
 }
 
 /// The main file's directory, absolute, and every file below it that a
@@ -122,17 +153,53 @@ pub fn recorded(config: &Config) -> Option<(Key, String)> {
     Some((key, index_hash))
 }
 
-/// Record that out/ now holds the build with `key` and this INDEX text.
-/// Written to a temporary file and renamed, so a reader sees all or nothing.
-pub fn store(config: &Config, key: &Key, index: &str) {
+/// One bundle of the last build: the key of its input and its bundle id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derivation {
+    pub input: String,
+    pub id: String,
+}
+
+/// The bundles the last build that wrote out/ recorded, by name.
+pub fn derivations(config: &Config) -> HashMap<String, Derivation> {
+    let Some(text) = cache_path(config).and_then(|path| fs::read_to_string(path).ok()) else {
+        return HashMap::new();
+    };
+    if text.lines().next() != Some(HEADER) {
+        return HashMap::new();
+    }
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.strip_prefix("bundle ")?.splitn(3, ' ');
+            let (input, id, name) = (words.next()?, words.next()?, words.next()?);
+            let derivation = Derivation {
+                input: input.to_owned(),
+                id: id.to_owned(),
+            };
+            Some((name.to_owned(), derivation))
+        })
+        .collect()
+}
+
+/// Record that out/ now holds the build with `key` (`None`: a build that
+/// must not be skipped next time) and this INDEX text, and each bundle's
+/// derivation. Written to a temporary file and renamed, so a reader sees
+/// all or nothing.
+pub fn store(config: &Config, key: Option<&Key>, index: &str, derivations: &[(&str, Derivation)]) {
     let Some(path) = cache_path(config) else {
         return;
     };
-    let text = format!(
+    let mut text = format!(
         "{HEADER}\nkey {}\nindex {}\n",
-        key.0,
+        key.map_or("-", |key| &key.0),
         blake3::hash(index.as_bytes()).to_hex()
     );
+    for (name, derivation) in derivations {
+        text.push_str(&format!(
+            "bundle {} {} {name}\n",
+            derivation.input, derivation.id
+        ));
+    }
     let Some(dir) = path.parent() else {
         return;
     };
@@ -150,11 +217,19 @@ pub fn store(config: &Config, key: &Key, index: &str) {
 
 /// Record that out/ holds `compilation`, built with `key` (INDEX text
 /// `index`), once it is written or a check found it there. A build with
-/// warnings or changes is not recorded: they show again next time.
+/// warnings or changes is not recorded as current: they show again next
+/// time.
+/// Each bundle's sources key is recorded all the same, for the next build
+/// to take the bundles whose sources did not change from out/.
 pub fn record_current(config: &Config, key: &Key, index: &str, compilation: &crate::Compilation) {
-    if compilation.fleet.warnings.is_empty() && compilation.changes.is_empty() {
-        store(config, key, index);
-    }
+    let key = Some(key)
+        .filter(|_| compilation.fleet.warnings.is_empty() && compilation.changes.is_empty());
+    let records = crate::derive::records(config, &compilation.keys, &compilation.bundles);
+    let records: Vec<(&str, Derivation)> = records
+        .iter()
+        .map(|(name, derivation)| (name.as_str(), derivation.clone()))
+        .collect();
+    store(config, key, index, &records);
 }
 
 /// Where the cache file of `config` is: beside out/.
@@ -340,7 +415,7 @@ mod tests {
         fs::write(out.join("INDEX"), &index).unwrap();
         let key_now = key(&config).unwrap();
         assert_eq!(lookup(&config, &key_now), None, "no cache yet");
-        store(&config, &key_now, &index);
+        store(&config, Some(&key_now), &index, &[]);
         assert_eq!(lookup(&config, &key_now), Some(index.clone()));
         assert_eq!(lookup(&config, &Key("other".into())), None);
 

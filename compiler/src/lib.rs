@@ -10,6 +10,7 @@ pub mod changes;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod derive;
 pub mod diagnostic;
 pub mod diff;
 pub mod error;
@@ -56,12 +57,35 @@ pub struct Compilation {
     pub changes: Vec<changes::Change>,
     /// The main file's display name, for locating `changes`.
     pub main_name: String,
+    /// Each bundle's sources key (`derive`), empty when not worked out.
+    pub keys: std::collections::BTreeMap<String, String>,
+    /// How many bundles were rendered rather than taken from out/.
+    pub rendered: usize,
 }
 
 /// eval → validate → render → bundle. Writing, diffing and pushing take the result.
 pub fn compile(config: &Config) -> Result<Compilation, Error> {
     let evaluated = eval::evaluate_with(&config.file, config.detail, config.facts)?;
-    validate::validate(&evaluated)?;
+    let rendered = evaluated.fleet.hosts.len() + 1;
+    let derived = derive::Derived {
+        evaluated,
+        keys: Default::default(),
+        rendered,
+        taken: Vec::new(),
+    };
+    finish(derived)
+}
+
+/// [`compile`] for `lugc build`: each bundle's sources key worked out and,
+/// with `reuse`, each bundle whose sources did not change since the build
+/// that wrote out/ taken from out/ (`derive`).
+pub fn compile_derived(config: &Config, reuse: bool) -> Result<Compilation, Error> {
+    finish(derive::evaluate(config, reuse)?)
+}
+
+fn finish(derived: derive::Derived) -> Result<Compilation, Error> {
+    let evaluated = derived.evaluated;
+    validate::validate_but(&evaluated, &derived.taken)?;
     let trees = render::render(&evaluated.fleet);
     let bundles = trees.into_iter().map(bundle::bundle).collect();
     let changes = changes::of(&evaluated);
@@ -70,6 +94,8 @@ pub fn compile(config: &Config) -> Result<Compilation, Error> {
         bundles,
         changes,
         main_name: evaluated.main_name,
+        keys: derived.keys,
+        rendered: derived.rendered,
     })
 }
 

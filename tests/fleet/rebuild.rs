@@ -3,7 +3,9 @@
 //! (which links each file out/ holds already into the new tree, and which
 //! the no-op cache may answer) leaves out/ exactly what plain Nickel exports
 //! and what a build from nothing writes (`build --check`), or fails as plain
-//! Nickel does and leaves out/ as it was.
+//! Nickel does and leaves out/ as it was. Among them must be builds that
+//! rendered only the bundles whose sources changed and took the rest from
+//! out/ (`derive`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,11 +51,21 @@ fn line_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
-/// One random edit of a string literal: a digit changed, a letter added, or
-/// one literal's content copied into another.
-fn edit(text: &str, random: &mut Seeded) -> String {
+/// One random edit of a string literal (with `free_text`, of a host's
+/// hardware or notes, which any text fits): a digit changed, a letter
+/// added, or one literal's content copied into another.
+fn edit(text: &str, random: &mut Seeded, free_text: bool) -> String {
     let ranges = literals(text);
-    let range = ranges[random.below(ranges.len())].clone();
+    let is_free_text = |range: &std::ops::Range<usize>| {
+        let line_start = text[..range.start].rfind('\n').map_or(0, |at| at + 1);
+        let key = text[line_start..range.start].trim_start();
+        key.starts_with("hardware = ") || key.starts_with("notes = ")
+    };
+    let candidates: Vec<&std::ops::Range<usize>> = ranges
+        .iter()
+        .filter(|range| !free_text || is_free_text(range))
+        .collect();
+    let range = candidates[random.below(candidates.len())].clone();
     let inside = &text[range.clone()];
     let replacement = match random.below(4) {
         0 => {
@@ -110,7 +122,7 @@ fn built_files(fixture: &Fixture) -> BTreeMap<PathBuf, Vec<u8>> {
 
 #[test]
 fn a_build_after_random_edits_is_the_full_build() {
-    let (mut built, mut failed) = (0, 0);
+    let (mut built, mut failed, mut partial) = (0, 0, 0);
     for seed in [1_u64, 7, 25] {
         let fixture = Fixture::new();
         let file = fixture.path().join("cluster.ncl");
@@ -123,11 +135,13 @@ fn a_build_after_random_edits_is_the_full_build() {
             let edited = if step == 3 {
                 std::fs::read_to_string(crate::common::repo_root().join("cluster.ncl")).unwrap()
             } else {
-                edit(&text, &mut random)
+                // Every other edit is of one host's free text: its bundle and
+                // the cluster bundle's sources change, no other's.
+                edit(&text, &mut random, step % 2 == 1)
             };
             fixture.write("cluster.ncl", &edited);
             let before = fixture.tree("out");
-            let output = fixture.run(&["build"]);
+            let output = fixture.run(&["build", "--verbose"]);
             let context = format!("seed {seed}, step {step}: {}", stderr(&output));
             match super::plain_nickel::plain_nickel(&file) {
                 Ok(exported) => {
@@ -144,6 +158,7 @@ fn a_build_after_random_edits_is_the_full_build() {
                         String::from_utf8_lossy(&check.stdout)
                     );
                     built += 1;
+                    partial += usize::from(rendered_only_some(&stderr(&output)));
                 }
                 Err(_) => {
                     assert!(!output.status.success(), "{context}");
@@ -156,4 +171,24 @@ fn a_build_after_random_edits_is_the_full_build() {
         }
     }
     assert!(built >= 4, "{built} edits built, {failed} failed");
+    // An edit within one host changes that bundle's sources (and the
+    // cluster bundle's) only: the others come from out/.
+    assert!(
+        partial >= 1,
+        "{partial} of {built} builds rendered only some bundles"
+    );
+}
+
+/// Whether `--verbose` said that some bundles were taken from out/.
+fn rendered_only_some(stderr: &str) -> bool {
+    stderr.lines().any(|line| {
+        let Some(counts) = line.strip_prefix("rendered ") else {
+            return false;
+        };
+        let (rendered, total) = counts
+            .trim_end_matches(" bundles")
+            .split_once(" of ")
+            .unwrap();
+        rendered.parse::<usize>().unwrap() < total.parse::<usize>().unwrap()
+    })
 }

@@ -46,7 +46,14 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             return Ok(Outcome::Clean);
         }
     }
-    let compilation = crate::compile(&config)?;
+    let compilation = crate::compile_derived(&config, !args.check)?;
+    if config.detail == crate::eval::Detail::Verbose {
+        eprintln!(
+            "rendered {} of {} bundles",
+            compilation.rendered,
+            compilation.bundles.len()
+        );
+    }
     warn(&compilation.fleet.warnings);
     // Facts are not the description: where the state they show differs,
     // the next push changes it. Said on stderr, as warnings are.

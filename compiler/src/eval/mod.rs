@@ -29,6 +29,7 @@ mod collect;
 mod explain;
 mod report;
 mod source;
+pub mod sources;
 pub mod suggest;
 mod syntax;
 mod words;
@@ -89,6 +90,10 @@ pub enum FactsUse {
 /// must agree with the description (`true` by default).
 const CHECK_FACTS_FIELD: &str = "check_facts";
 
+/// The field of lib/lugc.ncl's build result that names the bundles to
+/// render (all by default).
+const RENDER_ONLY_FIELD: &str = "render_only";
+
 /// Evaluate `file` and read the result as a [`Fleet`], with the facts
 /// beside it checked.
 pub fn evaluate(file: &Path, detail: Detail) -> Result<Evaluated, Diagnostics> {
@@ -101,6 +106,18 @@ pub fn evaluate_with(
     detail: Detail,
     facts: FactsUse,
 ) -> Result<Evaluated, Diagnostics> {
+    evaluate_selected(file, detail, facts, None)
+}
+
+/// [`evaluate_with`], rendering only the bundles `render_only` names (a
+/// Nickel expression for the build result's `render_only`): the others
+/// come with no files.
+pub fn evaluate_selected(
+    file: &Path,
+    detail: Detail,
+    facts: FactsUse,
+    render_only: Option<String>,
+) -> Result<Evaluated, Diagnostics> {
     let file = file.to_path_buf();
     let has_facts =
         facts == FactsUse::Checked && crate::facts::has_any(file.parent().unwrap_or(Path::new("")));
@@ -109,7 +126,7 @@ pub fn evaluate_with(
     } else {
         Reads::Fleet
     };
-    on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, reads))
+    on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, reads, render_only))
 }
 
 /// Evaluate `file` with its facts used as `facts` says, and read what
@@ -121,7 +138,7 @@ pub fn evaluate_claims(
     facts: FactsUse,
 ) -> Result<Evaluated, Diagnostics> {
     let file = file.to_path_buf();
-    on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, Reads::Proposals))
+    on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, Reads::Proposals, None))
 }
 
 /// Run `evaluate` on a thread with a stack deep enough for Nickel.
@@ -161,21 +178,14 @@ fn evaluate_on_this_thread(
     detail: Detail,
     facts: FactsUse,
     reads: Reads,
+    render_only: Option<String>,
 ) -> Result<Evaluated, Diagnostics> {
     let base = display_base(file);
     let main_name = display_name(&base, &file.to_string_lossy());
     let main_text = source::read_main(file, &main_name)?;
     source::check_nesting(&main_name, &main_text)?;
     crate::facts::load(file.parent().unwrap_or(Path::new("")))?;
-    let overrides = (facts == FactsUse::Unchecked).then(|| FieldOverride {
-        path: FieldPath(vec![Ident::from(CHECK_FACTS_FIELD).into()]),
-        value: "false".to_owned(),
-        priority: MergePriority::Neutral,
-    });
-    let mut program: Program<CacheImpl> = ProgramBuilder::new()
-        .add_path(file)
-        .add_overrides(overrides)
-        .build()
+    let mut program = program(file, facts, render_only, None)
         .map_err(|error| SourceDiagnostic::new(format!("cannot read {main_name}: {error}")))?;
     // Places are taken after an evaluation: it reads the imported files.
     let places = |program: &Program<CacheImpl>| {
@@ -221,6 +231,31 @@ fn evaluate_on_this_thread(
         claims,
         proposals,
     })
+}
+
+/// The program of the main file, with `check_facts` overridden as `facts`
+/// says and `render_only` (a Nickel expression) as given; with `field`, the
+/// program of that field of its value.
+fn program(
+    file: &Path,
+    facts: FactsUse,
+    render_only: Option<String>,
+    field: Option<&str>,
+) -> Result<Program<CacheImpl>, nickel_lang_core::program::BuilderError> {
+    let set = |name: &str, value: String| FieldOverride {
+        path: FieldPath(vec![Ident::from(name).into()]),
+        value,
+        priority: MergePriority::Neutral,
+    };
+    let unchecked = (facts == FactsUse::Unchecked).then(|| set(CHECK_FACTS_FIELD, "false".into()));
+    let only = render_only.map(|only| set(RENDER_ONLY_FIELD, only));
+    let mut builder = ProgramBuilder::new()
+        .add_path(file)
+        .add_overrides(unchecked.into_iter().chain(only));
+    if let Some(field) = field {
+        builder = builder.with_field_path(FieldPath(vec![Ident::from(field).into()]));
+    }
+    builder.build()
 }
 
 /// Where to point when the evaluated value does not have the fleet's shape.

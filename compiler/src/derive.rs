@@ -1,0 +1,284 @@
+//! derive: only the bundles whose sources changed are rendered, as Nix
+//! builds only the derivations whose inputs changed.
+//!
+//! A bundle's key is the blake3 of what renders it (lugc, lib/ and facts/:
+//! `cache::renderer_key`) and of its sources as `eval::sources` digests
+//! them: a host's bundle, the description without its hosts, its own host
+//! and every host's address (its tunnels' peers are read by address); the
+//! cluster bundle, the whole description. `.lugc-cache` records each
+//! bundle's key and id. The evaluation still runs every contract and check
+//! over the whole fleet, then renders only the bundles whose key the last
+//! build did not record; each other bundle is read back from out/, where
+//! its MANIFEST must still hash to the recorded id and each file to its
+//! line, or the whole fleet is rendered again. The fleet is the one a full
+//! build gives, byte for byte.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::cache::{self, Derivation};
+use crate::config::Config;
+use crate::diagnostic::Diagnostics;
+use crate::eval::sources::Sources;
+use crate::eval::{self, Evaluated};
+use crate::fleet::FileSpec;
+use crate::manifest::Manifest;
+use crate::render::CLUSTER_BUNDLE;
+
+/// The directories beside the main file whose files render the bundles.
+const RENDERER_DIRS: [&str; 2] = ["lib", "facts"];
+
+/// The evaluated fleet, each bundle's key (none when the sources could not
+/// be digested), and how many bundles were rendered.
+#[derive(Debug)]
+pub struct Derived {
+    pub evaluated: Evaluated,
+    pub keys: BTreeMap<String, String>,
+    pub rendered: usize,
+    /// The bundles taken from out/.
+    pub taken: Vec<String>,
+}
+
+/// Evaluate `config`'s fleet; with `reuse`, render only the bundles whose
+/// sources changed since the build that wrote out/.
+pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
+    let recorded = if reuse {
+        cache::derivations(config)
+    } else {
+        Default::default()
+    };
+    // With nothing to take from out/, the keys are worked out beside the
+    // evaluation (for the next build), on the other core.
+    let (keys, evaluated) = if recorded.is_empty() {
+        std::thread::scope(|scope| {
+            let keys = scope.spawn(|| keys(config));
+            let evaluated = eval::evaluate_with(&config.file, config.detail, config.facts);
+            (
+                keys.join().ok().flatten().unwrap_or_default(),
+                Some(evaluated),
+            )
+        })
+    } else {
+        (keys(config).unwrap_or_default(), None)
+    };
+    if let Some(evaluated) = evaluated {
+        let rendered = bundle_count(&evaluated);
+        return Ok(Derived {
+            evaluated: evaluated?,
+            keys,
+            rendered,
+            taken: Vec::new(),
+        });
+    }
+    let reused: Vec<&str> = keys
+        .iter()
+        .filter(|(name, key)| recorded.get(*name).is_some_and(|was| &was.input == *key))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if !reused.is_empty() {
+        let render_only = render_only(&keys, &reused);
+        let mut evaluated =
+            eval::evaluate_selected(&config.file, config.detail, config.facts, Some(render_only))?;
+        if fill_from_out(&config.out, &mut evaluated, &reused, &recorded).is_some() {
+            let rendered = keys.len() - reused.len();
+            let taken = reused.iter().map(|name| (*name).to_owned()).collect();
+            return Ok(Derived {
+                evaluated,
+                keys,
+                rendered,
+                taken,
+            });
+        }
+    }
+    let evaluated = eval::evaluate_with(&config.file, config.detail, config.facts);
+    let rendered = bundle_count(&evaluated);
+    Ok(Derived {
+        evaluated: evaluated?,
+        keys,
+        rendered,
+        taken: Vec::new(),
+    })
+}
+
+fn bundle_count(evaluated: &Result<Evaluated, Diagnostics>) -> usize {
+    evaluated
+        .as_ref()
+        .map_or(0, |evaluated| evaluated.fleet.hosts.len() + 1)
+}
+
+/// Every bundle's key, by name.
+fn keys(config: &Config) -> Option<BTreeMap<String, String>> {
+    let sources = eval::sources::digest(&config.file, config.facts)?;
+    let renderer = cache::renderer_key(config.root(), &RENDERER_DIRS)?;
+    Some(keys_of(&renderer, &sources))
+}
+
+fn keys_of(renderer: &blake3::Hash, sources: &Sources) -> BTreeMap<String, String> {
+    let key = |kind: &str, name: &str, parts: &[&blake3::Hash]| {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(renderer.as_bytes());
+        hasher.update(format!("{kind}\0{name}\0").as_bytes());
+        for part in parts {
+            hasher.update(part.as_bytes());
+        }
+        hasher.finalize().to_hex().to_string()
+    };
+    let mut keys: BTreeMap<String, String> = sources
+        .hosts
+        .iter()
+        .map(|(name, host)| {
+            let parts = [&sources.rest, &sources.addresses, host];
+            (name.clone(), key("host", name, &parts))
+        })
+        .collect();
+    let mut hosts = blake3::Hasher::new();
+    for (name, host) in &sources.hosts {
+        hosts.update(format!("{name}\0").as_bytes());
+        hosts.update(host.as_bytes());
+    }
+    let parts = [&sources.rest, &hosts.finalize()];
+    keys.insert(
+        CLUSTER_BUNDLE.to_owned(),
+        key("cluster", CLUSTER_BUNDLE, &parts),
+    );
+    keys
+}
+
+/// The build result's `render_only` for rendering every bundle but `reused`.
+fn render_only(keys: &BTreeMap<String, String>, reused: &[&str]) -> String {
+    let reused: std::collections::HashSet<&str> = reused.iter().copied().collect();
+    let hosts: Vec<String> = keys
+        .keys()
+        .filter(|name| name.as_str() != CLUSTER_BUNDLE && !reused.contains(name.as_str()))
+        .map(|name| format!("\"{}\" = true", nickel_string(name)))
+        .collect();
+    format!(
+        "{{ hosts = {{ {} }}, cluster = {} }}",
+        hosts.join(", "),
+        !reused.contains(CLUSTER_BUNDLE)
+    )
+}
+
+/// `text` as the inside of a Nickel string literal.
+fn nickel_string(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('%', "\\%")
+}
+
+/// Give each `reused` bundle its files from out/; `None` if one cannot be
+/// read back as recorded.
+fn fill_from_out(
+    out: &Path,
+    evaluated: &mut Evaluated,
+    reused: &[&str],
+    recorded: &std::collections::HashMap<String, Derivation>,
+) -> Option<()> {
+    for name in reused {
+        let files = from_out(out, name, recorded.get(*name)?)?;
+        if *name == CLUSTER_BUNDLE {
+            evaluated.fleet.cluster.files = files;
+        } else {
+            evaluated.fleet.hosts.get_mut(*name)?.files = files;
+        }
+    }
+    Some(())
+}
+
+/// The files of bundle `name` as out/ holds them, if its MANIFEST hashes
+/// to the recorded id and each file to its line.
+fn from_out(out: &Path, name: &str, recorded: &Derivation) -> Option<BTreeMap<String, FileSpec>> {
+    let root = Path::new(name);
+    let (text, _) = crate::write::read_below(out, &root.join("MANIFEST")).ok()?;
+    if crate::manifest::bundle_id(&text) != recorded.id {
+        return None;
+    }
+    let manifest = Manifest::parse(std::str::from_utf8(&text).ok()?).ok()?;
+    if manifest.bundle != name {
+        return None;
+    }
+    let mut files = BTreeMap::new();
+    for entry in manifest.entries {
+        let relative = root.join(entry.path.trim_start_matches('/'));
+        let (bytes, metadata) = crate::write::read_below(out, &relative).ok()?;
+        let executable = std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o111;
+        if blake3::hash(&bytes).to_hex().as_str() != entry.blake3
+            || (executable != 0) != (entry.mode & 0o111 != 0)
+        {
+            return None;
+        }
+        let confirm = entry
+            .action
+            .as_ref()
+            .is_some_and(|action| manifest.confirm.contains(action));
+        let spec = FileSpec {
+            content: String::from_utf8(bytes).ok()?,
+            mode: format!("{:04o}", entry.mode),
+            owner: entry.owner,
+            check: manifest.check.contains(&entry.path),
+            action: entry.action,
+            confirm,
+        };
+        files.insert(entry.path, spec);
+    }
+    Some(files)
+}
+
+/// What the cache records of each bundle: its key and bundle id. A
+/// compilation without keys (a whole evaluation) keeps what was recorded of
+/// each bundle whose id did not change.
+pub fn records(
+    config: &Config,
+    keys: &BTreeMap<String, String>,
+    bundles: &[crate::bundle::Bundle],
+) -> Vec<(String, Derivation)> {
+    let recorded = if keys.is_empty() {
+        cache::derivations(config)
+    } else {
+        Default::default()
+    };
+    bundles
+        .iter()
+        .filter_map(|bundle| {
+            let input = match keys.get(&bundle.name) {
+                Some(key) => key.clone(),
+                None => recorded
+                    .get(&bundle.name)
+                    .filter(|was| was.id == bundle.id)?
+                    .input
+                    .clone(),
+            };
+            let derivation = Derivation {
+                input,
+                id: bundle.id.clone(),
+            };
+            Some((bundle.name.clone(), derivation))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_becomes_a_nickel_string() {
+        assert_eq!(nickel_string(r#"/a "b"\%{c}"#), r#"/a \"b\"\\\%{c}"#);
+    }
+
+    #[test]
+    fn render_only_names_the_bundles_not_reused() {
+        let keys: BTreeMap<String, String> = ["cluster", "h-1", "h-2"]
+            .into_iter()
+            .map(|name| (name.to_owned(), String::new()))
+            .collect();
+        assert_eq!(
+            render_only(&keys, &["h-1", "cluster"]),
+            r#"{ hosts = { "h-2" = true }, cluster = false }"#
+        );
+        assert_eq!(
+            render_only(&keys, &["h-1"]),
+            r#"{ hosts = { "h-2" = true }, cluster = true }"#
+        );
+    }
+}
