@@ -19,7 +19,7 @@ use crate::diff::report::{
     Status,
 };
 use crate::diff::sections::{self, Kind};
-use crate::diff::source::{parse_manifest, OutTree};
+use crate::diff::source::{parse_manifest, Index, OutTree};
 use crate::diff::DiffError;
 use crate::manifest::{Entry, Manifest};
 use crate::natural;
@@ -54,38 +54,9 @@ pub fn compare(
     options: &Options,
 ) -> Result<Report, DiffError> {
     let indexes = [old.index()?, new.index()?];
-    if let Some(host) = options
-        .hosts
-        .iter()
-        .find(|host| indexes.iter().all(|index| !index.contains_key(*host)))
-    {
-        let known: BTreeSet<&str> = indexes
-            .iter()
-            .flat_map(|index| index.keys())
-            .map(String::as_str)
-            .collect();
-        let known: Vec<&str> = known.into_iter().collect();
-        let suggestion = crate::eval::suggest::closest(host, &known)
-            .map(|name| format!("did you mean `{name}`? "))
-            .unwrap_or_default();
-        return Err(DiffError::UnknownHost {
-            host: host.clone(),
-            suggestion,
-            old: old.label().to_owned(),
-            new: new.label().to_owned(),
-        });
-    }
+    known_hosts(&indexes, options, [old, new])?;
     let mut reader = Reader::new([old, new]);
-    let (mut both, mut removed, mut added) = (Vec::new(), Vec::new(), Vec::new());
-    let names: BTreeSet<&String> = indexes.iter().flat_map(|index| index.keys()).collect();
-    for name in names {
-        match (indexes[OLD].get(name), indexes[NEW].get(name)) {
-            (Some(a), Some(b)) if a == b => {}
-            (Some(_), Some(_)) => both.push(name.as_str()),
-            (Some(_), None) => removed.push(name.as_str()),
-            (None, _) => added.push(name.as_str()),
-        }
-    }
+    let [both, removed, added] = split(&indexes);
     let mut manifests: [HashMap<&str, Manifest>; 2] = Default::default();
     for (side, names) in [(OLD, [&both, &removed]), (NEW, [&both, &added])] {
         for name in names.into_iter().flatten() {
@@ -104,30 +75,7 @@ pub fn compare(
         )?,
         None => Vec::new(),
     };
-    let paired = |side: usize, name: &str| renamed.iter().any(|(names, _)| names[side] == name);
-    let pairs: Vec<([Option<&str>; 2], Option<u8>)> = both
-        .iter()
-        .map(|name| ([Some(*name), Some(*name)], None))
-        .chain(renamed.iter().map(|(names, similarity)| {
-            (
-                names.each_ref().map(|name| Some(name.as_str())),
-                Some(*similarity),
-            )
-        }))
-        .chain(
-            removed
-                .iter()
-                .filter(|name| !paired(OLD, name))
-                .map(|name| ([Some(*name), None], None)),
-        )
-        .chain(
-            added
-                .iter()
-                .filter(|name| !paired(NEW, name))
-                .map(|name| ([None, Some(*name)], None)),
-        )
-        .collect();
-    let mut bundles: Vec<BundleChange> = pairs
+    let mut bundles: Vec<BundleChange> = pairs([&both, &removed, &added], &renamed)
         .into_iter()
         .filter_map(|(names, similarity)| {
             let sides = [OLD, NEW].map(|side| {
@@ -153,6 +101,82 @@ pub fn compare(
         notes,
         harms: None,
     })
+}
+
+/// An error for the first host of `options.hosts` that neither side has.
+fn known_hosts(
+    indexes: &[Index; 2],
+    options: &Options,
+    trees: [&dyn OutTree; 2],
+) -> Result<(), DiffError> {
+    let Some(host) = options
+        .hosts
+        .iter()
+        .find(|host| indexes.iter().all(|index| !index.contains_key(*host)))
+    else {
+        return Ok(());
+    };
+    let known: BTreeSet<&str> = indexes
+        .iter()
+        .flat_map(|index| index.keys())
+        .map(String::as_str)
+        .collect();
+    let known: Vec<&str> = known.into_iter().collect();
+    let suggestion = crate::eval::suggest::closest(host, &known)
+        .map(|name| format!("did you mean `{name}`? "))
+        .unwrap_or_default();
+    Err(DiffError::UnknownHost {
+        host: host.clone(),
+        suggestion,
+        old: trees[OLD].label().to_owned(),
+        new: trees[NEW].label().to_owned(),
+    })
+}
+
+/// The bundles that changed on both sides, those only the old side has,
+/// and those only the new side has, by name.
+fn split(indexes: &[Index; 2]) -> [Vec<&str>; 3] {
+    let (mut both, mut removed, mut added) = (Vec::new(), Vec::new(), Vec::new());
+    let names: BTreeSet<&String> = indexes.iter().flat_map(|index| index.keys()).collect();
+    for name in names {
+        match (indexes[OLD].get(name), indexes[NEW].get(name)) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(_), Some(_)) => both.push(name.as_str()),
+            (Some(_), None) => removed.push(name.as_str()),
+            (None, _) => added.push(name.as_str()),
+        }
+    }
+    [both, removed, added]
+}
+
+/// Old and new name of each bundle change, with the similarity of a rename:
+/// changed bundles, renamed ones, then those removed or added alone.
+fn pairs<'a>(
+    [both, removed, added]: [&[&'a str]; 3],
+    renamed: &'a [([String; 2], u8)],
+) -> Vec<([Option<&'a str>; 2], Option<u8>)> {
+    let paired = |side: usize, name: &str| renamed.iter().any(|(names, _)| names[side] == name);
+    both.iter()
+        .map(|name| ([Some(*name), Some(*name)], None))
+        .chain(renamed.iter().map(|(names, similarity)| {
+            (
+                names.each_ref().map(|name| Some(name.as_str())),
+                Some(*similarity),
+            )
+        }))
+        .chain(
+            removed
+                .iter()
+                .filter(|name| !paired(OLD, name))
+                .map(|name| ([Some(*name), None], None)),
+        )
+        .chain(
+            added
+                .iter()
+                .filter(|name| !paired(NEW, name))
+                .map(|name| ([None, Some(*name)], None)),
+        )
+        .collect()
 }
 
 /// Each file change's content, read and diffed; files in path order.
@@ -454,52 +478,13 @@ fn rename_files(
     threshold: u8,
     notes: &mut Vec<String>,
 ) -> Result<(), DiffError> {
-    let files_with = |status: Status| -> Vec<(usize, usize)> {
-        bundles
-            .iter()
-            .enumerate()
-            .filter(|(_, bundle)| bundle.old_id.is_some() && bundle.new_id.is_some())
-            .flat_map(|(b, bundle)| {
-                bundle
-                    .files
-                    .iter()
-                    .enumerate()
-                    .filter(move |(_, file)| file.status == status)
-                    .map(move |(f, _)| (b, f))
-            })
-            .collect()
-    };
-    let (removed, added) = (files_with(Status::Removed), files_with(Status::Added));
+    let removed = files_with(bundles, Status::Removed);
+    let added = files_with(bundles, Status::Added);
     if removed.is_empty() || added.is_empty() {
         return Ok(());
     }
-    let file = |(b, f): (usize, usize)| &bundles[b].files[f];
-    // Same bundle first, then the same path in another bundle.
-    let rank =
-        |r: (usize, usize), a: (usize, usize)| match (r.0 == a.0, file(r).path == file(a).path) {
-            (true, _) => 0,
-            (false, true) => 1,
-            (false, false) => 2,
-        };
-    let mut by_hash: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, place) in added.iter().enumerate() {
-        let entry = file(*place).new.as_ref().expect("an added file is new");
-        by_hash.entry(entry.blake3.as_str()).or_default().push(i);
-    }
-    let mut exact = Vec::new();
-    for (i, place) in removed.iter().enumerate() {
-        let entry = file(*place).old.as_ref().expect("a removed file is old");
-        for j in by_hash.get(entry.blake3.as_str()).into_iter().flatten() {
-            exact.push(Candidate {
-                removed: i,
-                added: *j,
-                similarity: 100,
-                rank: rank(*place, added[*j]),
-            });
-        }
-    }
-    let mut pairs = renames::pair(exact, 100);
-    let unpaired = |list: &[(usize, usize)], used: Vec<usize>| -> Vec<usize> {
+    let mut pairs = renames::pair(exact_candidates(bundles, &removed, &added), 100);
+    let unpaired = |list: &[At], used: Vec<usize>| -> Vec<usize> {
         (0..list.len()).filter(|i| !used.contains(i)).collect()
     };
     let left_removed = unpaired(&removed, pairs.iter().map(|pair| pair.removed).collect());
@@ -514,24 +499,13 @@ fn rename_files(
     } else {
         let mut inexact = Vec::new();
         for &i in &left_removed {
-            let (r_bundle, r_file) = (&bundles[removed[i].0], file(removed[i]));
-            let r_entry = r_file.old.as_ref().expect("a removed file is old");
             for &j in &left_added {
-                let (a_bundle, a_file) = (&bundles[added[j].0], file(added[j]));
-                let a_entry = a_file.new.as_ref().expect("an added file is new");
-                // A file moving between hosts is compared modulo their names.
-                let hosts = usize::from(r_bundle.is_host() && a_bundle.is_host());
-                let own = [[r_bundle.old_name()], [a_bundle.name.as_str()]];
-                let similarity = reader.similarity(
-                    (r_bundle.old_name(), r_entry),
-                    (a_bundle.name.as_str(), a_entry),
-                    [&own[OLD][..hosts], &own[NEW][..hosts]],
-                )?;
+                let similarity = similarity(reader, bundles, removed[i], added[j])?;
                 inexact.push(Candidate {
                     removed: i,
                     added: j,
                     similarity,
-                    rank: rank(removed[i], added[j]),
+                    rank: rank(bundles, removed[i], added[j]),
                 });
             }
         }
@@ -539,6 +513,85 @@ fn rename_files(
     }
     apply_pairs(bundles, [&removed, &added], pairs);
     Ok(())
+}
+
+/// A file change as (bundle index, file index).
+type At = (usize, usize);
+
+/// The files of `status` in the bundles on both sides.
+fn files_with(bundles: &[BundleChange], status: Status) -> Vec<At> {
+    bundles
+        .iter()
+        .enumerate()
+        .filter(|(_, bundle)| bundle.old_id.is_some() && bundle.new_id.is_some())
+        .flat_map(|(b, bundle)| {
+            bundle
+                .files
+                .iter()
+                .enumerate()
+                .filter(move |(_, file)| file.status == status)
+                .map(move |(f, _)| (b, f))
+        })
+        .collect()
+}
+
+/// How close a pair is: the same bundle first, then the same path in another.
+fn rank(bundles: &[BundleChange], r: At, a: At) -> u8 {
+    let path = |(b, f): At| &bundles[b].files[f].path;
+    match (r.0 == a.0, path(r) == path(a)) {
+        (true, _) => 0,
+        (false, true) => 1,
+        (false, false) => 2,
+    }
+}
+
+/// Every removed and added file with the same content, as candidates.
+fn exact_candidates(bundles: &[BundleChange], removed: &[At], added: &[At]) -> Vec<Candidate> {
+    let file = |(b, f): At| &bundles[b].files[f];
+    let mut by_hash: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, place) in added.iter().enumerate() {
+        let entry = file(*place).new.as_ref().expect("an added file is new");
+        by_hash.entry(entry.blake3.as_str()).or_default().push(i);
+    }
+    let mut exact = Vec::new();
+    for (i, place) in removed.iter().enumerate() {
+        let entry = file(*place).old.as_ref().expect("a removed file is old");
+        for j in by_hash.get(entry.blake3.as_str()).into_iter().flatten() {
+            exact.push(Candidate {
+                removed: i,
+                added: *j,
+                similarity: 100,
+                rank: rank(bundles, *place, added[*j]),
+            });
+        }
+    }
+    exact
+}
+
+/// How alike a removed and an added file are; a file moving between hosts
+/// is compared modulo their names.
+fn similarity(
+    reader: &mut Reader<'_>,
+    bundles: &[BundleChange],
+    (rb, rf): At,
+    (ab, af): At,
+) -> Result<u8, DiffError> {
+    let (r_bundle, a_bundle) = (&bundles[rb], &bundles[ab]);
+    let r_entry = r_bundle.files[rf]
+        .old
+        .as_ref()
+        .expect("a removed file is old");
+    let a_entry = a_bundle.files[af]
+        .new
+        .as_ref()
+        .expect("an added file is new");
+    let hosts = usize::from(r_bundle.is_host() && a_bundle.is_host());
+    let own = [[r_bundle.old_name()], [a_bundle.name.as_str()]];
+    reader.similarity(
+        (r_bundle.old_name(), r_entry),
+        (a_bundle.name.as_str(), a_entry),
+        [&own[OLD][..hosts], &own[NEW][..hosts]],
+    )
 }
 
 /// Mark each paired added file as renamed or moved from its removed file;
