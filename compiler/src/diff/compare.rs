@@ -812,37 +812,9 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
-    use crate::bundle::bundle;
+    use crate::diff::fixture::{mem, tree, FileSpec};
+    use crate::render::BundleTree;
     use crate::diff::source::{Index, MemTree};
-    use crate::render::{BundleTree, TargetFile};
-
-    type FileSpec<'a> = (&'a str, &'a str, u32, Option<&'a str>);
-
-    fn tree(name: &str, reaches: &[&str], files: &[FileSpec<'_>]) -> BundleTree {
-        BundleTree {
-            name: name.to_owned(),
-            reaches: reaches.iter().map(|host| (*host).to_owned()).collect(),
-            files: files
-                .iter()
-                .map(|(path, text, mode, action)| {
-                    let file = TargetFile {
-                        bytes: text.as_bytes().to_vec(),
-                        mode: *mode,
-                        owner: "root:root".to_owned(),
-                        action: action.map(str::to_owned),
-                        confirm: false,
-                        check: false,
-                    };
-                    ((*path).to_owned(), file)
-                })
-                .collect(),
-            absent: Vec::new(),
-        }
-    }
-
-    fn mem(label: &str, trees: Vec<BundleTree>) -> MemTree {
-        MemTree::new(label, trees.into_iter().map(bundle).collect())
-    }
 
     fn all() -> Options {
         Options::default()

@@ -8,6 +8,8 @@
 //! builds, writes or shells out to git; with `push::guard` the only user of git2.
 
 pub mod compare;
+#[cfg(test)]
+mod fixture;
 pub mod json;
 pub mod markdown;
 pub mod output;
@@ -15,6 +17,8 @@ pub mod renames;
 pub mod report;
 pub mod review;
 pub mod sections;
+#[cfg(test)]
+mod snapshots;
 pub mod source;
 
 use std::io::{self, Write};
