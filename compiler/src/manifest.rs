@@ -41,6 +41,21 @@ pub struct Entry {
     pub action: Option<String>,
 }
 
+/// Whether a file's action is due when the host goes from the file `old`
+/// (as the last push recorded it) to `new` (as the bundle has it); `None`:
+/// no file. Due when the file is written or removed: its bytes, mode or
+/// owner change, or it comes or goes. A changed action alone runs nothing.
+/// The one rule `plan` (what push runs) and `diff` (what it announces) share.
+pub fn action_due(old: Option<&Entry>, new: Option<&Entry>) -> bool {
+    match (old, new) {
+        (Some(old), Some(new)) => {
+            old.blake3 != new.blake3 || old.mode != new.mode || old.owner != new.owner
+        }
+        (None, None) => false,
+        _ => true,
+    }
+}
+
 /// A parsed or freshly built manifest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Manifest {

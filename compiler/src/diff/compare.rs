@@ -813,8 +813,8 @@ mod tests {
 
     use super::*;
     use crate::diff::fixture::{mem, tree, FileSpec};
-    use crate::render::BundleTree;
     use crate::diff::source::{Index, MemTree};
+    use crate::render::BundleTree;
 
     fn all() -> Options {
         Options::default()

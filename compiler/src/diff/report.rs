@@ -11,7 +11,7 @@ use std::sync::Arc;
 use similar::{ChangeTag, TextDiff};
 
 use crate::diff::sections::{self, Kind};
-use crate::manifest::Entry;
+use crate::manifest::{action_due, Entry};
 
 /// Files larger than this on either side are reported, not diffed.
 pub const MAX_BYTES: usize = 1 << 20;
@@ -182,7 +182,12 @@ impl BundleChange {
         let actions = if new_id.is_none() {
             Vec::new()
         } else {
-            distinct_actions(files.iter().map(FileChange::entry))
+            distinct_actions(
+                files
+                    .iter()
+                    .filter(|file| action_due(file.old.as_ref(), file.new.as_ref()))
+                    .map(FileChange::entry),
+            )
         };
         BundleChange {
             name: name.into(),

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use crate::host::probe::{self, Found, Records};
 use crate::host::HostFile;
-use crate::manifest::{Entry, Manifest};
+use crate::manifest::{action_due, Entry, Manifest};
 
 pub use crate::pve::{on_pmxcfs, PMXCFS_MAX, STORAGE_CFG};
 
@@ -355,7 +355,8 @@ impl Plan {
                 self.drift.push(path.to_owned());
             }
         }
-        if change.is_some() || !recorded_as_wanted(recorded.copied(), want) {
+        let wanted = want.map(|want| want.entry(path));
+        if change.is_some() || action_due(recorded.copied(), wanted.as_ref()) {
             self.due.push(path.to_owned());
             let action = match (want, recorded) {
                 (Some(want), _) => want.action.clone(),
@@ -369,18 +370,6 @@ impl Plan {
         if let Some(change) = change {
             self.changes.push((path.to_owned(), change));
         }
-    }
-}
-
-/// Whether the last push recorded the file as the bundle wants it (both
-/// without it counts).
-fn recorded_as_wanted(recorded: Option<&Entry>, want: Option<&Want>) -> bool {
-    match (recorded, want) {
-        (Some(entry), Some(want)) => {
-            entry.blake3 == want.blake3 && entry.mode == want.mode && entry.owner == want.owner
-        }
-        (None, None) => true,
-        _ => false,
     }
 }
 
@@ -480,6 +469,61 @@ mod tests {
     }
 
     const RESTART: &str = "systemctl restart chrony.service";
+
+    /// `lugc diff` announces exactly the actions push runs, for every kind
+    /// of change between two pushes: content, mode, the action alone, a
+    /// file added and one removed.
+    #[test]
+    fn diff_announces_the_actions_push_runs() {
+        use crate::diff::{BundleChange, Content, FileChange};
+        let cases: [(Option<Want>, Option<Want>); 5] = [
+            (Some(want("a", Some("one"))), Some(want("b", Some("one")))),
+            (
+                Some(want("a", Some("one"))),
+                Some(Want {
+                    mode: 0o600,
+                    ..want("a", Some("one"))
+                }),
+            ),
+            (Some(want("a", Some("one"))), Some(want("a", Some("two")))),
+            (None, Some(want("a", Some("one")))),
+            (Some(want("a", Some("one"))), None),
+        ];
+        for (old, new) in cases {
+            let old_desired = desired(&old.iter().map(|w| (CHRONY, w.clone())).collect::<Vec<_>>());
+            let new_desired = desired(&new.iter().map(|w| (CHRONY, w.clone())).collect::<Vec<_>>());
+            let last = old_desired.manifest.as_ref();
+            let found = host(
+                &old.iter()
+                    .map(|w| {
+                        (
+                            CHRONY,
+                            HostFile {
+                                blake3: w.blake3.clone(),
+                                mode: w.mode,
+                                owner: w.owner.clone(),
+                            },
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            let pushed = plan(&new_desired, &found, last, &[], true).actions;
+            let entry = |side: &Option<Want>| side.as_ref().map(|w| w.entry(CHRONY));
+            let files: Vec<FileChange> = (entry(&old) != entry(&new))
+                .then(|| FileChange::new(CHRONY, entry(&old), entry(&new), Content::Same))
+                .into_iter()
+                .collect();
+            let announced = BundleChange::new(
+                "pve-5",
+                Some("old".into()),
+                Some("new".into()),
+                Vec::new(),
+                files,
+            )
+            .actions;
+            assert_eq!(announced, pushed, "{old:?} -> {new:?}");
+        }
+    }
 
     #[test]
     fn a_large_file_is_recognised_by_its_hash_alone() {
