@@ -470,6 +470,43 @@ mod tests {
 
     const RESTART: &str = "systemctl restart chrony.service";
 
+    /// The plan as push shows it: each kind of change, drift, a file that
+    /// must not exist, pmxcfs, and an action run under a revert.
+    #[test]
+    fn the_plan_is_drawn_whole() {
+        const INTERFACES: &str = "/etc/network/interfaces";
+        const IFRELOAD: &str = "ifreload -a";
+        const NEW: &str = "/etc/network/interfaces.new";
+        let old = desired(&[
+            (CHRONY, want("a", Some(RESTART))),
+            ("/etc/motd", want("hi", None)),
+            ("/etc/old", want("old", None)),
+        ]);
+        let mut new = desired(&[
+            (CHRONY, want("b", Some(RESTART))),
+            (INTERFACES, want("auto lo", Some(IFRELOAD))),
+            (
+                "/etc/motd",
+                Want {
+                    mode: 0o600,
+                    ..want("hi", None)
+                },
+            ),
+            (crate::pve::STORAGE_CFG, want("dir: local", None)),
+        ]);
+        new.confirm = vec![IFRELOAD.to_owned()];
+        new.manifest.as_mut().unwrap().absent = vec![NEW.to_owned()];
+        let found = host(&[
+            (CHRONY, on_host("edited by hand")),
+            ("/etc/motd", on_host("hi")),
+            ("/etc/old", on_host("old")),
+            (NEW, on_host("from the web UI")),
+        ]);
+        let plan = plan(&new, &found, old.manifest.as_ref(), &[], true);
+        insta::assert_snapshot!(plan.render(&new, "  [drift: changed on the host]"));
+        insta::assert_snapshot!("nothing_to_do", Plan::default().render(&new, ""));
+    }
+
     /// `lugc diff` announces exactly the actions push runs, for every kind
     /// of change between two pushes: content, mode, the action alone, a
     /// file added and one removed.
