@@ -109,3 +109,51 @@ impl From<Outcome> for ExitCode {
 
 /// Exit status for any error.
 pub const ERROR_EXIT: u8 = 2;
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+
+    use super::Error;
+    use crate::diff::DiffError;
+    use crate::push::PushError;
+
+    /// `error` as lugc prints it to stderr, without colour.
+    fn drawn(error: Error) -> String {
+        struct Drawn(Error);
+        impl fmt::Display for Drawn {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                miette::ReportHandler::debug(&crate::report_handler(false), &self.0, f)
+            }
+        }
+        Drawn(error).to_string()
+    }
+
+    #[test]
+    fn errors_are_drawn_whole() {
+        let drift = PushError::Drift {
+            host: "pve-5".into(),
+            paths: vec!["/etc/hosts".into(), "/etc/chrony/chrony.conf".into()],
+        };
+        insta::assert_snapshot!("drift", drawn(Error::Push(drift.into())));
+        let unknown = DiffError::UnknownHost {
+            host: "pve-66".into(),
+            suggestion: "did you mean `pve-6`? ".into(),
+            old: "main".into(),
+            new: "HEAD".into(),
+        };
+        insta::assert_snapshot!("unknown_host", drawn(unknown.into()));
+        let refused = crate::harm::Refused {
+            count: crate::ui::plural(2, "change"),
+            bundles: "pve-5, cluster".into(),
+            refused: "disk-removed".into(),
+            allow: "disk-removed,storage-removed".into(),
+        };
+        insta::assert_snapshot!("harm_refused", drawn(refused.into()));
+        let usage = Error::usage(
+            "no host or bundle `pve-66` in out/",
+            Some("did you mean `pve-6`?".into()),
+        );
+        insta::assert_snapshot!("usage", drawn(usage));
+    }
+}

@@ -137,15 +137,19 @@ pub fn run() -> ExitCode {
 }
 
 fn install_report_hook(color: bool) {
-    let _ = miette::set_hook(Box::new(move |_| {
-        Box::new(sanitise::ReportHandler(
-            miette::MietteHandlerOpts::new()
-                .force_graphical(true)
-                .color(color)
-                .unicode(color)
-                .terminal_links(false)
-                .wrap_lines(false)
-                .build(),
-        ))
-    }));
+    let _ = miette::set_hook(Box::new(move |_| Box::new(report_handler(color))));
+}
+
+/// How every error but the fleet's is drawn: miette's graphical report,
+/// over a sanitised copy of the error.
+pub(crate) fn report_handler(color: bool) -> sanitise::ReportHandler {
+    sanitise::ReportHandler(
+        miette::MietteHandlerOpts::new()
+            .force_graphical(true)
+            .color(color)
+            .unicode(color)
+            .terminal_links(false)
+            .wrap_lines(false)
+            .build(),
+    )
 }
