@@ -308,7 +308,7 @@ impl<'o> Screen<'o> {
     fn new(jobs: &[Job], terminal: bool, out: &'o mut dyn Write) -> Screen<'o> {
         Screen {
             out,
-            live: terminal.then(Live::default),
+            live: terminal.then(Live::stdout),
             names: jobs
                 .iter()
                 .map(|job| label(&job.bundle, &job.host))
@@ -426,7 +426,7 @@ impl<'o> Screen<'o> {
     /// Print what is left to print; what each bundle's turn came to (none: not started).
     fn finish(mut self) -> std::io::Result<Vec<Option<Ended>>> {
         match &mut self.live {
-            Some(live) => live.draw(self.out, &[])?,
+            Some(live) => live.draw(&[]),
             None => {
                 for index in self.printed..self.ended.len() {
                     if let Some(ended) = &self.ended[index] {

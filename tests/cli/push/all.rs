@@ -393,8 +393,9 @@ fn on_a_terminal_live_lines_are_redrawn_under_the_finished_blocks() {
     let output = command.output().unwrap();
     let text = stdout(&output).replace("\r\n", "\n");
     assert!(output.status.success(), "{text}\n{}", stderr(&output));
+    // A line cleared after the cursor moved up onto it: redrawn in place.
     assert!(
-        text.contains("A\r\x1b[J"),
+        text.contains("A\r\x1b[2K"),
         "no live line was redrawn:\n{text:?}"
     );
     assert!(
