@@ -1,7 +1,8 @@
 //! `lugc push --all`: every bundle, `-j N` at a time (`parallel::Pool`),
 //! the cluster bundle once the bundles of the members it reaches are done.
 //! Each push writes its usual lines into a buffer of its own, printed whole
-//! when it ends: in bundle order when stdout is not a terminal, else as each
+//! when it ends: in bundle order when stdout is not a terminal that can move
+//! its cursor (`TERM` unset or `dumb` cannot), else as each
 //! ends, above one live line per bundle. A failure stops the handing out of
 //! bundles unless `--keep-going` (a dry run always goes on); a table of every
 //! bundle's result ends the output.
@@ -19,7 +20,7 @@ use crate::error::{Error, Outcome};
 use crate::harm::{Harm, Listed};
 use crate::host::Remote;
 use crate::parallel::{Event, Pool};
-use crate::push::{self, BundleFailure, Failed, Options, PushError, Report, Summary};
+use crate::push::{self, BundleFailure, Failed, Options, PushError, Summary};
 use crate::ui::live::Live;
 use crate::ui::{self, plural, short_id, Paint};
 
@@ -243,19 +244,20 @@ fn push_one(out: &Path, job: &Job, options: &Options, progress: &dyn Fn(String))
         line_start: 0,
         progress,
     };
-    let mut report = Report::new(&mut lines);
-    let pushed = push::desired_from_out(out, &job.bundle)
-        .and_then(|desired| push::push(&job.remote, &job.host, &desired, options, &mut report));
-    let summary = std::mem::take(&mut report.summary);
-    let previews = std::mem::take(&mut report.previews);
-    let harms = std::mem::take(&mut report.harms);
-    drop(report);
+    let pushed = push::from_out(
+        out,
+        &job.remote,
+        &job.host,
+        &job.bundle,
+        options,
+        &mut lines,
+    );
     Ended {
         output: lines.kept,
-        summary,
-        previews,
-        harms,
-        pushed: Ok(pushed),
+        summary: pushed.summary,
+        previews: pushed.preview.into_iter().collect(),
+        harms: pushed.harms,
+        pushed: Ok(pushed.result),
     }
 }
 
@@ -308,7 +310,7 @@ impl<'o> Screen<'o> {
     fn new(jobs: &[Job], terminal: bool, out: &'o mut dyn Write) -> Screen<'o> {
         Screen {
             out,
-            live: terminal.then(Live::stdout),
+            live: terminal.then(Live::stdout).flatten(),
             names: jobs
                 .iter()
                 .map(|job| label(&job.bundle, &job.host))

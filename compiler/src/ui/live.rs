@@ -14,9 +14,11 @@ pub struct Live {
 }
 
 impl Live {
-    /// Live lines on standard output (hidden unless it is a terminal).
-    pub fn stdout() -> Live {
-        Live::on(ProgressDrawTarget::stdout())
+    /// Live lines on standard output; none unless it is a terminal that
+    /// can move its cursor (`TERM` set, and not `dumb`).
+    pub fn stdout() -> Option<Live> {
+        let target = ProgressDrawTarget::stdout();
+        (!target.is_hidden()).then(|| Live::on(target))
     }
 
     /// Live lines drawn on `target`.
@@ -134,7 +136,12 @@ mod tests {
         live.draw(&["a".into(), "b\x07".into()]);
         let drawn = taken();
         // The last frame: the lines, one a terminal row.
-        let last: Vec<&str> = drawn.rsplit('^').next().unwrap().split_whitespace().collect();
+        let last: Vec<&str> = drawn
+            .rsplit('^')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
         assert_eq!(last[1..], ["b"], "{drawn:?}");
         assert!(last[0].ends_with('a'), "{drawn:?}");
         let mut above = Vec::new();

@@ -384,6 +384,8 @@ fn on_a_terminal_live_lines_are_redrawn_under_the_finished_blocks() {
     command
         .args(["-qec", &line.join(" "), "/dev/null"])
         .env_clear()
+        // A terminal that can move its cursor (without TERM, or with TERM=dumb, no live lines are drawn).
+        .env("TERM", "xterm")
         .current_dir(lugc.get_current_dir().unwrap());
     for (key, value) in lugc.get_envs() {
         if let Some(value) = value {
