@@ -20,7 +20,7 @@ use crate::diff::{self, Report as DiffReport, View};
 use crate::error::{Error, Outcome};
 use crate::facts;
 use crate::harm::{Harm, Listed};
-use crate::push::{self, guard, Options, Report};
+use crate::push::{self, guard, Options};
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
@@ -204,22 +204,19 @@ pub fn run(args: &PushArgs, color: bool, out: &mut dyn Write) -> Result<Outcome,
     } else {
         &mut *out
     };
-    let mut report = Report::new(progress);
     let (bundle, (host, remote)) = (bundles[0], &destinations[0]);
-    let result = if args.rollback {
-        push::rollback(remote, host, &bundle.name, &options, &mut report)
+    let pushed = if args.rollback {
+        push::rollback(remote, host, &bundle.name, &options, progress)
     } else {
-        push::desired_from_out(&config.out, &bundle.name)
-            .and_then(|desired| push::push(remote, host, &desired, &options, &mut report))
+        push::from_out(&config.out, remote, host, &bundle.name, &options, progress)
     };
-    let previews = std::mem::take(&mut report.previews);
-    let harms = listed(&bundle.name, host, std::mem::take(&mut report.harms));
-    let never_pushed = report.summary.never_pushed();
-    drop(report);
+    let previews: Vec<_> = pushed.preview.into_iter().collect();
+    let harms = listed(&bundle.name, host, pushed.harms);
+    let never_pushed = pushed.summary.never_pushed();
     let outcome = pending(args.exit_code, &previews);
     // The preview is shown even when the dry run ends in an error (drift).
     draw_previews(previews, harms, &view, color, out)?;
-    result?;
+    pushed.result?;
     if !args.yes && !args.rollback && never_pushed {
         let reached = [(bundle.name.as_str(), bundle.manifest.reaches.as_slice())];
         if let Some(advice) = first_push_advice(config.root(), &reached) {

@@ -16,7 +16,7 @@ use crate::harm::{self, Harm, Kind, Refused};
 use crate::host::Remote;
 use crate::parallel::{Event, Pool};
 use crate::push::error::noun;
-use crate::push::{self, Options, Report};
+use crate::push::{self, Options};
 
 /// One bundle to check, and where it lands.
 pub struct Check<'a> {
@@ -99,9 +99,13 @@ pub fn first(
 /// A dry run of one bundle, for its harms alone; a push that fails (an
 /// unreachable host, drift) fails again, and says so, when it is pushed.
 fn dry_run(out: &Path, check: &Check<'_>, dry: &Options) -> Vec<Harm> {
-    let mut sink = std::io::sink();
-    let mut report = Report::new(&mut sink);
-    let _ = push::desired_from_out(out, check.bundle)
-        .and_then(|desired| push::push(check.remote, check.host, &desired, dry, &mut report));
-    report.harms
+    push::from_out(
+        out,
+        check.remote,
+        check.host,
+        check.bundle,
+        dry,
+        &mut std::io::sink(),
+    )
+    .harms
 }

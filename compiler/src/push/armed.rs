@@ -10,7 +10,7 @@
 use crate::host::probe::{self, ArmedPush, Records, RevertState};
 use crate::host::Session;
 use crate::push::error::PushError;
-use crate::push::{rollback, Options, Report};
+use crate::push::{rollback, Options, Say};
 
 /// Say what the reverts armed on `host` mean for this push of `bundle`,
 /// and stop it while one is due or, without `--force`, gone.
@@ -20,7 +20,7 @@ pub fn check(
     bundle: &str,
     records: &Records,
     options: &Options,
-    report: &mut Report,
+    say: &mut Say,
 ) -> Result<(), PushError> {
     for armed in &records.armed {
         let own = armed.bundle == bundle;
@@ -33,10 +33,10 @@ pub fn check(
                         when: when(armed, host),
                     });
                 }
-                report.say(&format!("  armed: {}\n", due(armed, host)));
+                say.say(&format!("  armed: {}\n", due(armed, host)));
             }
             RevertState::Gone if own => {
-                report.say(&format!("  revert gone: {}\n", gone(armed, host)));
+                say.say(&format!("  revert gone: {}\n", gone(armed, host)));
                 if options.apply && !options.force {
                     return Err(PushError::RevertGone {
                         host: host.to_owned(),
@@ -47,13 +47,13 @@ pub fn check(
                 }
                 if options.apply {
                     abandon(session, host, bundle, records, armed)?;
-                    report.say(&format!(
+                    say.say(&format!(
                         "  abandoned: the revert of push {} will not run; a rollback can still put back what it replaced\n",
                         armed.id
                     ));
                 }
             }
-            RevertState::Stale if own => report.say(&format!(
+            RevertState::Stale if own => say.say(&format!(
                 "  unconfirmed: push {} was never confirmed and its revert never ran (did {host} restart?); its files are in place\n",
                 armed.id
             )),
@@ -61,7 +61,7 @@ pub fn check(
         }
     }
     for id in &records.confirmed {
-        report.say(&format!(
+        say.say(&format!(
             "  confirmed: push {id} was confirmed on {host} but not recorded complete\n"
         ));
     }

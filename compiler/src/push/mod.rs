@@ -20,12 +20,14 @@
 //! holds the checks on out/ that come before any of this.
 
 pub mod actions;
+mod apply;
 pub mod armed;
 pub mod confirm;
 pub mod error;
 pub mod guard;
 pub mod judge;
 pub mod rollback;
+mod show;
 pub mod transfer;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,13 +36,12 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use error::{BoxedPushError, BundleFailure, Failed, PushError};
-use transfer::Begun;
 
+use crate::harm::Harm;
 use crate::host::probe::{self, Found, Records};
-use crate::host::{record, Armed, Hold, Remote, Session};
+use crate::host::{Hold, Remote, Session};
 use crate::manifest::Manifest;
-use crate::plan::{self, concerned, on_pmxcfs, preview, Desired, Want, PMXCFS_MAX};
-use crate::ui::{plural, short_id};
+use crate::plan::{self, concerned, on_pmxcfs, Desired, Want, PMXCFS_MAX};
 
 /// How far a push goes.
 #[derive(Debug, Clone)]
@@ -65,14 +66,41 @@ pub struct Options {
 
 /// Standard output of a push. Writing it never fails the push: a closed
 /// pipe must not stop a push between its transfer and its actions.
-pub struct Report<'a> {
-    out: &'a mut dyn Write,
-    /// What each dry run would change, the host's files against the bundle's.
-    pub previews: Vec<crate::diff::BundleChange>,
-    /// The changes the plan makes that can lose data or cut service.
-    pub harms: Vec<crate::harm::Harm>,
-    /// The last push's figures, for `push --all`'s summary table.
+pub struct Say<'a>(pub &'a mut dyn Write);
+
+impl Say<'_> {
+    pub fn say(&mut self, text: &str) {
+        let _ = self.0.write_all(text.as_bytes());
+    }
+}
+
+/// What a push or a rollback came to: its figures, what it found, and
+/// whether it went through. A dry run that ends in an error (drift) keeps
+/// its preview and harms.
+#[derive(Debug)]
+pub struct Pushed {
     pub summary: Summary,
+    /// A dry run's preview: the host's files against the bundle's.
+    pub preview: Option<crate::diff::BundleChange>,
+    /// The changes the plan makes that can lose data or cut service.
+    pub harms: Vec<Harm>,
+    pub result: Result<(), PushError>,
+}
+
+impl Pushed {
+    /// A push that stopped before it knew anything of the host.
+    pub fn failed(error: PushError) -> Pushed {
+        Pushed::stopped(Summary::default(), Err(error))
+    }
+
+    fn stopped(summary: Summary, result: Result<(), PushError>) -> Pushed {
+        Pushed {
+            summary,
+            preview: None,
+            harms: Vec::new(),
+            result,
+        }
+    }
 }
 
 /// A push in figures: the bundle before and after, and its plan.
@@ -93,28 +121,6 @@ impl Summary {
     /// Whether the host had no record of this bundle: lugc never pushed it there.
     pub fn never_pushed(&self) -> bool {
         matches!(self.ids, Some((None, _)))
-    }
-}
-
-impl<'a> Report<'a> {
-    pub fn new(out: &'a mut dyn Write) -> Report<'a> {
-        Report {
-            out,
-            previews: Vec::new(),
-            harms: Vec::new(),
-            summary: Summary::default(),
-        }
-    }
-
-    pub fn say(&mut self, text: &str) {
-        let _ = self.out.write_all(text.as_bytes());
-    }
-
-    /// Show the plan's harms (under it, above the diff) and keep them.
-    fn harms_found(&mut self, harms: &[crate::harm::Harm], allowed: &BTreeSet<crate::harm::Kind>) {
-        self.say(&crate::harm::render(harms, allowed));
-        self.harms = harms.to_vec();
-        self.summary.harms = harms.len();
     }
 }
 
@@ -164,29 +170,52 @@ pub fn desired_from_out(out: &Path, name: &str) -> Result<Desired, PushError> {
     })
 }
 
-/// Show what pushing `desired` to `host` would change (a dry run adds its
-/// preview to `report`), and with `options.apply` do it.
+/// The bundle `name` of out/ pushed to `host`: `desired_from_out`, then `push`.
+pub fn from_out(
+    out: &Path,
+    remote: &Remote,
+    host: &str,
+    name: &str,
+    options: &Options,
+    say: &mut dyn Write,
+) -> Pushed {
+    match desired_from_out(out, name) {
+        Ok(desired) => push(remote, host, &desired, options, say),
+        Err(error) => Pushed::failed(error),
+    }
+}
+
+/// Show what pushing `desired` to `host` would change, and with
+/// `options.apply` do it.
 pub fn push(
     remote: &Remote,
     host: &str,
     desired: &Desired,
     options: &Options,
-    report: &mut Report,
-) -> Result<(), PushError> {
-    let session = Session::open(remote, host, &hold(options))?;
-    let records = probe::records(&session, host, &desired.bundle)?;
-    let mut found = probe::files(&session, host, &concerned(desired, &records))?;
-    plan::recognise(&mut found, desired);
-    regular(&found, host)?;
-    let plan = plan::plan(
-        desired,
-        &plan::as_pve_reads(desired, &found.files, &found.contents),
-        records.last.as_ref().map(|recorded| &recorded.manifest),
-        &records.pending_manifests(),
-        session.root_user,
-    );
-    let delivery = Delivery { desired, plan };
-    deliver(&session, host, &delivery, &records, &found, options, report)
+    say: &mut dyn Write,
+) -> Pushed {
+    let mut reached = || -> Result<Pushed, PushError> {
+        let session = Session::open(remote, host, &hold(options))?;
+        let records = probe::records(&session, host, &desired.bundle)?;
+        let mut found = probe::files(&session, host, &concerned(desired, &records))?;
+        plan::recognise(&mut found, desired);
+        regular(&found, host)?;
+        let plan = plan::plan(
+            desired,
+            &plan::as_pve_reads(desired, &found.files, &found.contents),
+            records.last.as_ref().map(|recorded| &recorded.manifest),
+            &records.pending_manifests(),
+            session.root_user,
+        );
+        let host = Host {
+            session: &session,
+            name: host,
+            records: &records,
+            found: &found,
+        };
+        Ok(Delivery::new(host, desired, plan, options).deliver(&mut Say(say)))
+    };
+    reached().unwrap_or_else(Pushed::failed)
 }
 
 /// Put back what the last push to `host` replaced (or, while pushes cut
@@ -196,25 +225,30 @@ pub fn rollback(
     host: &str,
     bundle: &str,
     options: &Options,
-    report: &mut Report,
-) -> Result<(), PushError> {
-    let session = Session::open(remote, host, &hold(options))?;
-    let records = probe::records(&session, host, bundle)?;
-    let undo = rollback::undo(&records, host, bundle)?;
-    let found = probe::files(&session, host, &undo.paths())?;
-    regular(&found, host)?;
-    let desired = undo.desired(&records, &found, host, bundle)?;
-    let plan = undo.plan(
-        &desired,
-        &plan::as_pve_reads(&desired, &found.files, &found.contents),
-        &records,
-        session.root_user,
-    );
-    let delivery = Delivery {
-        desired: &desired,
-        plan,
+    say: &mut dyn Write,
+) -> Pushed {
+    let mut reached = || -> Result<Pushed, PushError> {
+        let session = Session::open(remote, host, &hold(options))?;
+        let records = probe::records(&session, host, bundle)?;
+        let undo = rollback::undo(&records, host, bundle)?;
+        let found = probe::files(&session, host, &undo.paths())?;
+        regular(&found, host)?;
+        let desired = undo.desired(&records, &found, host, bundle)?;
+        let plan = undo.plan(
+            &desired,
+            &plan::as_pve_reads(&desired, &found.files, &found.contents),
+            &records,
+            session.root_user,
+        );
+        let host = Host {
+            session: &session,
+            name: host,
+            records: &records,
+            found: &found,
+        };
+        Ok(Delivery::new(host, &desired, plan, options).deliver(&mut Say(say)))
     };
-    deliver(&session, host, &delivery, &records, &found, options, report)
+    reached().unwrap_or_else(Pushed::failed)
 }
 
 /// Refuse paths on the host that are not regular files.
@@ -228,20 +262,126 @@ fn regular(found: &Found, host: &str) -> Result<(), PushError> {
     }
 }
 
-/// What a push or a rollback carries out: the state it leaves on the host
-/// and the plan that gets there.
-struct Delivery<'a> {
-    desired: &'a Desired,
-    plan: plan::Plan,
+/// The host a push goes to, as it answered: the session, lugc's records
+/// there and the files concerned.
+#[derive(Clone, Copy)]
+struct Host<'a> {
+    session: &'a Session<'a>,
+    name: &'a str,
+    records: &'a Records,
+    found: &'a Found,
 }
 
-/// What to do about a push or rollback cut short, for messages.
-fn next_step(desired: &Desired) -> String {
-    let bundle = &desired.bundle;
-    if desired.is_rollback() {
-        format!("run `lugc push {bundle} --rollback` again to finish the rollback, or push the bundle with `lugc push {bundle}`")
-    } else {
-        format!("push again to complete it, or undo it with `lugc push {bundle} --rollback`")
+/// What a push or a rollback carries out on a host: the state it leaves
+/// there and the plan that gets there.
+struct Delivery<'a> {
+    host: Host<'a>,
+    desired: &'a Desired,
+    plan: plan::Plan,
+    options: &'a Options,
+    /// The MANIFEST the push leaves (none: it removes lugc's record).
+    new_text: Option<String>,
+    /// Its id (`none` with no MANIFEST), as the records name it.
+    new_id: String,
+}
+
+impl<'a> Delivery<'a> {
+    fn new(host: Host<'a>, desired: &'a Desired, plan: plan::Plan, options: &'a Options) -> Self {
+        let new_text = desired.manifest.as_ref().map(Manifest::render);
+        let new_id = new_text.as_deref().map_or_else(
+            || "none".to_owned(),
+            |text| crate::manifest::bundle_id(text.as_bytes()),
+        );
+        Delivery {
+            host,
+            desired,
+            plan,
+            options,
+            new_text,
+            new_id,
+        }
+    }
+
+    /// The MANIFEST the last complete push left.
+    fn last_text(&self) -> Option<&str> {
+        self.host
+            .records
+            .last
+            .as_ref()
+            .map(|recorded| recorded.text.as_str())
+    }
+
+    /// Whether the host's record changes: a new MANIFEST, or pushes cut short to clear.
+    fn record_changes(&self) -> bool {
+        self.new_text.as_deref() != self.last_text() || !self.host.records.pending.is_empty()
+    }
+
+    /// What to do about a push or rollback cut short, for messages.
+    fn next_step(&self) -> String {
+        let bundle = &self.desired.bundle;
+        if self.desired.is_rollback() {
+            format!("run `lugc push {bundle} --rollback` again to finish the rollback, or push the bundle with `lugc push {bundle}`")
+        } else {
+            format!("push again to complete it, or undo it with `lugc push {bundle} --rollback`")
+        }
+    }
+
+    /// Show the plan, and with `--yes` carry it out: what happened.
+    fn deliver(&self, say: &mut Say) -> Pushed {
+        let records = self.host.records;
+        let summary = Summary {
+            ids: Some((
+                records.last.as_ref().map(|recorded| recorded.id.clone()),
+                self.new_id.clone(),
+            )),
+            ..Summary::default()
+        };
+        self.announce(say);
+        let armed = armed::check(
+            self.host.session,
+            self.host.name,
+            &self.desired.bundle,
+            records,
+            self.options,
+            say,
+        );
+        if let Err(error) = armed {
+            return Pushed::stopped(summary, Err(error));
+        }
+        self.cut_short(say);
+        if self.plan.is_empty() && !self.record_changes() {
+            say.say("  up to date: nothing to transfer, no action to run\n");
+            let summary = Summary {
+                up_to_date: true,
+                ..summary
+            };
+            return Pushed::stopped(summary, Ok(()));
+        }
+        let (harms, preview) = match self.show(say) {
+            Ok(shown) => shown,
+            Err(error) => return Pushed::stopped(summary, Err(error)),
+        };
+        let summary = Summary {
+            written: self.plan.writes().count(),
+            removed: self.plan.removals().count(),
+            actions: self.plan.actions.len(),
+            harms: harms.len(),
+            ..summary
+        };
+        let result = self.refuse(&harms, say).and_then(|()| {
+            if self.options.apply {
+                self.apply(say)
+            } else {
+                say.say("  dry run: nothing was changed; pass --yes to apply\n");
+                Ok(())
+            }
+        });
+        Pushed {
+            summary,
+            preview,
+            harms,
+            result,
+        }
     }
 }
 
@@ -258,336 +398,6 @@ fn hold(options: &Options) -> Hold {
             std::process::id()
         ),
     }
-}
-
-/// Plan, show, and with `options.apply` carry out the plan.
-fn deliver(
-    session: &Session,
-    host: &str,
-    delivery: &Delivery,
-    records: &Records,
-    found: &Found,
-    options: &Options,
-    report: &mut Report,
-) -> Result<(), PushError> {
-    let (desired, plan) = (delivery.desired, &delivery.plan);
-    let last = records.last.as_ref();
-    let new_text = desired.manifest.as_ref().map(Manifest::render);
-    let new_id = new_text.as_deref().map_or_else(
-        || "none".to_owned(),
-        |text| crate::manifest::bundle_id(text.as_bytes()),
-    );
-    let last_text = last.map(|recorded| recorded.text.as_str());
-    let through = if desired.bundle == host {
-        String::new()
-    } else {
-        format!(" through {host}")
-    };
-    let root = if session.root.is_empty() {
-        String::new()
-    } else {
-        format!(":{}", session.root)
-    };
-    report.say(&format!(
-        "{}{through} ({}{root}): bundle {} -> {}\n",
-        desired.bundle,
-        session.remote.target,
-        short_id(last.map(|recorded| recorded.id.as_str())),
-        short_id(Some(&new_id))
-    ));
-    report.summary.ids = Some((last.map(|recorded| recorded.id.clone()), new_id.clone()));
-    for (path, size) in &found.large {
-        report.say(&format!(
-            "  not read: {path} is {size} bytes on {host}, above --max-file-size ({} MiB); compared by its SHA-256 only\n",
-            session.remote.limits.file >> 20
-        ));
-    }
-    if let Some(reverted) = &records.reverted {
-        report.say(&format!(
-            "  reverted: {host} put back what push {} (bundle {}) replaced, at {}, because the push was not confirmed\n",
-            reverted.push,
-            short_id(Some(&reverted.bundle_id)),
-            reverted.at
-        ));
-        if !reverted.complete {
-            report.say(&format!(
-                "  the revert was incomplete: a file was not put back or an action failed; see {}/REVERT.log\n",
-                record::path(&session.root, &format!("backup/{}", reverted.push))
-            ));
-        }
-    }
-    armed::check(session, host, &desired.bundle, records, options, report)?;
-    if let Some(rollback) = records.rollback_cut_short() {
-        report.say(&format!(
-            "  rollback cut short: {} did not finish undoing {}; `lugc push {} --rollback` finishes it\n",
-            rollback.id,
-            rollback.undoes().join(", "),
-            desired.bundle
-        ));
-    } else if !records.pending.is_empty() {
-        let ids: Vec<&str> = records
-            .pending
-            .iter()
-            .map(|push| push.id.as_str())
-            .collect();
-        report.say(&format!(
-            "  cut short: {} did not finish ({}); the files written are not drift\n",
-            plural(ids.len(), "push"),
-            ids.join(", ")
-        ));
-    }
-    if plan.is_empty() && new_text.as_deref() == last_text && records.pending.is_empty() {
-        report.say("  up to date: nothing to transfer, no action to run\n");
-        report.summary.up_to_date = true;
-        return Ok(());
-    }
-    let drift_note = if options.force {
-        "  [drift: overwritten by --force]"
-    } else {
-        "  [drift]"
-    };
-    report.say(&plan.render(desired, drift_note));
-    let harms = judge::harms(session, host, desired, found, plan)?;
-    report.harms_found(&harms, &options.allow);
-    report.summary.written = plan.writes().count();
-    report.summary.removed = plan.removals().count();
-    report.summary.actions = plan.actions.len();
-    if !options.apply {
-        let sides = preview::Sides {
-            desired,
-            found,
-            last: last.map(|recorded| &recorded.manifest),
-            old_id: last.map(|recorded| recorded.id.clone()),
-            new_id: new_text.as_ref().map(|_| new_id.clone()),
-            host,
-            set_owner: session.root_user,
-            secret_paths: &options.secret_paths,
-        };
-        report.previews.push(preview::bundle_change(&sides, plan));
-    }
-    if !plan.drift.is_empty() && !options.force {
-        return Err(PushError::Drift {
-            host: host.to_owned(),
-            paths: plan.drift.clone(),
-        });
-    }
-    if !plan.unwanted.is_empty() && !options.force {
-        return Err(PushError::Unwanted {
-            host: host.to_owned(),
-            paths: plan.unwanted.clone(),
-        });
-    }
-    refuse_harms(host, desired, &harms, options, report)?;
-    let first_guarded = plan
-        .actions
-        .iter()
-        .position(|action| desired.confirms(action));
-    let guarded = first_guarded.is_some();
-    if !options.apply {
-        report.say("  dry run: nothing was changed; pass --yes to apply\n");
-        return Ok(());
-    }
-    if plan.changes.iter().any(|(path, _)| on_pmxcfs(path)) {
-        session.check_quorum()?;
-    }
-    let stage = |stage: Stage| {
-        let state = stage.state(host, &next_step(desired));
-        move |cause: PushError| PushError::CutShort {
-            state,
-            cause: Box::new(cause),
-        }
-    };
-    let window = options.confirm.filter(|_| guarded);
-    if guarded && window.is_none() {
-        report.say("  not guarded (--no-confirm): actions that can cut the host off run without a revert armed\n");
-    }
-    let begun = if plan.changes.is_empty() && new_text.as_deref() == last_text && window.is_none() {
-        Begun {
-            id: String::new(),
-            pushes: records.pending.iter().map(|push| push.id.clone()).collect(),
-        }
-    } else {
-        let begun = transfer::begin(session, desired, records, plan, &found.files, &new_id)
-            .map_err(stage(Stage::Begin))?;
-        let kept =
-            transfer::files(session, desired, plan, &begun).map_err(stage(Stage::Transfer))?;
-        let written = plan.writes().count();
-        let removed = plan.removals().count();
-        let backup = if kept > 0 {
-            format!(
-                "; {} kept in {}",
-                plural(kept, "replaced file"),
-                record::backup_files(&session.root, &begun.id)
-            )
-        } else {
-            String::new()
-        };
-        report.say(&format!(
-            "  transferred {written} file(s), removed {removed}{backup}\n"
-        ));
-        begun
-    };
-    // Actions up to the first that can cut the host off run unguarded.
-    let split = first_guarded
-        .filter(|_| window.is_some())
-        .unwrap_or(plan.actions.len());
-    let run_actions = |run: std::ops::Range<usize>, armed: Option<&Armed>, report: &mut Report| {
-        actions::run(
-            session,
-            &options.runner,
-            options.action_timeout,
-            host,
-            &next_step(desired),
-            &plan.actions,
-            run,
-            armed,
-            report,
-        )
-    };
-    run_actions(0..split, None, report)?;
-    if let Some(seconds) = window {
-        let revert_actions = rollback::revert_actions(records, desired, plan);
-        let revert = confirm::Revert {
-            bundle: &desired.bundle,
-            bundle_id: &new_id,
-            actions: &revert_actions,
-            runner: &options.runner,
-            action_timeout: options.action_timeout,
-            confirm: seconds,
-        };
-        let armed = confirm::arm(session, &begun, &revert).map_err(|cause| {
-            let state = format!(
-                "the files are in place on {host} and the actions before `{}` ran; none that can cut {host} off ran. {host} records the push as pending: {}",
-                plan.actions[split],
-                next_step(desired)
-            );
-            PushError::CutShort {
-                state,
-                cause: Box::new(cause),
-            }
-        })?;
-        report.say(&format!(
-            "  armed: {host} reverts this push on its own unless lugc confirms it over a new connection within {} s of the last action\n",
-            seconds.as_secs()
-        ));
-        let _window = crate::host::private::SignalNote::new(format!(
-            "lugc: stopped while push {} is armed on {host}: unless it is confirmed, {host} reverts it at its deadline, {} s after its last action ended; `lugc status {}` tells which",
-            armed.id,
-            seconds.as_secs(),
-            desired.bundle
-        ));
-        run_actions(split..plan.actions.len(), Some(&armed), report).map_err(|cause| {
-            // An action that failed on a host lugc still reaches: revert now.
-            let now = matches!(cause, PushError::ActionFailed { .. })
-                && confirm::hasten(session, &armed).is_ok();
-            let when = if now { "now" } else { "on its own" };
-            let state = format!(
-                "the push is not confirmed: {host} puts back the files it replaced and runs their actions {when}; `lugc push {}` or `lugc status` reports it",
-                desired.bundle
-            );
-            PushError::CutShort {
-                state,
-                cause: Box::new(cause),
-            }
-        })?;
-        confirm_healthy(session, &armed, host, desired, options, report)?;
-        report.say(&format!(
-            "  confirmed: {} took a new ssh connection; the revert is disarmed\n",
-            session.remote.target
-        ));
-    }
-    transfer::finish(
-        session,
-        &desired.bundle,
-        &begun,
-        new_text.as_deref(),
-        last_text,
-        records.reverted.is_some(),
-    )
-    .map_err(stage(Stage::Record))?;
-    report.say(&format!(
-        "  done: {} {} is in place on {host}\n",
-        desired.bundle,
-        short_id(Some(&new_id))
-    ));
-    Ok(())
-}
-
-/// With `--yes`, refuse while a harm is listed whose kind `--allow` does not
-/// name; a dry run says what `--yes` will need.
-fn refuse_harms(
-    host: &str,
-    desired: &Desired,
-    harms: &[crate::harm::Harm],
-    options: &Options,
-    report: &mut Report,
-) -> Result<(), PushError> {
-    let refused = crate::harm::refused(harms, &options.allow);
-    if refused.is_empty() {
-        return Ok(());
-    }
-    let allow = crate::harm::allow_list(&refused);
-    if !options.apply {
-        report.say(&format!(
-            "  --yes refuses these unless allowed by name: --allow {allow}\n"
-        ));
-        return Ok(());
-    }
-    Err(PushError::Harmful {
-        host: host.to_owned(),
-        bundle: desired.bundle.clone(),
-        count: harms
-            .iter()
-            .filter(|harm| !options.allow.contains(&harm.kind))
-            .count(),
-        allow,
-    })
-}
-
-/// Where a push stopped, for a message that says what the host now has.
-#[derive(Debug, Clone, Copy)]
-enum Stage {
-    Begin,
-    Transfer,
-    Record,
-}
-
-impl Stage {
-    /// What the host has after a failure at this stage; `next` says what to do.
-    fn state(self, host: &str, next: &str) -> String {
-        match self {
-            Stage::Begin => format!(
-                "no file on {host} was changed and no action ran; push again once the cause is fixed"
-            ),
-            Stage::Transfer => format!(
-                "the push was cut short during the transfer: each file on {host} is either its old or its new version, and no action ran. {host} records the push as pending: {next}"
-            ),
-            Stage::Record => format!(
-                "every file is in place on {host} and every action ran, but lugc's record there was not updated: push again to record it (its actions run again)"
-            ),
-        }
-    }
-}
-
-/// Run the bundle's health checks on the host, then confirm the push over a
-/// new connection.
-fn confirm_healthy(
-    session: &Session,
-    armed: &Armed,
-    host: &str,
-    desired: &Desired,
-    options: &Options,
-    report: &mut Report,
-) -> Result<(), PushError> {
-    let checks = confirm::Checks {
-        paths: desired.checks(),
-        runner: &options.runner,
-        limit: options.action_timeout,
-        host,
-        bundle: &desired.bundle,
-    };
-    confirm::check(session, armed, &checks, &mut |text| report.say(text))?;
-    confirm::confirm(session.remote, &session.root, host, armed)
 }
 
 #[cfg(test)]
