@@ -169,94 +169,138 @@ pub fn sha256(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// lugc's records of `bundle` on the host, and the reverts armed there.
 pub fn records(session: &Session, host: &str, bundle: &str) -> Result<Records, HostError> {
     let output = session.run("records", &[bundle], b"")?;
-    let bad = |reason: String| HostError::RemoteState {
-        host: host.to_owned(),
-        reason,
-    };
-    let mut stream = Stream::new(&output, host);
-    let mut raw: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut gone: BTreeSet<String> = BTreeSet::new();
-    let (mut armed, mut confirmed) = (Vec::new(), Vec::new());
-    while let Some(line) = stream.line()? {
-        match line.split_once(' ') {
-            Some(("record", rest)) => {
-                let (size, name) = rest.split_once(' ').ok_or_else(|| stream.bad(&line))?;
-                let bytes = stream.take(size)?;
-                raw.insert(name.to_owned(), bytes);
+    Answer::read(&output, host, &session.root)?.records(bundle)
+}
+
+/// What `host.sh records` answered: each record's bytes by name, the
+/// pushes whose backup directory is gone, the reverts armed and the pushes
+/// lugc confirmed.
+struct Answer<'a> {
+    host: &'a str,
+    /// The host's root, for the paths in messages.
+    root: &'a str,
+    raw: BTreeMap<String, Vec<u8>>,
+    gone: BTreeSet<String>,
+    armed: Vec<ArmedPush>,
+    confirmed: Vec<String>,
+}
+
+impl<'a> Answer<'a> {
+    /// Read the answer's lines and blocks; refuse a line it does not know.
+    fn read(output: &[u8], host: &'a str, root: &'a str) -> Result<Self, HostError> {
+        let mut answer = Answer {
+            host,
+            root,
+            raw: BTreeMap::new(),
+            gone: BTreeSet::new(),
+            armed: Vec::new(),
+            confirmed: Vec::new(),
+        };
+        let mut stream = Stream::new(output, host);
+        while let Some(line) = stream.line()? {
+            match line.split_once(' ') {
+                Some(("record", rest)) => {
+                    let (size, name) = rest.split_once(' ').ok_or_else(|| stream.bad(&line))?;
+                    let bytes = stream.take(size)?;
+                    answer.raw.insert(name.to_owned(), bytes);
+                }
+                Some(("nobackup", id)) => {
+                    answer.gone.insert(id.to_owned());
+                }
+                Some(("armed", rest)) => {
+                    let armed = ArmedPush::parse(rest).ok_or_else(|| stream.bad(&line))?;
+                    answer.armed.push(armed);
+                }
+                Some(("confirmed", id)) if record::valid_id(id) => {
+                    answer.confirmed.push(id.to_owned());
+                }
+                Some(("irregular", path)) => {
+                    return Err(answer.bad(format!(
+                        "{} is not a regular file or lies behind a symbolic link",
+                        excerpt(path.as_bytes(), 200)
+                    )));
+                }
+                _ => return Err(stream.bad(&line)),
             }
-            Some(("nobackup", id)) => {
-                gone.insert(id.to_owned());
-            }
-            Some(("armed", rest)) => {
-                armed.push(ArmedPush::parse(rest).ok_or_else(|| stream.bad(&line))?);
-            }
-            Some(("confirmed", id)) if record::valid_id(id) => confirmed.push(id.to_owned()),
-            Some(("irregular", path)) => {
-                return Err(bad(format!(
-                    "{} is not a regular file or lies behind a symbolic link",
-                    excerpt(path.as_bytes(), 200)
-                )));
-            }
-            _ => return Err(stream.bad(&line)),
+        }
+        Ok(answer)
+    }
+
+    /// The records of `bundle`, each parsed.
+    fn records(self, bundle: &str) -> Result<Records, HostError> {
+        let reverted = record::reverted(bundle);
+        Ok(Records {
+            last: self.manifest(&record::manifest(bundle))?,
+            pending: self.pushes(&record::pending(bundle))?,
+            previous: self.pushes(&record::previous(bundle))?,
+            reverted: self
+                .text(&reverted)?
+                .map(|text| Reverted::parse(&text).map_err(|reason| self.parsed(&reverted, reason)))
+                .transpose()?,
+            armed: self.armed,
+            confirmed: self.confirmed,
+        })
+    }
+
+    fn bad(&self, reason: String) -> HostError {
+        HostError::RemoteState {
+            host: self.host.to_owned(),
+            reason,
         }
     }
-    let text = |name: &str| -> Result<Option<String>, HostError> {
-        raw.get(name)
+
+    /// The record `name` could not be parsed: `reason`.
+    fn parsed(&self, name: &str, reason: String) -> HostError {
+        self.bad(format!("{}: {reason}", record::path(self.root, name)))
+    }
+
+    /// The text of the record `name`, if the host has it.
+    fn text(&self, name: &str) -> Result<Option<String>, HostError> {
+        self.raw
+            .get(name)
             .map(|bytes| {
                 record_text(bytes)
-                    .map_err(|what| bad(format!("{} {what}", record::path(&session.root, name))))
+                    .map_err(|what| self.bad(format!("{} {what}", record::path(self.root, name))))
             })
             .transpose()
-    };
-    let parsed = |name: &str, reason: String| {
-        bad(format!("{}: {reason}", record::path(&session.root, name)))
-    };
-    let manifest = |name: &str| -> Result<Option<Recorded>, HostError> {
-        text(name)?
-            .map(|text| Recorded::parse(text).map_err(|reason| parsed(name, reason)))
+    }
+
+    fn manifest(&self, name: &str) -> Result<Option<Recorded>, HostError> {
+        self.text(name)?
+            .map(|text| Recorded::parse(text).map_err(|reason| self.parsed(name, reason)))
             .transpose()
-    };
-    let pushes = |name: &str| -> Result<Vec<Push>, HostError> {
-        let Some(list) = text(name)? else {
+    }
+
+    /// The pushes the list `name` holds, each with its backup's records.
+    fn pushes(&self, name: &str) -> Result<Vec<Push>, HostError> {
+        let Some(list) = self.text(name)? else {
             return Ok(Vec::new());
         };
-        let ids = record::parse_pushes(&list).map_err(|reason| parsed(name, reason))?;
-        ids.into_iter()
-            .map(|id| {
-                if gone.contains(&id) {
-                    return Ok(Push { id, backup: None });
-                }
-                let before = text(&record::before(&id))?
-                    .map(|text| {
-                        Before::parse(&text).map_err(|reason| parsed(&record::before(&id), reason))
-                    })
-                    .transpose()?;
-                let backup = Backup {
-                    before,
-                    pushing: manifest(&record::pushing(&id))?,
-                    replaced: manifest(&record::replaced(&id))?,
-                };
-                Ok(Push {
-                    id,
-                    backup: Some(backup),
-                })
-            })
-            .collect()
-    };
-    Ok(Records {
-        last: manifest(&record::manifest(bundle))?,
-        pending: pushes(&record::pending(bundle))?,
-        previous: pushes(&record::previous(bundle))?,
-        reverted: text(&record::reverted(bundle))?
-            .map(|text| {
-                Reverted::parse(&text).map_err(|reason| parsed(&record::reverted(bundle), reason))
-            })
-            .transpose()?,
-        armed,
-        confirmed,
-    })
+        let ids = record::parse_pushes(&list).map_err(|reason| self.parsed(name, reason))?;
+        ids.into_iter().map(|id| self.push(id)).collect()
+    }
+
+    fn push(&self, id: String) -> Result<Push, HostError> {
+        if self.gone.contains(&id) {
+            return Ok(Push { id, backup: None });
+        }
+        let before = record::before(&id);
+        let backup = Backup {
+            before: self
+                .text(&before)?
+                .map(|text| Before::parse(&text).map_err(|reason| self.parsed(&before, reason)))
+                .transpose()?,
+            pushing: self.manifest(&record::pushing(&id))?,
+            replaced: self.manifest(&record::replaced(&id))?,
+        };
+        Ok(Push {
+            id,
+            backup: Some(backup),
+        })
+    }
 }
 
 /// A record's text: UTF-8 without a control character but line breaks and
@@ -560,6 +604,63 @@ mod tests {
             format!("{id} pve-5 armed live 30 $(reboot)"),
         ] {
             assert_eq!(armed(&bad), None, "{bad}");
+        }
+    }
+
+    /// `host.sh records` as lugc reads it: each record by name, a push
+    /// whose backup is gone, an armed revert and a confirmed push.
+    #[test]
+    fn the_records_answer_is_read_record_by_record() {
+        let manifest = crate::manifest::Manifest {
+            bundle: "pve-5".into(),
+            reaches: vec!["pve-5".into()],
+            ..Default::default()
+        }
+        .render();
+        let (id, gone) = ("pve-5-0123456789ab.Xy3kP0aQ", "pve-5-0123456789ab.Gone0000");
+        let pending = record::render_pushes(&[id.to_owned(), gone.to_owned()]);
+        let before = Before {
+            bundle: "pve-5".into(),
+            replaces: None,
+            undoes: Vec::new(),
+            paths: BTreeMap::new(),
+        };
+        let block = |name: &str, text: &str| format!("record {} {name}\n{text}", text.len());
+        let answer = [
+            block("pve-5.MANIFEST", &manifest),
+            block("pve-5.PENDING", &pending),
+            block(&record::before(id), &before.render()),
+            format!("nobackup {gone}\n"),
+            format!("armed {id} pve-5 armed live 30 -\n"),
+            format!("confirmed {id}\n"),
+        ]
+        .concat();
+        let read = |answer: &str| Answer::read(answer.as_bytes(), "pve-5", "")?.records("pve-5");
+        let records = read(&answer).unwrap();
+        assert_eq!(records.last.unwrap().text, manifest);
+        let backups: Vec<_> = records
+            .pending
+            .iter()
+            .map(|push| push.backup.is_some())
+            .collect();
+        assert_eq!(backups, [true, false]);
+        assert_eq!(
+            records.pending[0].backup.as_ref().unwrap().before,
+            Some(before)
+        );
+        assert_eq!(records.armed.len(), 1);
+        assert_eq!(records.confirmed, [id]);
+        assert!(records.previous.is_empty() && records.reverted.is_none());
+        for bad in [
+            "what now\n",
+            "record 99 pve-5.MANIFEST\ncut",
+            "record x pve-5.MANIFEST\n",
+            "irregular /var/lib/lugc/pve-5.MANIFEST\n",
+            "record 2 pve-5.PENDING\n\x1b\n",
+            "record 4 pve-5.MANIFEST\nnope",
+            "no newline",
+        ] {
+            assert!(read(bad).is_err(), "{bad:?}");
         }
     }
 
