@@ -20,6 +20,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use wait_timeout::ChildExt as _;
+
 use crate::host::error::HostError;
 use crate::host::private::PrivateDir;
 use crate::host::script::{
@@ -607,12 +609,8 @@ impl Drop for Session<'_> {
     /// End the master command (and so release the lock), then the connection.
     fn drop(&mut self) {
         drop(self.master_input.take());
-        let deadline = Instant::now() + self.remote.deadline();
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.master.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        if let Ok(Some(_)) = self.master.wait_timeout(self.remote.deadline()) {
+            return;
         }
         let _ = self.master.kill();
         let _ = self.master.wait();
@@ -909,15 +907,10 @@ pub fn last_lines(stderr: &[u8]) -> String {
 
 /// Quote one word for a POSIX shell.
 pub fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    // No argument holds a NUL (the OS refuses it), so dropping one loses nothing.
+    shlex::try_quote(&word.replace('\0', ""))
+        .map(std::borrow::Cow::into_owned)
+        .unwrap_or_default()
 }
 
 /// Quote one word of rsync's `-e` command, which knows quotes but no backslashes.
@@ -938,8 +931,25 @@ mod tests {
     #[test]
     fn quoting() {
         assert_eq!(shell_quote("/etc/pve"), "/etc/pve");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote(""), "''");
+        for word in [
+            "it's",
+            "a b",
+            "$(reboot)",
+            "`x`",
+            "a\"b\\",
+            "*",
+            "~root",
+            "x\ny",
+        ] {
+            let quoted = shell_quote(word);
+            assert_ne!(quoted, word);
+            assert_eq!(
+                shlex::split(&quoted),
+                Some(vec![word.to_owned()]),
+                "{quoted}"
+            );
+        }
         assert_eq!(rsync_quote("IdentityFile=/a b"), "'IdentityFile=/a b'");
     }
 
@@ -955,10 +965,7 @@ mod tests {
     #[test]
     fn the_host_script_passes_shellcheck_words() {
         let command = host_command("hold", "/tmp/a b", &["lock", "it's me"]);
-        assert!(command.starts_with("sh -c '"), "{command}");
-        assert!(
-            command.ends_with(r"lugc hold '/tmp/a b' lock 'it'\''s me'"),
-            "{command}"
-        );
+        let words = ["sh", "-c", HOST_SH, "lugc", "hold", "/tmp/a b", "lock", "it's me"];
+        assert_eq!(shlex::split(&command), Some(words.map(str::to_owned).to_vec()));
     }
 }
