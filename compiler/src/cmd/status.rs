@@ -470,6 +470,56 @@ mod tests {
         }
     }
 
+    /// A row of every state, and what a row adds (a revert that ran, what
+    /// a push would drop), checked whole; then the summary.
+    #[test]
+    fn status_rows_are_drawn_whole() {
+        let id = "pve-5-0123456789ab.Xy3kP0aQ";
+        let armed = |rest: &str| {
+            crate::host::probe::ArmedPush::parse(&format!("{id} pve-5 {rest}")).unwrap()
+        };
+        let mut rows = vec![
+            row(State::InSync),
+            row(State::NotPushed),
+            row(State::Drift(vec!["/etc/hosts".into(), "/etc/motd".into()])),
+            row(State::CutShort(vec![id.into()])),
+            row(State::RollbackCutShort(vec![id.into()])),
+            row(State::Armed(armed("armed live 30 2026-01-01T00:00:00Z"))),
+            row(State::Armed(armed("armed gone 3600 -"))),
+            row(State::Armed(armed("armed unknown -600 -"))),
+            row(State::NeverPushed { matching: 3 }),
+            row(State::Unreachable(
+                "ssh: connect to host pve-5 port 22: No route to host".into(),
+            )),
+            row(State::Error(
+                "/var/lib/lugc/pve-5.MANIFEST is not UTF-8".into(),
+            )),
+        ];
+        let mut confirmed = row(State::CutShort(vec![id.into()]));
+        confirmed.confirmed = vec![id.into()];
+        rows.push(confirmed);
+        let mut reverted = row(State::NotPushed);
+        reverted.reverted = Some(crate::host::record::Reverted {
+            push: id.into(),
+            bundle_id: "c".repeat(64),
+            at: "2026-01-01T00:00:00Z".into(),
+            complete: false,
+        });
+        reverted.storage_dropped = vec![crate::storage_cfg::Lost {
+            id: "tank".into(),
+            storage_type: "zfspool".into(),
+            property: None,
+            foreign: false,
+        }];
+        rows.push(reverted);
+        let mut text: String = rows
+            .iter()
+            .map(|row| format!("{}\n", text_row("pve-5", 6, row)))
+            .collect();
+        text.push_str(&summary(&rows));
+        insta::assert_snapshot!(text);
+    }
+
     #[test]
     fn rows_say_what_is_behind_the_state() {
         let drift = row(State::Drift(vec!["/etc/hosts".into()]));

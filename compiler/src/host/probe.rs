@@ -73,7 +73,7 @@ impl ArmedPush {
     }
 
     /// `armed ID BUNDLE armed|reverting live|gone|unknown SECONDS_LEFT DEADLINE|-`.
-    fn parse(rest: &str) -> Option<ArmedPush> {
+    pub(crate) fn parse(rest: &str) -> Option<ArmedPush> {
         let fields: Vec<&str> = rest.split(' ').collect();
         let [id, bundle, phase, process, left, deadline] = fields[..] else {
             return None;

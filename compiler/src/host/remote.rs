@@ -965,7 +965,12 @@ mod tests {
     #[test]
     fn the_host_script_passes_shellcheck_words() {
         let command = host_command("hold", "/tmp/a b", &["lock", "it's me"]);
-        let words = ["sh", "-c", HOST_SH, "lugc", "hold", "/tmp/a b", "lock", "it's me"];
-        assert_eq!(shlex::split(&command), Some(words.map(str::to_owned).to_vec()));
+        let words = [
+            "sh", "-c", HOST_SH, "lugc", "hold", "/tmp/a b", "lock", "it's me",
+        ];
+        assert_eq!(
+            shlex::split(&command),
+            Some(words.map(str::to_owned).to_vec())
+        );
     }
 }
