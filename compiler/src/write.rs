@@ -339,3 +339,94 @@ pub fn check(out: &Path, bundles: &[Bundle]) -> Result<Vec<(PathBuf, Staleness)>
     stale.sort();
     Ok(stale)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+    use crate::bundle::bundle;
+    use crate::render::{BundleTree, TargetFile};
+
+    fn bundles(motd: &str) -> Vec<Bundle> {
+        let file = |text: &str, mode| TargetFile {
+            bytes: text.as_bytes().to_vec(),
+            mode,
+            owner: "root:root".to_owned(),
+            action: None,
+            confirm: false,
+            check: false,
+        };
+        let tree = BundleTree {
+            name: "pve-5".to_owned(),
+            reaches: vec!["pve-5".to_owned()],
+            files: [
+                ("/etc/motd".to_owned(), file(motd, 0o644)),
+                ("/usr/local/bin/x".to_owned(), file("#!/bin/sh\n", 0o755)),
+            ]
+            .into_iter()
+            .collect(),
+            absent: Vec::new(),
+        };
+        vec![bundle(tree)]
+    }
+
+    #[test]
+    fn a_build_is_written_whole_and_then_checked_current() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let built = bundles("hello\n");
+        assert_eq!(
+            check(&out, &built).unwrap().len(),
+            4,
+            "nothing is there yet"
+        );
+        write(&out, &built).unwrap();
+        assert!(check(&out, &built).unwrap().is_empty());
+        let (bytes, metadata) = read_below(&out, Path::new("pve-5/etc/motd")).unwrap();
+        assert_eq!(bytes, b"hello\n");
+        assert_eq!(metadata.permissions().mode() & 0o777, 0o644);
+        let script = fs::metadata(out.join("pve-5/usr/local/bin/x")).unwrap();
+        assert_eq!(script.permissions().mode() & 0o777, 0o755);
+        // Nothing of the build is left beside out/.
+        let beside: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(beside.len(), 1);
+    }
+
+    #[test]
+    fn check_names_what_differs_and_write_puts_it_right() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write(&out, &bundles("hello\n")).unwrap();
+        fs::write(out.join("pve-5/etc/extra"), "by hand\n").unwrap();
+        let newer = bundles("hello again\n");
+        let stale: Vec<(String, Staleness)> = check(&out, &newer)
+            .unwrap()
+            .into_iter()
+            .map(|(path, staleness)| (path.display().to_string(), staleness))
+            .collect();
+        assert!(stale.contains(&("pve-5/etc/motd".to_owned(), Staleness::Modified)));
+        assert!(stale.contains(&("pve-5/etc/extra".to_owned(), Staleness::Extra)));
+        write(&out, &newer).unwrap();
+        assert!(check(&out, &newer).unwrap().is_empty());
+        assert!(!out.join("pve-5/etc/extra").exists());
+    }
+
+    #[test]
+    fn no_reader_follows_a_link_in_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write(&out, &bundles("hello\n")).unwrap();
+        fs::write(dir.path().join("secret"), "outside\n").unwrap();
+        fs::remove_file(out.join("pve-5/etc/motd")).unwrap();
+        symlink(dir.path().join("secret"), out.join("pve-5/etc/motd")).unwrap();
+        assert!(read_below(&out, Path::new("pve-5/etc/motd")).is_err());
+        assert!(read_walked(&out.join("pve-5/etc/motd")).is_err());
+        assert!(read_below(&out, Path::new("pve-5/../../secret")).is_err());
+        let stale = check(&out, &bundles("hello\n")).unwrap();
+        assert_eq!(
+            stale,
+            [(PathBuf::from("pve-5/etc/motd"), Staleness::Modified)]
+        );
+    }
+}
