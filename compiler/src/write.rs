@@ -346,29 +346,14 @@ mod tests {
 
     use super::*;
     use crate::bundle::bundle;
-    use crate::render::{BundleTree, TargetFile};
+    use crate::diff::fixture::tree;
 
     fn bundles(motd: &str) -> Vec<Bundle> {
-        let file = |text: &str, mode| TargetFile {
-            bytes: text.as_bytes().to_vec(),
-            mode,
-            owner: "root:root".to_owned(),
-            action: None,
-            confirm: false,
-            check: false,
-        };
-        let tree = BundleTree {
-            name: "pve-5".to_owned(),
-            reaches: vec!["pve-5".to_owned()],
-            files: [
-                ("/etc/motd".to_owned(), file(motd, 0o644)),
-                ("/usr/local/bin/x".to_owned(), file("#!/bin/sh\n", 0o755)),
-            ]
-            .into_iter()
-            .collect(),
-            absent: Vec::new(),
-        };
-        vec![bundle(tree)]
+        let files = [
+            ("/etc/motd", motd, 0o644, None),
+            ("/usr/local/bin/x", "#!/bin/sh\n", 0o755, None),
+        ];
+        vec![bundle(tree("pve-5", &["pve-5"], &files))]
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 pub mod compare;
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 pub mod json;
 pub mod markdown;
 pub mod output;

@@ -86,44 +86,25 @@ fn drawn(view: &View, color: bool) -> String {
 }
 
 #[test]
-fn text() {
-    insta::assert_snapshot!(drawn(&View::Text, false));
-}
-
-#[test]
-fn stat_in_colour() {
-    insta::assert_snapshot!(drawn(&View::Stat, true));
-}
-
-#[test]
-fn stat() {
-    insta::assert_snapshot!(drawn(&View::Stat, false));
-}
-
-#[test]
-fn name_only() {
-    insta::assert_snapshot!(drawn(&View::NameOnly, false));
-}
-
-#[test]
-fn json() {
-    insta::assert_snapshot!(drawn(&View::Json, false));
-}
-
-#[test]
-fn markdown() {
-    let view = View::Markdown {
-        max_bytes: 65536,
-        details: None,
+fn every_view_is_drawn_whole() {
+    let markdown = |max_bytes, details: Option<&str>| View::Markdown {
+        max_bytes,
+        details: details.map(str::to_owned),
     };
-    insta::assert_snapshot!(drawn(&view, false));
-}
-
-#[test]
-fn markdown_over_its_budget() {
-    let view = View::Markdown {
-        max_bytes: 900,
-        details: Some("https://ci.example.org/job/1".to_owned()),
-    };
-    insta::assert_snapshot!(drawn(&view, false));
+    let views = [
+        ("text", View::Text, false),
+        ("stat", View::Stat, false),
+        ("stat_in_colour", View::Stat, true),
+        ("name_only", View::NameOnly, false),
+        ("json", View::Json, false),
+        ("markdown", markdown(65536, None), false),
+        (
+            "markdown_over_its_budget",
+            markdown(900, Some("https://ci.example.org/job/1")),
+            false,
+        ),
+    ];
+    for (name, view, color) in views {
+        insta::assert_snapshot!(name, drawn(&view, color));
+    }
 }

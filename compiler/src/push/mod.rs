@@ -207,12 +207,7 @@ pub fn push(
             &records.pending_manifests(),
             session.root_user,
         );
-        let host = Host {
-            session: &session,
-            name: host,
-            records: &records,
-            found: &found,
-        };
+        let host = Host::new(&session, host, &records, &found);
         Ok(Delivery::new(host, desired, plan, options).deliver(&mut Say(say)))
     };
     reached().unwrap_or_else(Pushed::failed)
@@ -240,12 +235,7 @@ pub fn rollback(
             &records,
             session.root_user,
         );
-        let host = Host {
-            session: &session,
-            name: host,
-            records: &records,
-            found: &found,
-        };
+        let host = Host::new(&session, host, &records, &found);
         Ok(Delivery::new(host, &desired, plan, options).deliver(&mut Say(say)))
     };
     reached().unwrap_or_else(Pushed::failed)
@@ -270,6 +260,22 @@ struct Host<'a> {
     name: &'a str,
     records: &'a Records,
     found: &'a Found,
+}
+
+impl<'a> Host<'a> {
+    fn new(
+        session: &'a Session<'a>,
+        name: &'a str,
+        records: &'a Records,
+        found: &'a Found,
+    ) -> Self {
+        Host {
+            session,
+            name,
+            records,
+            found,
+        }
+    }
 }
 
 /// What a push or a rollback carries out on a host: the state it leaves
