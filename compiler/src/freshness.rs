@@ -69,7 +69,8 @@ pub fn check(config: &Config) -> Result<(Freshness, Option<Compilation>), Error>
             return Ok((as_listed(edited), None));
         }
     }
-    let compilation = crate::compile(config)?;
+    // With each bundle's key, so that what it records is what a build records.
+    let compilation = crate::compile_derived(config, false)?;
     let stale = write::check(&config.out, &compilation.bundles)?;
     let listed_only = stale
         .iter()
