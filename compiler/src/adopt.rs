@@ -98,16 +98,8 @@ fn by_value<'a>(claims: &[&'a Claim]) -> Vec<(Range<usize>, Vec<&'a Claim>)> {
 
 /// What the facts make of one value, read by `claims`.
 fn judge(claims: &[&Claim], hosts: &[String]) -> Outcome {
-    let names = |which: &dyn Fn(&Claim) -> bool| {
-        let mut names: Vec<String> = claims
-            .iter()
-            .filter(|claim| which(claim))
-            .map(|claim| claim.host.clone())
-            .collect();
-        natural::sort(&mut names);
-        names.dedup();
-        natural::list(&names)
-    };
+    let names =
+        |which: &dyn Fn(&Claim) -> bool| natural::list(&assumed::hosts_where(claims, which));
     let unnamed = |claim: &Claim| !hosts.is_empty() && !hosts.contains(&claim.host);
     if claims.iter().any(|claim| unnamed(claim)) {
         return Outcome::Stays(format!("it also concerns {}", names(&unnamed)));

@@ -143,6 +143,18 @@ pub fn claims_in<'a>(claims: &'a [Claim], code: &Range<usize>) -> Vec<&'a Claim>
         .collect()
 }
 
+/// The hosts of the `claims` that satisfy `which`, in natural order, once each.
+pub fn hosts_where(claims: &[&Claim], which: impl Fn(&Claim) -> bool) -> Vec<String> {
+    let mut hosts: Vec<String> = claims
+        .iter()
+        .filter(|claim| which(claim))
+        .map(|claim| claim.host.clone())
+        .collect();
+    natural::sort(&mut hosts);
+    hosts.dedup();
+    hosts
+}
+
 /// Every value marked `# assumed` in `text`, in order, with the claims
 /// about it.
 pub fn assess(text: &str, claims: &[Claim]) -> Vec<Assumed> {
@@ -152,16 +164,7 @@ pub fn assess(text: &str, claims: &[Claim]) -> Vec<Assumed> {
         let start = text[..code_range.start].rfind('\n').map_or(0, |i| i + 1);
         let comment = text[marked.comment.start + 1..marked.comment.end].trim();
         let on_line = claims_in(claims, &code_range);
-        let hosts = |which: fn(&Claim) -> bool| {
-            let mut hosts: Vec<String> = on_line
-                .iter()
-                .filter(|claim| which(claim))
-                .map(|claim| claim.host.clone())
-                .collect();
-            natural::sort(&mut hosts);
-            hosts.dedup();
-            hosts
-        };
+        let hosts = |which: fn(&Claim) -> bool| hosts_where(&on_line, which);
         let first = on_line
             .iter()
             .filter_map(|claim| claim.range.clone())
