@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod network;
+pub mod snapshot;
 pub mod sshd;
 
 use std::collections::BTreeMap;
