@@ -23,11 +23,18 @@ const VOLATILE: &[(&str, &str)] = &[
         "[time]",
     ),
     (r"\b\d{10}(\.\d+)?\b", "[epoch]"),
-    // Durations: `1.2s`, `350ms`, `12 ms`, `3 s`.
-    (r"\b\d+(\.\d+)? ?(ms|µs|s)\b", "[duration]"),
+    // Measured durations (`1.2s`, `350 ms`); whole seconds lugc prints are
+    // limits it was given (`after 2 s`), the same on every run.
+    (r"\b\d+\.\d+ ?s\b", "[duration]"),
+    (r"\b\d+(\.\d+)? ?(ms|µs)\b", "[duration]"),
     // Ports of loopback.
     (r"(127\.0\.0\.1|\[::1\]|localhost):\d+", "$1:[port]"),
     (r"(\bport|\s-p) \d+\b", "$1 [port]"),
+    // The random part of a push id, its backup directory's name
+    // (`pve-5-ID.XXXXXXXX`, mktemp's).
+    (r"(\[id\]|-none)\.[A-Za-z0-9]{8}\b", "$1.[random]"),
+    // Who holds a host's push lock: `lugc push by USER@MACHINE (pid N)`.
+    (r"\b(by )[^@\s]+@\S+ \(pid", "$1[user]@[machine] (pid"),
     // Process ids.
     (r"\b(pid|process) \d+\b", "$1 [pid]"),
 ];
@@ -36,6 +43,13 @@ const VOLATILE: &[(&str, &str)] = &[
 pub fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(true);
+    // Where the tests keep their tools (an old rsync) and the sources.
+    for (dir, stand_in) in [
+        (env!("CARGO_TARGET_TMPDIR").to_owned(), "[target-tmp]"),
+        (super::repo_root().display().to_string(), "[repo]"),
+    ] {
+        settings.add_filter(&regex::escape(&dir), stand_in);
+    }
     for tmp in temp_dirs() {
         // Fixtures, sshd directories and other temp dirs, canonical or not.
         settings.add_filter(
