@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead as _, BufReader, Read, Write as _};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -191,10 +191,9 @@ impl Remote {
                     }
                 }
                 Ok(_) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    stop(&mut child);
                     let error = HostError::Timeout {
                         target: self.target.clone(),
                         what: "`disarm` over a new connection".to_owned(),
@@ -316,14 +315,14 @@ impl<'r> Session<'r> {
                         return Ok(session);
                     }
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
+                Err(RecvTimeoutError::Timeout) => {
                     return Err(HostError::Timeout {
                         target: remote.target.clone(),
                         what: "connecting".to_owned(),
                         seconds: remote.deadline().as_secs(),
                     });
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(RecvTimeoutError::Disconnected) => {
                     let status = session.master.wait().map_err(HostError::io("ssh"))?;
                     let detail = session
                         .master_errors
@@ -516,10 +515,9 @@ impl<'r> Session<'r> {
             let wait = deadline.saturating_duration_since(Instant::now());
             match received.recv_timeout(wait) {
                 Ok(line) => shown.line(&crate::sanitise::line(&line)),
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    stop(&mut child);
                     shown.end();
                     return Err(self.lost("no answer while the action ran"));
                 }
@@ -612,8 +610,7 @@ impl Drop for Session<'_> {
         if let Ok(Some(_)) = self.master.wait_timeout(self.remote.deadline()) {
             return;
         }
-        let _ = self.master.kill();
-        let _ = self.master.wait();
+        stop(&mut self.master);
     }
 }
 
@@ -761,22 +758,24 @@ fn read_tail(mut stream: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
     })
 }
 
-/// All of `stream`, or `None` (and nothing more read) once it holds more than `limit` bytes.
-fn read_capped(
-    mut stream: impl Read + Send + 'static,
-    limit: usize,
-) -> JoinHandle<Option<Vec<u8>>> {
+/// All of `stream` on the receiver once it ends, or `None` as soon as it
+/// holds more than `limit` bytes; then nothing more is read, so the caller
+/// must stop the writer (ssh ignores SIGPIPE).
+fn read_capped(mut stream: impl Read + Send + 'static, limit: usize) -> Receiver<Option<Vec<u8>>> {
+    let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let mut chunk = vec![0; 64 * 1024];
-        loop {
+        let read = loop {
             match stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return Some(bytes),
-                Ok(count) if bytes.len() + count > limit => return None,
+                Ok(0) | Err(_) => break Some(bytes),
+                Ok(count) if bytes.len() + count > limit => break None,
                 Ok(count) => bytes.extend_from_slice(&chunk[..count]),
             }
-        }
-    })
+        };
+        let _ = sender.send(read);
+    });
+    receiver
 }
 
 impl Remote {
@@ -827,57 +826,49 @@ impl Remote {
         }))
     }
 
-    /// Wait for `child` and its stdout (`reader`); `None` when it outlived
-    /// `limit`. Killed at once when its stdout overflows.
+    /// Wait for `child`'s stdout (`reader`) to end, then for `child`; `None`
+    /// when both took longer than `limit`. Killed at once when its stdout
+    /// overflows.
     fn wait_capped(
         &self,
         child: &mut Child,
-        mut reader: Option<JoinHandle<Option<Vec<u8>>>>,
+        reader: Option<Receiver<Option<Vec<u8>>>>,
         what: &str,
         limit: Duration,
     ) -> Result<Option<(ExitStatus, Vec<u8>)>, HostError> {
         let tool = if what == "rsync" { "rsync" } else { "ssh" };
-        let mut stdout = None;
-        let mut collect = |reader: &mut Option<JoinHandle<Option<Vec<u8>>>>| match reader
-            .take()
-            .map(JoinHandle::join)
-        {
-            Some(Ok(None)) => false,
-            Some(Ok(Some(bytes))) => {
-                stdout = Some(bytes);
-                true
-            }
-            _ => true,
-        };
-        let too_large = |child: &mut Child| {
-            let _ = child.kill();
-            let _ = child.wait();
-            HostError::ReplyTooLarge {
-                target: self.target.clone(),
-                command: what.to_owned(),
-                limit: self.limits.reply,
-            }
-        };
         let start = Instant::now();
-        let status = loop {
-            if reader.as_ref().is_some_and(JoinHandle::is_finished) && !collect(&mut reader) {
-                return Err(too_large(child));
+        let stdout = match reader.map(|reader| reader.recv_timeout(limit)) {
+            Some(Ok(None)) => {
+                stop(child);
+                return Err(HostError::ReplyTooLarge {
+                    target: self.target.clone(),
+                    command: what.to_owned(),
+                    limit: self.limits.reply,
+                });
             }
-            if let Some(status) = child.try_wait().map_err(HostError::io(tool))? {
-                break status;
-            }
-            if start.elapsed() >= limit {
-                let _ = child.kill();
-                let _ = child.wait();
+            Some(Err(RecvTimeoutError::Timeout)) => {
+                stop(child);
                 return Ok(None);
             }
-            std::thread::sleep(Duration::from_millis(2));
+            Some(Ok(Some(bytes))) => bytes,
+            Some(Err(RecvTimeoutError::Disconnected)) | None => Vec::new(),
         };
-        if !collect(&mut reader) {
-            return Err(too_large(child));
+        let left = limit.saturating_sub(start.elapsed());
+        match child.wait_timeout(left).map_err(HostError::io(tool))? {
+            Some(status) => Ok(Some((status, stdout))),
+            None => {
+                stop(child);
+                Ok(None)
+            }
         }
-        Ok(Some((status, stdout.unwrap_or_default())))
     }
+}
+
+/// Kill `child` and reap it.
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// `exit 3`, or the signal that ended a process.
