@@ -6,5 +6,6 @@ mod common;
 mod fleet;
 mod hardening;
 mod host;
+mod qemu_cfg;
 mod secrets;
 mod storage_cfg;

@@ -424,7 +424,7 @@ fn written_as_pve_writes(text: &str) -> Result<(), String> {
             warning.line, warning.message
         ));
     }
-    let written = lugc::qemu_cfg::write(&reading.config);
+    let written = crate::qemu_cfg::write(&reading.config);
     if written == text {
         Ok(())
     } else {

@@ -3,7 +3,15 @@
 use std::fmt;
 
 use super::lexical::{is_node_name, is_storage_id, split_header};
-use super::schema::{secret_file, spec, Format, TypeSpec};
+use super::schema::{spec, Format, TypeSpec, SECRETS};
+
+/// Where PVE keeps the secret property `key` of storage `id`, if it is one.
+fn secret_file(key: &str, id: &str) -> Option<String> {
+    SECRETS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, file)| file.replace("{id}", id))
+}
 
 /// storage.cfg read strictly: sections in file order with their lines.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,9 +7,10 @@
 //! In: a VM config's text. Out: what PVE holds of it ([`read`]: the main
 //! section, `[PENDING]`, `[special:…]` sections and snapshots, with the
 //! warnings PVE logs while dropping lines), whether two texts are the same
-//! configuration to PVE ([`same`]), the text PVE's writer produces for one
-//! ([`write`]), and a VM's disks and NICs ([`Drive`], [`Nic`]). Does no I/O
-//! and knows nothing of Nickel or the fleet.
+//! configuration to PVE ([`same`]), and a VM's disks and NICs ([`Drive`],
+//! [`Nic`]). Does no I/O and knows nothing of Nickel or the fleet. PVE's
+//! writer, which only the tests need (a rendered config must be what PVE
+//! writes back), lives in tests/qemu_cfg.
 //!
 //! The grammar, as PVE reads it:
 //!
@@ -47,7 +48,7 @@ mod schema;
 
 pub use crate::storage_cfg::Warning;
 pub use device::{format_size, parse_size, Drive, Nic, NIC_MODELS};
-pub use read::{decode_text, encode_text, read, same, write, Reading, Section, VmConfig};
+pub use read::{decode_text, read, same, Reading, Section, VmConfig};
 pub use schema::{is_drive, is_nic};
 
 /// The VM id of a VM config's path, `/etc/pve/qemu-server/<id>.conf` or

@@ -1,9 +1,8 @@
-//! A VM config as PVE reads and writes it: [`read`], [`same`], [`write`].
+//! A VM config as PVE reads it: [`read`], [`same`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use super::device::Drive;
-use super::schema::{fleecing_type, is_drive, key_type, Type};
+use super::schema::{fleecing_type, key_type, Type};
 use crate::storage_cfg::Warning;
 
 /// One section as PVE holds it: its keys and values, the description under
@@ -345,79 +344,6 @@ pub fn decode_text(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&decoded).into_owned()
-}
-
-/// `PVE::ParseUtils::encode_text`: the UTF-8 bytes, each control or
-/// high-bit byte, `%` and `:` as `%XX` (upper case).
-pub fn encode_text(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        let safe = matches!(byte, 0x20..=0x24 | 0x26..=0x39 | 0x3b..=0x7e);
-        if safe {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
-
-/// What `write_vm_config` writes for `config`.
-pub fn write(config: &VmConfig) -> String {
-    let mut main = config.main.clone();
-    main.values.remove("snapstate");
-    // `smp` is written as `sockets`, which then stands alone.
-    if main.values.contains_key("sockets") {
-        main.values.remove("smp");
-    } else if let Some(smp) = main.values.remove("smp") {
-        main.values.insert("sockets".to_owned(), smp);
-        main.values.remove("cores");
-    }
-    // An `unusedN` whose volume a disk (or a pending one) attaches again is dropped.
-    let attached: BTreeSet<String> = main
-        .values
-        .iter()
-        .chain(&config.pending.values)
-        .filter(|(key, _)| is_drive(key) && !key.starts_with("unused"))
-        .filter_map(|(_, value)| Drive::parse(value).map(|drive| drive.file))
-        .collect();
-    main.values
-        .retain(|key, value| !key.starts_with("unused") || !attached.contains(value));
-    let mut out = raw_section(&main, false);
-    if !config.pending.values.is_empty() {
-        out += "\n[PENDING]\n";
-        out += &raw_section(&config.pending, true);
-    }
-    for (name, section) in &config.special {
-        out += &format!("\n[special:{name}]\n");
-        out += &raw_section(section, false);
-    }
-    for (name, section) in &config.snapshots {
-        out += &format!("\n[{name}]\n");
-        out += &raw_section(section, false);
-    }
-    out
-}
-
-/// `$generate_raw_config`: the description as `#` lines, then the keys sorted.
-fn raw_section(section: &Section, pending: bool) -> String {
-    let mut raw = String::new();
-    match section.description() {
-        // Perl's truth: "" and "0" are false.
-        Some(description) if !description.is_empty() && description != "0" => {
-            for line in description.trim_end_matches('\n').split('\n') {
-                raw += &format!("#{}\n", encode_text(line));
-            }
-        }
-        Some(_) if pending => raw += "#\n",
-        _ => {}
-    }
-    for (key, value) in &section.values {
-        if key != "description" {
-            raw += &format!("{key}: {value}\n");
-        }
-    }
-    raw
 }
 
 #[cfg(test)]

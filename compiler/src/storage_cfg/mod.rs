@@ -43,7 +43,8 @@
 mod format;
 mod lexical;
 mod lost;
-pub mod nickel;
+#[cfg(test)]
+mod nickel;
 mod read;
 pub mod schema;
 

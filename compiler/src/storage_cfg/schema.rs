@@ -499,14 +499,6 @@ pub fn free_text(key: &str) -> bool {
         && format_of(key).is_none_or(|format| matches!(format, Text | TextUpTo(_) | MountOptions))
 }
 
-/// Where PVE keeps the secret property `key` of storage `id`, if it is one.
-pub fn secret_file(key: &str, id: &str) -> Option<String> {
-    SECRETS
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, file)| file.replace("{id}", id))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
