@@ -16,9 +16,10 @@
 //!
 //! `expect` may repeat; `at` is the location miette prints for an error, and
 //! repeats for a case with several errors, in the order they are printed.
-//! `<name>.stderr` beside a case is what the build prints, in full: a change
-//! of wording or location fails until it is reviewed and the snapshot
-//! rewritten (`LUGC_BLESS=1 cargo test --test integration corpus`).
+//! `<name>.snap` beside a case is what the build prints, in full, as an
+//! insta snapshot: a change of wording or location fails until it is
+//! reviewed and taken in (`cargo insta review`, or
+//! `INSTA_UPDATE=always cargo test --test integration corpus`).
 //! No error may take more than a screenful (24 lines). A few cases are
 //! generated here instead (an enormous file, deep nesting).
 
@@ -34,8 +35,8 @@ struct Case {
     source: Vec<u8>,
     expect: Vec<String>,
     at: Vec<String>,
-    /// The snapshot of the whole stderr, if the case has one.
-    snapshot: Option<PathBuf>,
+    /// Whether its whole stderr is checked against `tests/bad/<name>.snap`.
+    snapshot: bool,
     /// `<name>.facts/`, copied as the fleet's facts/, if the case has one.
     facts: Option<PathBuf>,
 }
@@ -78,13 +79,12 @@ fn committed_cases() -> Vec<Case> {
                 String::from_utf8_lossy(&source).into_owned()
             };
             let (expect, at) = parse_expectation(&text);
-            let snapshot = path.with_extension("stderr");
             Case {
                 name: path.file_name().unwrap().to_string_lossy().into_owned(),
                 source,
                 expect,
                 at,
-                snapshot: snapshot.exists().then_some(snapshot),
+                snapshot: true,
                 facts: Some(path.with_extension("facts")).filter(|dir| dir.is_dir()),
             }
         })
@@ -119,7 +119,7 @@ fn generated_cases() -> Vec<Case> {
             source: enormous.into_bytes(),
             expect: vec!["this expression has type String, but Number was expected".into()],
             at: vec![format!("cluster.ncl:{broken_line}:16")],
-            snapshot: None,
+            snapshot: false,
             facts: None,
         },
         Case {
@@ -127,14 +127,15 @@ fn generated_cases() -> Vec<Case> {
             source: nested.into_bytes(),
             expect: vec!["cluster.ncl nests deeper than 1000 levels".into()],
             at: vec!["cluster.ncl:4:1011".into()],
-            snapshot: None,
+            snapshot: false,
             facts: None,
         },
     ]
 }
 
-/// Run one case in a fresh directory; every way it misbehaves, as text.
-fn run_case(case: &Case, lib: &Path, out: &Path) -> Vec<String> {
+/// Run one case in a fresh directory: every way it misbehaves, as text, and
+/// what it printed on stderr.
+fn run_case(case: &Case, lib: &Path, out: &Path) -> (Vec<String>, String) {
     let dir = tempfile::Builder::new()
         .prefix("lugc-bad-")
         .tempdir()
@@ -179,9 +180,6 @@ fn run_case(case: &Case, lib: &Path, out: &Path) -> Vec<String> {
             "a message takes {lines} lines, more than a screenful"
         ));
     }
-    if let Some(snapshot) = &case.snapshot {
-        problems.extend(compare_snapshot(snapshot, &text));
-    }
     if tree(&dir.path().join("out")) != before {
         problems.push("out/ changed".to_owned());
     }
@@ -201,7 +199,7 @@ fn run_case(case: &Case, lib: &Path, out: &Path) -> Vec<String> {
             text.chars().take(4000).collect::<String>()
         ));
     }
-    problems
+    (problems, text)
 }
 
 /// Lines one error may take on a terminal.
@@ -219,21 +217,31 @@ fn longest_message(text: &str) -> Option<usize> {
     lengths.into_iter().max()
 }
 
-/// Whether `text` is the snapshot; with `LUGC_BLESS` set, rewrite it instead.
-fn compare_snapshot(snapshot: &Path, text: &str) -> Option<String> {
-    if std::env::var_os("LUGC_BLESS").is_some() {
-        fs::write(snapshot, text).unwrap();
-        return None;
+/// The cases whose stderr differs from their snapshot, `tests/bad/<name>.snap`.
+/// Each difference is printed as insta prints it, and all are checked before
+/// the test fails, so that one run shows, and with `INSTA_UPDATE` takes in,
+/// every change of wording at once.
+fn snapshots_differing(printed: &[(&Case, String)]) -> Vec<String> {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../bad");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    let mut differing = Vec::new();
+    for (case, text) in printed {
+        let name = case.name.trim_end_matches(".ncl");
+        settings.set_input_file(corpus_dir().join(&case.name));
+        let same = settings.bind(|| {
+            // insta fails by panicking; caught here to go on with the next case.
+            std::panic::catch_unwind(|| insta::assert_snapshot!(name, text)).is_ok()
+        });
+        if !same {
+            differing.push(format!(
+                "== {}\nstderr differs from tests/bad/{name}.snap (the difference is above)",
+                case.name
+            ));
+        }
     }
-    let expected = fs::read_to_string(snapshot).unwrap();
-    (expected != text).then(|| {
-        let diff = similar::TextDiff::from_lines(expected.as_str(), text);
-        format!(
-            "stderr differs from {} (LUGC_BLESS=1 rewrites it):\n{}",
-            snapshot.display(),
-            diff.unified_diff().header("snapshot", "stderr")
-        )
-    })
+    differing
 }
 
 #[test]
@@ -246,6 +254,7 @@ fn every_bad_fleet_fails_cleanly_with_a_located_message() {
     let out = repo_root().join("out");
     let next = Mutex::new(cases.iter());
     let failures = Mutex::new(Vec::new());
+    let printed = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -253,7 +262,10 @@ fn every_bad_fleet_fails_cleanly_with_a_located_message() {
                 let Some(case) = next.lock().unwrap().next() else {
                     break;
                 };
-                let problems = run_case(case, &lib, &out);
+                let (problems, text) = run_case(case, &lib, &out);
+                if case.snapshot {
+                    printed.lock().unwrap().push((case, text));
+                }
                 if !problems.is_empty() {
                     failures.lock().unwrap().push(format!(
                         "== {}\n{}",
@@ -264,7 +276,10 @@ fn every_bad_fleet_fails_cleanly_with_a_located_message() {
             });
         }
     });
-    let failures = failures.into_inner().unwrap();
+    let mut printed = printed.into_inner().unwrap();
+    printed.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    let mut failures = failures.into_inner().unwrap();
+    failures.extend(snapshots_differing(&printed));
     assert!(
         failures.is_empty(),
         "{} of {} bad fleets misbehaved:\n{}",
@@ -289,14 +304,18 @@ fn every_bad_fleet_states_what_it_expects() {
     );
     for entry in fs::read_dir(corpus_dir()).unwrap() {
         let path = entry.unwrap().path();
+        // A snapshot insta wrote for review, not yet taken in.
+        if path.to_string_lossy().ends_with(".snap.new") {
+            continue;
+        }
         let known = matches!(
             path.extension().and_then(|ext| ext.to_str()),
-            Some("ncl" | "expect" | "stderr" | "md" | "facts")
+            Some("ncl" | "expect" | "snap" | "md" | "facts")
         );
         assert!(known, "unexpected file in tests/bad/: {}", path.display());
         if path
             .extension()
-            .is_some_and(|ext| ext == "expect" || ext == "stderr" || ext == "facts")
+            .is_some_and(|ext| ext == "expect" || ext == "snap" || ext == "facts")
         {
             assert!(
                 path.with_extension("ncl").exists(),

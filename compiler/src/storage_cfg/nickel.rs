@@ -2,7 +2,7 @@
 //! generated from [`super::schema`]: lib/'s storage contract and renderer
 //! read it, so that one table describes what PVE takes. A test fails while
 //! the file in lib/ differs from what [`generate`] makes of the table
-//! (`LUGC_BLESS=1 cargo test --lib storage_cfg` rewrites it).
+//! (`LUGC_REGENERATE=1 cargo test --lib storage_cfg` rewrites it).
 
 use std::fmt::Write as _;
 
@@ -19,7 +19,7 @@ pub fn generate() -> String {
          # properties each takes (`fixed`: required and set at creation; `required`;\n\
          # `fixed_optional`; `optional`), and each property's format.\n\
          # Generated from compiler/src/storage_cfg/schema.rs: do not edit; a test\n\
-         # fails while it differs (`LUGC_BLESS=1 cargo test --lib storage_cfg` rewrites it).\n\
+         # fails while it differs (`LUGC_REGENERATE=1 cargo test --lib storage_cfg` rewrites it).\n\
          {{\n  source = {SOURCE:?},\n  content_types = {},\n  types = {{\n",
         list(CONTENT_TYPES)
     );
@@ -101,13 +101,13 @@ mod tests {
             .join("..")
             .join(PATH);
         let generated = generate();
-        if std::env::var_os("LUGC_BLESS").is_some() {
+        if std::env::var_os("LUGC_REGENERATE").is_some() {
             std::fs::write(&path, &generated).unwrap();
         }
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == generated,
-            "{PATH} differs from compiler/src/storage_cfg/schema.rs (LUGC_BLESS=1 rewrites it):\n{}",
+            "{PATH} differs from compiler/src/storage_cfg/schema.rs (LUGC_REGENERATE=1 rewrites it):\n{}",
             similar::TextDiff::from_lines(&committed, &generated)
                 .unified_diff()
                 .header(PATH, "generated")
