@@ -153,11 +153,14 @@ pub fn recorded(config: &Config) -> Option<(Key, String)> {
     Some((key, index_hash))
 }
 
-/// One bundle of the last build: the key of its input and its bundle id.
+/// One bundle of the last build: the key of its input and its bundle id,
+/// and for a host's bundle the host as that build checked it (Nickel text,
+/// `derive`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Derivation {
     pub input: String,
     pub id: String,
+    pub checked: Option<String>,
 }
 
 /// The bundles the last build that wrote out/ recorded, by name.
@@ -168,17 +171,29 @@ pub fn derivations(config: &Config) -> HashMap<String, Derivation> {
     if text.lines().next() != Some(HEADER) {
         return HashMap::new();
     }
-    text.lines()
+    let mut derivations: HashMap<String, Derivation> = text
+        .lines()
         .filter_map(|line| {
             let mut words = line.strip_prefix("bundle ")?.splitn(3, ' ');
             let (input, id, name) = (words.next()?, words.next()?, words.next()?);
             let derivation = Derivation {
                 input: input.to_owned(),
                 id: id.to_owned(),
+                checked: None,
             };
             Some((name.to_owned(), derivation))
         })
-        .collect()
+        .collect();
+    // `checked <name> <text>` follows its bundle's line.
+    for line in text.lines() {
+        let Some((name, checked)) = line.strip_prefix("checked ").and_then(|rest| rest.split_once(' ')) else {
+            continue;
+        };
+        if let Some(derivation) = derivations.get_mut(name) {
+            derivation.checked = Some(checked.to_owned());
+        }
+    }
+    derivations
 }
 
 /// Record that out/ now holds the build with `key` (`None`: a build that
@@ -199,6 +214,12 @@ pub fn store(config: &Config, key: Option<&Key>, index: &str, derivations: &[(&s
             "bundle {} {} {name}\n",
             derivation.input, derivation.id
         ));
+        let one_line = |text: &str| !text.contains(['\n', '\r']);
+        if let Some(checked) = derivation.checked.as_ref().filter(|checked| {
+            one_line(checked) && !name.contains(char::is_whitespace)
+        }) {
+            text.push_str(&format!("checked {name} {checked}\n"));
+        }
     }
     let Some(dir) = path.parent() else {
         return;
@@ -224,7 +245,7 @@ pub fn store(config: &Config, key: Option<&Key>, index: &str, derivations: &[(&s
 pub fn record_current(config: &Config, key: &Key, index: &str, compilation: &crate::Compilation) {
     let key = Some(key)
         .filter(|_| compilation.fleet.warnings.is_empty() && compilation.changes.is_empty());
-    let records = crate::derive::records(config, &compilation.keys, &compilation.bundles);
+    let records = crate::derive::records(config, compilation);
     let records: Vec<(&str, Derivation)> = records
         .iter()
         .map(|(name, derivation)| (name.as_str(), derivation.clone()))

@@ -13,14 +13,14 @@
 //! line, or the whole fleet is rendered again. The fleet is the one a full
 //! build gives, byte for byte.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::cache::{self, Derivation};
 use crate::config::Config;
 use crate::diagnostic::Diagnostics;
 use crate::eval::sources::Sources;
-use crate::eval::{self, Evaluated};
+use crate::eval::{self, Evaluated, Selection};
 use crate::fleet::FileSpec;
 use crate::manifest::Manifest;
 use crate::render::CLUSTER_BUNDLE;
@@ -40,19 +40,27 @@ pub struct Derived {
 }
 
 /// Evaluate `config`'s fleet; with `reuse`, render only the bundles whose
-/// sources changed since the build that wrote out/.
+/// sources changed since the build that wrote out/, and take only their
+/// hosts through the contracts and the checks of one host.
 pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
     let recorded = if reuse {
         cache::derivations(config)
     } else {
         Default::default()
     };
+    let everything = || {
+        let selection = Selection {
+            export_checked: true,
+            ..Selection::default()
+        };
+        eval::evaluate_selected(&config.file, config.detail, config.facts, selection)
+    };
     // With nothing to take from out/, the keys are worked out beside the
     // evaluation (for the next build), on the other core.
     let (keys, evaluated) = if recorded.is_empty() {
         std::thread::scope(|scope| {
             let keys = scope.spawn(|| keys(config));
-            let evaluated = eval::evaluate_with(&config.file, config.detail, config.facts);
+            let evaluated = everything();
             (
                 keys.join().ok().flatten().unwrap_or_default(),
                 Some(evaluated),
@@ -62,13 +70,7 @@ pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
         (keys(config).unwrap_or_default(), None)
     };
     if let Some(evaluated) = evaluated {
-        let rendered = bundle_count(&evaluated);
-        return Ok(Derived {
-            evaluated: evaluated?,
-            keys,
-            rendered,
-            taken: Vec::new(),
-        });
+        return whole(evaluated, keys);
     }
     let reused: Vec<&str> = keys
         .iter()
@@ -76,21 +78,18 @@ pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
         .map(|(name, _)| name.as_str())
         .collect();
     if !reused.is_empty() {
-        let render_only = render_only(&keys, &reused);
-        let mut evaluated =
-            eval::evaluate_selected(&config.file, config.detail, config.facts, Some(render_only))?;
-        if fill_from_out(&config.out, &mut evaluated, &reused, &recorded).is_some() {
-            let rendered = keys.len() - reused.len();
-            let taken = reused.iter().map(|name| (*name).to_owned()).collect();
-            return Ok(Derived {
-                evaluated,
-                keys,
-                rendered,
-                taken,
-            });
+        if let Some(derived) = reusing(config, &keys, &reused, &recorded)? {
+            return Ok(derived);
         }
     }
-    let evaluated = eval::evaluate_with(&config.file, config.detail, config.facts);
+    whole(everything(), keys)
+}
+
+/// A whole evaluation's result.
+fn whole(
+    evaluated: Result<Evaluated, Diagnostics>,
+    keys: BTreeMap<String, String>,
+) -> Result<Derived, Diagnostics> {
     let rendered = bundle_count(&evaluated);
     Ok(Derived {
         evaluated: evaluated?,
@@ -98,6 +97,46 @@ pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
         rendered,
         taken: Vec::new(),
     })
+}
+
+/// The evaluation that renders every bundle but `reused` and checks only
+/// the hosts the last build did not check; `None` when out/ does not hold
+/// the reused bundles as recorded, or the evaluation with known hosts
+/// failed (a whole one words its errors).
+fn reusing(
+    config: &Config,
+    keys: &BTreeMap<String, String>,
+    reused: &[&str],
+    recorded: &HashMap<String, Derivation>,
+) -> Result<Option<Derived>, Diagnostics> {
+    let known: Vec<(&str, &str)> = reused
+        .iter()
+        .filter_map(|name| Some((*name, recorded.get(*name)?.checked.as_deref()?)))
+        .collect();
+    let selection = Selection {
+        render_only: Some(render_only(keys, reused)),
+        known_hosts: (!known.is_empty()).then(|| eval::known_hosts_record(known.iter().copied())),
+        export_checked: true,
+    };
+    let with_known = selection.known_hosts.is_some();
+    let mut evaluated =
+        match eval::evaluate_selected(&config.file, config.detail, config.facts, selection) {
+            Ok(evaluated) => evaluated,
+            Err(_) if with_known => return Ok(None),
+            Err(diagnostics) => return Err(diagnostics),
+        };
+    for (name, text) in known {
+        evaluated.checked.insert(name.to_owned(), text.to_owned());
+    }
+    if fill_from_out(&config.out, &mut evaluated, reused, recorded).is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Derived {
+        evaluated,
+        keys: keys.clone(),
+        rendered: keys.len() - reused.len(),
+        taken: reused.iter().map(|name| (*name).to_owned()).collect(),
+    }))
 }
 
 fn bundle_count(evaluated: &Result<Evaluated, Diagnostics>) -> usize {
@@ -172,7 +211,7 @@ fn fill_from_out(
     out: &Path,
     evaluated: &mut Evaluated,
     reused: &[&str],
-    recorded: &std::collections::HashMap<String, Derivation>,
+    recorded: &HashMap<String, Derivation>,
 ) -> Option<()> {
     for name in reused {
         let files = from_out(out, name, recorded.get(*name)?)?;
@@ -224,33 +263,30 @@ fn from_out(out: &Path, name: &str, recorded: &Derivation) -> Option<BTreeMap<St
     Some(files)
 }
 
-/// What the cache records of each bundle: its key and bundle id. A
-/// compilation without keys (a whole evaluation) keeps what was recorded of
-/// each bundle whose id did not change.
-pub fn records(
-    config: &Config,
-    keys: &BTreeMap<String, String>,
-    bundles: &[crate::bundle::Bundle],
-) -> Vec<(String, Derivation)> {
+/// What the cache records of each bundle: its key, bundle id and checked
+/// host. A compilation without keys (a whole evaluation) keeps what was
+/// recorded of each bundle whose id did not change.
+pub fn records(config: &Config, compilation: &crate::Compilation) -> Vec<(String, Derivation)> {
+    let keys = &compilation.keys;
     let recorded = if keys.is_empty() {
         cache::derivations(config)
     } else {
         Default::default()
     };
-    bundles
+    compilation
+        .bundles
         .iter()
         .filter_map(|bundle| {
-            let input = match keys.get(&bundle.name) {
-                Some(key) => key.clone(),
+            let derivation = match keys.get(&bundle.name) {
+                Some(key) => Derivation {
+                    input: key.clone(),
+                    id: bundle.id.clone(),
+                    checked: compilation.checked.get(&bundle.name).cloned(),
+                },
                 None => recorded
                     .get(&bundle.name)
                     .filter(|was| was.id == bundle.id)?
-                    .input
                     .clone(),
-            };
-            let derivation = Derivation {
-                input,
-                id: bundle.id.clone(),
             };
             Some((bundle.name.clone(), derivation))
         })

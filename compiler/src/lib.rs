@@ -61,6 +61,8 @@ pub struct Compilation {
     pub keys: std::collections::BTreeMap<String, String>,
     /// How many bundles were rendered rather than taken from out/.
     pub rendered: usize,
+    /// Each host as the contracts gave it, as Nickel text (`derive`).
+    pub checked: std::collections::BTreeMap<String, String>,
 }
 
 /// eval → validate → render → bundle. Writing, diffing and pushing take the result.
@@ -84,8 +86,9 @@ pub fn compile_derived(config: &Config, reuse: bool) -> Result<Compilation, Erro
 }
 
 fn finish(derived: derive::Derived) -> Result<Compilation, Error> {
-    let evaluated = derived.evaluated;
+    let mut evaluated = derived.evaluated;
     validate::validate_but(&evaluated, &derived.taken)?;
+    let checked = std::mem::take(&mut evaluated.checked);
     let trees = render::render(&evaluated.fleet);
     let bundles = trees.into_iter().map(bundle::bundle).collect();
     let changes = changes::of(&evaluated);
@@ -96,6 +99,7 @@ fn finish(derived: derive::Derived) -> Result<Compilation, Error> {
         main_name: evaluated.main_name,
         keys: derived.keys,
         rendered: derived.rendered,
+        checked,
     })
 }
 

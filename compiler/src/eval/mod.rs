@@ -22,8 +22,10 @@ use nickel_lang_core::term::MergePriority;
 use crate::diagnostic::{Diagnostics, SourceDiagnostic};
 use crate::fleet::Fleet;
 
+pub use checked::record_of as known_hosts_record;
 pub use claims::{Claim, Proposal};
 
+mod checked;
 mod claims;
 mod collect;
 mod explain;
@@ -52,6 +54,9 @@ pub struct Evaluated {
     pub claims: Vec<Claim>,
     /// Nickel for what the hosts have and the description lacks (on request).
     pub proposals: Vec<Proposal>,
+    /// Each host taken through the contracts here, as Nickel text for a
+    /// later build's `known_hosts` (on request: [`Selection::export_checked`]).
+    pub checked: std::collections::BTreeMap<String, String>,
 }
 
 impl Evaluated {
@@ -94,6 +99,25 @@ const CHECK_FACTS_FIELD: &str = "check_facts";
 /// render (all by default).
 const RENDER_ONLY_FIELD: &str = "render_only";
 
+/// The fields of lib/lugc.ncl's build result that take hosts checked before
+/// and ask for the hosts checked now.
+const KNOWN_HOSTS_FIELD: &str = "known_hosts";
+const EXPORT_CHECKED_FIELD: &str = "export_checked";
+
+/// What `lugc build` asks of an evaluation besides the fleet (`derive`).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// The build result's `render_only` (Nickel): the others get no files.
+    pub render_only: Option<String>,
+    /// The build result's `known_hosts` (Nickel): hosts the last build
+    /// checked, which skip the contracts and the checks of one host. An
+    /// evaluation given them words no error: the caller evaluates again
+    /// without them for the diagnostics.
+    pub known_hosts: Option<String>,
+    /// Read back the hosts checked here, for the next build.
+    pub export_checked: bool,
+}
+
 /// Evaluate `file` and read the result as a [`Fleet`], with the facts
 /// beside it checked.
 pub fn evaluate(file: &Path, detail: Detail) -> Result<Evaluated, Diagnostics> {
@@ -106,17 +130,15 @@ pub fn evaluate_with(
     detail: Detail,
     facts: FactsUse,
 ) -> Result<Evaluated, Diagnostics> {
-    evaluate_selected(file, detail, facts, None)
+    evaluate_selected(file, detail, facts, Selection::default())
 }
 
-/// [`evaluate_with`], rendering only the bundles `render_only` names (a
-/// Nickel expression for the build result's `render_only`): the others
-/// come with no files.
+/// [`evaluate_with`], as `selection` asks.
 pub fn evaluate_selected(
     file: &Path,
     detail: Detail,
     facts: FactsUse,
-    render_only: Option<String>,
+    selection: Selection,
 ) -> Result<Evaluated, Diagnostics> {
     let file = file.to_path_buf();
     let has_facts =
@@ -126,7 +148,7 @@ pub fn evaluate_selected(
     } else {
         Reads::Fleet
     };
-    on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, reads, render_only))
+    on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, reads, selection))
 }
 
 /// Evaluate `file` with its facts used as `facts` says, and read what
@@ -138,7 +160,9 @@ pub fn evaluate_claims(
     facts: FactsUse,
 ) -> Result<Evaluated, Diagnostics> {
     let file = file.to_path_buf();
-    on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, Reads::Proposals, None))
+    on_eval_thread(move || {
+        evaluate_on_this_thread(&file, detail, facts, Reads::Proposals, Selection::default())
+    })
 }
 
 /// Run `evaluate` on a thread with a stack deep enough for Nickel.
@@ -178,14 +202,14 @@ fn evaluate_on_this_thread(
     detail: Detail,
     facts: FactsUse,
     reads: Reads,
-    render_only: Option<String>,
+    selection: Selection,
 ) -> Result<Evaluated, Diagnostics> {
     let base = display_base(file);
     let main_name = display_name(&base, &file.to_string_lossy());
     let main_text = source::read_main(file, &main_name)?;
     source::check_nesting(&main_name, &main_text)?;
     crate::facts::load(file.parent().unwrap_or(Path::new("")))?;
-    let mut program = program(file, facts, render_only, None)
+    let mut program = program(file, facts, &selection, None)
         .map_err(|error| SourceDiagnostic::new(format!("cannot read {main_name}: {error}")))?;
     // Places are taken after an evaluation: it reads the imported files.
     let places = |program: &Program<CacheImpl>| {
@@ -193,6 +217,9 @@ fn evaluate_on_this_thread(
     };
     let value = match program.eval_full_for_export() {
         Ok(value) => value,
+        Err(_) if selection.known_hosts.is_some() => {
+            return Err(SourceDiagnostic::new("the evaluation with known hosts failed").into())
+        }
         Err(error) => {
             let places = places(&program);
             return Err(explain::every_error(&mut program, error, places, detail));
@@ -212,7 +239,8 @@ fn evaluate_on_this_thread(
         });
         read.map_err(|error| explain::every_error(&mut program, error, places, detail))?
     };
-    let json = serde_json::to_value(&value).map_err(|error| {
+    let checked = checked::hosts(&value);
+    let json = to_json(&value).map_err(|error| {
         SourceDiagnostic::new(format!("{main_name} does not export to data: {error}"))
     })?;
     let fleet = serde_json::from_value(json).map_err(|error| {
@@ -230,16 +258,32 @@ fn evaluate_on_this_thread(
         main_text,
         claims,
         proposals,
+        checked,
     })
 }
 
+/// The exported value as JSON, but for the checked hosts (their enum tags
+/// have no JSON form).
+fn to_json(value: &nickel_lang_core::eval::value::NickelValue) -> serde_json::Result<serde_json::Value> {
+    let Some(record) = sources::record(value) else {
+        return serde_json::to_value(value);
+    };
+    let mut fields = serde_json::Map::new();
+    for (id, field) in &record.fields {
+        if let (Some(value), false) = (&field.value, id.label() == checked::CHECKED_HOSTS_FIELD) {
+            fields.insert(id.label().to_owned(), serde_json::to_value(value)?);
+        }
+    }
+    Ok(serde_json::Value::Object(fields))
+}
+
 /// The program of the main file, with `check_facts` overridden as `facts`
-/// says and `render_only` (a Nickel expression) as given; with `field`, the
-/// program of that field of its value.
+/// says and the fields of `selection` as given; with `field`, the program of
+/// that field of its value.
 fn program(
     file: &Path,
     facts: FactsUse,
-    render_only: Option<String>,
+    selection: &Selection,
     field: Option<&str>,
 ) -> Result<Program<CacheImpl>, nickel_lang_core::program::BuilderError> {
     let set = |name: &str, value: String| FieldOverride {
@@ -248,10 +292,12 @@ fn program(
         priority: MergePriority::Neutral,
     };
     let unchecked = (facts == FactsUse::Unchecked).then(|| set(CHECK_FACTS_FIELD, "false".into()));
-    let only = render_only.map(|only| set(RENDER_ONLY_FIELD, only));
+    let only = selection.render_only.clone().map(|only| set(RENDER_ONLY_FIELD, only));
+    let known = selection.known_hosts.clone().map(|known| set(KNOWN_HOSTS_FIELD, known));
+    let export = selection.export_checked.then(|| set(EXPORT_CHECKED_FIELD, "true".into()));
     let mut builder = ProgramBuilder::new()
         .add_path(file)
-        .add_overrides(unchecked.into_iter().chain(only));
+        .add_overrides(unchecked.into_iter().chain(only).chain(known).chain(export));
     if let Some(field) = field {
         builder = builder.with_field_path(FieldPath(vec![Ident::from(field).into()]));
     }

@@ -43,7 +43,7 @@ pub fn digest(file: &Path, facts: FactsUse) -> Option<Sources> {
 }
 
 fn digest_on_this_thread(file: &Path, facts: FactsUse) -> Option<Sources> {
-    let mut program = program(file, facts, None, Some(SOURCES_FIELD)).ok()?;
+    let mut program = program(file, facts, &super::Selection::default(), Some(SOURCES_FIELD)).ok()?;
     let value = program.eval_full_for_export().ok()?;
     let sources = record(&value)?;
     let rest = of(field(sources, "rest")?)?;
@@ -73,14 +73,14 @@ fn of(value: &NickelValue) -> Option<blake3::Hash> {
     Some(hasher.finalize())
 }
 
-fn record(value: &NickelValue) -> Option<&RecordData> {
+pub(super) fn record(value: &NickelValue) -> Option<&RecordData> {
     match value.content_ref() {
         ValueContentRef::Record(Container::Alloc(record)) => Some(record),
         _ => None,
     }
 }
 
-fn field<'a>(record: &'a RecordData, name: &str) -> Option<&'a NickelValue> {
+pub(super) fn field<'a>(record: &'a RecordData, name: &str) -> Option<&'a NickelValue> {
     record
         .fields
         .iter()
@@ -90,7 +90,7 @@ fn field<'a>(record: &'a RecordData, name: &str) -> Option<&'a NickelValue> {
 
 /// A record's fields with a value, by name; `None` if one that must have a
 /// value has none, or the record hides a part under a contract.
-fn sorted(record: &RecordData) -> Option<Vec<(String, &NickelValue)>> {
+pub(super) fn sorted(record: &RecordData) -> Option<Vec<(String, &NickelValue)>> {
     if record.sealed_tail.is_some() {
         return None;
     }
