@@ -186,7 +186,10 @@ pub fn derivations(config: &Config) -> HashMap<String, Derivation> {
         .collect();
     // `checked <name> <text>` follows its bundle's line.
     for line in text.lines() {
-        let Some((name, checked)) = line.strip_prefix("checked ").and_then(|rest| rest.split_once(' ')) else {
+        let Some((name, checked)) = line
+            .strip_prefix("checked ")
+            .and_then(|rest| rest.split_once(' '))
+        else {
             continue;
         };
         if let Some(derivation) = derivations.get_mut(name) {
@@ -215,9 +218,11 @@ pub fn store(config: &Config, key: Option<&Key>, index: &str, derivations: &[(&s
             derivation.input, derivation.id
         ));
         let one_line = |text: &str| !text.contains(['\n', '\r']);
-        if let Some(checked) = derivation.checked.as_ref().filter(|checked| {
-            one_line(checked) && !name.contains(char::is_whitespace)
-        }) {
+        if let Some(checked) = derivation
+            .checked
+            .as_ref()
+            .filter(|checked| one_line(checked) && !name.contains(char::is_whitespace))
+        {
             text.push_str(&format!("checked {name} {checked}\n"));
         }
     }

@@ -37,6 +37,8 @@ pub struct Derived {
     pub rendered: usize,
     /// The bundles taken from out/.
     pub taken: Vec<String>,
+    /// How many hosts the last build checked and this one took as checked.
+    pub known: usize,
 }
 
 /// Evaluate `config`'s fleet; with `reuse`, render only the bundles whose
@@ -96,6 +98,7 @@ fn whole(
         keys,
         rendered,
         taken: Vec::new(),
+        known: 0,
     })
 }
 
@@ -125,8 +128,10 @@ fn reusing(
             Err(_) if with_known => return Ok(None),
             Err(diagnostics) => return Err(diagnostics),
         };
-    for (name, text) in known {
-        evaluated.checked.insert(name.to_owned(), text.to_owned());
+    for (name, text) in &known {
+        evaluated
+            .checked
+            .insert((*name).to_owned(), (*text).to_owned());
     }
     if fill_from_out(&config.out, &mut evaluated, reused, recorded).is_none() {
         return Ok(None);
@@ -136,6 +141,7 @@ fn reusing(
         keys: keys.clone(),
         rendered: keys.len() - reused.len(),
         taken: reused.iter().map(|name| (*name).to_owned()).collect(),
+        known: known.len(),
     }))
 }
 

@@ -63,6 +63,8 @@ pub struct Compilation {
     pub rendered: usize,
     /// Each host as the contracts gave it, as Nickel text (`derive`).
     pub checked: std::collections::BTreeMap<String, String>,
+    /// How many hosts were taken as the last build checked them.
+    pub known: usize,
 }
 
 /// eval → validate → render → bundle. Writing, diffing and pushing take the result.
@@ -74,6 +76,7 @@ pub fn compile(config: &Config) -> Result<Compilation, Error> {
         keys: Default::default(),
         rendered,
         taken: Vec::new(),
+        known: 0,
     };
     finish(derived)
 }
@@ -100,6 +103,7 @@ fn finish(derived: derive::Derived) -> Result<Compilation, Error> {
         keys: derived.keys,
         rendered: derived.rendered,
         checked,
+        known: derived.known,
     })
 }
 

@@ -192,3 +192,49 @@ fn rendered_only_some(stderr: &str) -> bool {
         rendered.parse::<usize>().unwrap() < total.parse::<usize>().unwrap()
     })
 }
+
+/// Edits of one host that break a check across it and hosts whose sources
+/// did not change, or the changed host's own contract: the build that takes
+/// the unchanged hosts as the last build checked them fails exactly as a
+/// build from nothing does, and leaves out/ as it was.
+#[test]
+fn a_check_across_hosts_fails_as_in_a_full_build() {
+    let edits = [
+        // pve-6 takes pve-7's intranet address.
+        ("\"10.254.0.242/21\"", "\"10.254.0.243/21\""),
+        // local-zfs loses its only node, and the VMs on it their storage.
+        (
+            "vm_storage = [\"local-lvm\", \"local-zfs\"]",
+            "vm_storage = [\"local-lvm\"]",
+        ),
+        // The pbs storage's server and the certificates' pbs host loses the role.
+        ("roles = [\"pbs\"],", "roles = [],"),
+        // esxi-5's own contract.
+        ("uplink = \"enp3s0\"", "uplink = \"enp3s0 x\""),
+    ];
+    for (from, to) in edits {
+        let fixture = Fixture::new();
+        fixture.lugc().arg("build").assert().success();
+        // A change of one host's free text checks that host alone.
+        fixture.edit("cluster.ncl", "\"Oracle x86 server, 128 GB\"", "\"Oracle\"");
+        let output = fixture.run(&["build", "--verbose"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("checked 1 of 7 hosts"),
+            "{}",
+            stderr(&output)
+        );
+        fixture.edit("cluster.ncl", from, to);
+        let before = fixture.tree("out");
+        let incremental = fixture.run(&["build"]);
+        assert!(!incremental.status.success(), "{from}");
+        assert_eq!(fixture.tree("out"), before, "{from}");
+        std::fs::remove_file(fixture.path().join(".lugc-cache")).unwrap();
+        let full = fixture.run(&["build"]);
+        assert_eq!(
+            (incremental.status.code(), stderr(&incremental)),
+            (full.status.code(), stderr(&full)),
+            "{from}"
+        );
+    }
+}

@@ -53,6 +53,11 @@ pub fn run(args: &BuildArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
             compilation.rendered,
             compilation.bundles.len()
         );
+        eprintln!(
+            "checked {} of {} hosts",
+            compilation.fleet.hosts.len() - compilation.known,
+            compilation.fleet.hosts.len()
+        );
     }
     warn(&compilation.fleet.warnings);
     // Facts are not the description: where the state they show differs,

@@ -264,7 +264,9 @@ fn evaluate_on_this_thread(
 
 /// The exported value as JSON, but for the checked hosts (their enum tags
 /// have no JSON form).
-fn to_json(value: &nickel_lang_core::eval::value::NickelValue) -> serde_json::Result<serde_json::Value> {
+fn to_json(
+    value: &nickel_lang_core::eval::value::NickelValue,
+) -> serde_json::Result<serde_json::Value> {
     let Some(record) = sources::record(value) else {
         return serde_json::to_value(value);
     };
@@ -292,9 +294,17 @@ fn program(
         priority: MergePriority::Neutral,
     };
     let unchecked = (facts == FactsUse::Unchecked).then(|| set(CHECK_FACTS_FIELD, "false".into()));
-    let only = selection.render_only.clone().map(|only| set(RENDER_ONLY_FIELD, only));
-    let known = selection.known_hosts.clone().map(|known| set(KNOWN_HOSTS_FIELD, known));
-    let export = selection.export_checked.then(|| set(EXPORT_CHECKED_FIELD, "true".into()));
+    let only = selection
+        .render_only
+        .clone()
+        .map(|only| set(RENDER_ONLY_FIELD, only));
+    let known = selection
+        .known_hosts
+        .clone()
+        .map(|known| set(KNOWN_HOSTS_FIELD, known));
+    let export = selection
+        .export_checked
+        .then(|| set(EXPORT_CHECKED_FIELD, "true".into()));
     let mut builder = ProgramBuilder::new()
         .add_path(file)
         .add_overrides(unchecked.into_iter().chain(only).chain(known).chain(export));

@@ -43,7 +43,13 @@ pub fn digest(file: &Path, facts: FactsUse) -> Option<Sources> {
 }
 
 fn digest_on_this_thread(file: &Path, facts: FactsUse) -> Option<Sources> {
-    let mut program = program(file, facts, &super::Selection::default(), Some(SOURCES_FIELD)).ok()?;
+    let mut program = program(
+        file,
+        facts,
+        &super::Selection::default(),
+        Some(SOURCES_FIELD),
+    )
+    .ok()?;
     let value = program.eval_full_for_export().ok()?;
     let sources = record(&value)?;
     let rest = of(field(sources, "rest")?)?;
