@@ -56,6 +56,7 @@ pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
             ..Selection::default()
         };
         eval::evaluate_selected(&config.file, config.detail, config.facts, selection)
+            .or_else(|_| eval::evaluate_with(&config.file, config.detail, config.facts))
     };
     // With nothing to take from out/, the keys are worked out beside the
     // evaluation (for the next build), on the other core.
@@ -80,7 +81,7 @@ pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
         .map(|(name, _)| name.as_str())
         .collect();
     if !reused.is_empty() {
-        if let Some(derived) = reusing(config, &keys, &reused, &recorded)? {
+        if let Some(derived) = reusing(config, &keys, &reused, &recorded) {
             return Ok(derived);
         }
     }
@@ -104,14 +105,14 @@ fn whole(
 
 /// The evaluation that renders every bundle but `reused` and checks only
 /// the hosts the last build did not check; `None` when out/ does not hold
-/// the reused bundles as recorded, or the evaluation with known hosts
-/// failed (a whole one words its errors).
+/// the reused bundles as recorded, or the evaluation failed (a whole one
+/// words its errors).
 fn reusing(
     config: &Config,
     keys: &BTreeMap<String, String>,
     reused: &[&str],
     recorded: &HashMap<String, Derivation>,
-) -> Result<Option<Derived>, Diagnostics> {
+) -> Option<Derived> {
     let known: Vec<(&str, &str)> = reused
         .iter()
         .filter_map(|name| Some((*name, recorded.get(*name)?.checked.as_deref()?)))
@@ -121,28 +122,21 @@ fn reusing(
         known_hosts: (!known.is_empty()).then(|| eval::known_hosts_record(known.iter().copied())),
         export_checked: true,
     };
-    let with_known = selection.known_hosts.is_some();
     let mut evaluated =
-        match eval::evaluate_selected(&config.file, config.detail, config.facts, selection) {
-            Ok(evaluated) => evaluated,
-            Err(_) if with_known => return Ok(None),
-            Err(diagnostics) => return Err(diagnostics),
-        };
+        eval::evaluate_selected(&config.file, config.detail, config.facts, selection).ok()?;
     for (name, text) in &known {
         evaluated
             .checked
             .insert((*name).to_owned(), (*text).to_owned());
     }
-    if fill_from_out(&config.out, &mut evaluated, reused, recorded).is_none() {
-        return Ok(None);
-    }
-    Ok(Some(Derived {
+    fill_from_out(&config.out, &mut evaluated, reused, recorded)?;
+    Some(Derived {
         evaluated,
         keys: keys.clone(),
         rendered: keys.len() - reused.len(),
         taken: reused.iter().map(|name| (*name).to_owned()).collect(),
         known: known.len(),
-    }))
+    })
 }
 
 fn bundle_count(evaluated: &Result<Evaluated, Diagnostics>) -> usize {

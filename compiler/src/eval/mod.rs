@@ -110,12 +110,19 @@ pub struct Selection {
     /// The build result's `render_only` (Nickel): the others get no files.
     pub render_only: Option<String>,
     /// The build result's `known_hosts` (Nickel): hosts the last build
-    /// checked, which skip the contracts and the checks of one host. An
-    /// evaluation given them words no error: the caller evaluates again
-    /// without them for the diagnostics.
+    /// checked, which skip the contracts and the checks of one host.
     pub known_hosts: Option<String>,
     /// Read back the hosts checked here, for the next build.
     pub export_checked: bool,
+}
+
+impl Selection {
+    /// Whether an error is left unworded: the fields set here change what a
+    /// failing program reports (a main file without lib/ merges them in), so
+    /// the caller evaluates without them for the diagnostics.
+    fn is_quiet(&self) -> bool {
+        self.known_hosts.is_some() || self.export_checked || self.render_only.is_some()
+    }
 }
 
 /// Evaluate `file` and read the result as a [`Fleet`], with the facts
@@ -217,8 +224,8 @@ fn evaluate_on_this_thread(
     };
     let value = match program.eval_full_for_export() {
         Ok(value) => value,
-        Err(_) if selection.known_hosts.is_some() => {
-            return Err(SourceDiagnostic::new("the evaluation with known hosts failed").into())
+        Err(_) if selection.is_quiet() => {
+            return Err(SourceDiagnostic::new("the selected evaluation failed").into())
         }
         Err(error) => {
             let places = places(&program);
@@ -263,7 +270,8 @@ fn evaluate_on_this_thread(
 }
 
 /// The exported value as JSON, but for the checked hosts (their enum tags
-/// have no JSON form).
+/// have no JSON form) and the fields `lugc build` sets, which a main file
+/// that does not declare them (a fleet written without lib/) exports.
 fn to_json(
     value: &nickel_lang_core::eval::value::NickelValue,
 ) -> serde_json::Result<serde_json::Value> {
@@ -272,7 +280,12 @@ fn to_json(
     };
     let mut fields = serde_json::Map::new();
     for (id, field) in &record.fields {
-        if let (Some(value), false) = (&field.value, id.label() == checked::CHECKED_HOSTS_FIELD) {
+        let ours = [
+            checked::CHECKED_HOSTS_FIELD,
+            KNOWN_HOSTS_FIELD,
+            EXPORT_CHECKED_FIELD,
+        ];
+        if let (Some(value), false) = (&field.value, ours.contains(&id.label())) {
             fields.insert(id.label().to_owned(), serde_json::to_value(value)?);
         }
     }
