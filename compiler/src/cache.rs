@@ -163,6 +163,20 @@ pub struct Derivation {
     pub checked: Option<String>,
 }
 
+/// The key and checked Nickel text of the description without its hosts
+/// that the last build that wrote out/ recorded (`derive`).
+pub fn checked_rest(config: &Config) -> Option<(String, String)> {
+    let text = fs::read_to_string(cache_path(config)?).ok()?;
+    if text.lines().next() != Some(HEADER) {
+        return None;
+    }
+    let (key, rest) = text
+        .lines()
+        .find_map(|line| line.strip_prefix("rest "))?
+        .split_once(' ')?;
+    Some((key.to_owned(), rest.to_owned()))
+}
+
 /// The bundles the last build that wrote out/ recorded, by name.
 pub fn derivations(config: &Config) -> HashMap<String, Derivation> {
     let Some(text) = cache_path(config).and_then(|path| fs::read_to_string(path).ok()) else {
@@ -203,7 +217,13 @@ pub fn derivations(config: &Config) -> HashMap<String, Derivation> {
 /// must not be skipped next time) and this INDEX text, and each bundle's
 /// derivation. Written to a temporary file and renamed, so a reader sees
 /// all or nothing.
-pub fn store(config: &Config, key: Option<&Key>, index: &str, derivations: &[(&str, Derivation)]) {
+pub fn store(
+    config: &Config,
+    key: Option<&Key>,
+    index: &str,
+    derivations: &[(&str, Derivation)],
+    rest: Option<&(String, String)>,
+) {
     let Some(path) = cache_path(config) else {
         return;
     };
@@ -212,12 +232,15 @@ pub fn store(config: &Config, key: Option<&Key>, index: &str, derivations: &[(&s
         key.map_or("-", |key| &key.0),
         blake3::hash(index.as_bytes()).to_hex()
     );
+    let one_line = |text: &str| !text.contains(['\n', '\r']);
+    if let Some((rest_key, checked)) = rest.filter(|(_, checked)| one_line(checked)) {
+        text.push_str(&format!("rest {rest_key} {checked}\n"));
+    }
     for (name, derivation) in derivations {
         text.push_str(&format!(
             "bundle {} {} {name}\n",
             derivation.input, derivation.id
         ));
-        let one_line = |text: &str| !text.contains(['\n', '\r']);
         if let Some(checked) = derivation
             .checked
             .as_ref()
@@ -255,7 +278,7 @@ pub fn record_current(config: &Config, key: &Key, index: &str, compilation: &cra
         .iter()
         .map(|(name, derivation)| (name.as_str(), derivation.clone()))
         .collect();
-    store(config, key, index, &records);
+    store(config, key, index, &records, compilation.rest.as_ref());
 }
 
 /// Where the cache file of `config` is: beside out/.
@@ -441,7 +464,7 @@ mod tests {
         fs::write(out.join("INDEX"), &index).unwrap();
         let key_now = key(&config).unwrap();
         assert_eq!(lookup(&config, &key_now), None, "no cache yet");
-        store(&config, Some(&key_now), &index, &[]);
+        store(&config, Some(&key_now), &index, &[], None);
         assert_eq!(lookup(&config, &key_now), Some(index.clone()));
         assert_eq!(lookup(&config, &Key("other".into())), None);
 

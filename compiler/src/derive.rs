@@ -39,14 +39,17 @@ pub struct Derived {
     pub taken: Vec<String>,
     /// How many hosts the last build checked and this one took as checked.
     pub known: usize,
+    /// The key of the description without its hosts and, as the contracts
+    /// gave it, its Nickel text (`eval::Evaluated::checked_rest`).
+    pub rest: Option<(String, String)>,
 }
 
 /// Evaluate `config`'s fleet; with `reuse`, render only the bundles whose
 /// sources changed since the build that wrote out/, and take only their
 /// hosts through the contracts and the checks of one host.
 pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
-    let recorded = if reuse {
-        cache::derivations(config)
+    let (recorded, recorded_rest) = if reuse {
+        (cache::derivations(config), cache::checked_rest(config))
     } else {
         Default::default()
     };
@@ -60,7 +63,7 @@ pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
     };
     // With nothing to take from out/, the keys are worked out beside the
     // evaluation (for the next build), on the other core.
-    let (keys, evaluated) = if recorded.is_empty() {
+    let ((keys, rest_key), evaluated) = if recorded.is_empty() {
         std::thread::scope(|scope| {
             let keys = scope.spawn(|| keys(config));
             let evaluated = everything();
@@ -73,29 +76,44 @@ pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
         (keys(config).unwrap_or_default(), None)
     };
     if let Some(evaluated) = evaluated {
-        return whole(evaluated, keys);
+        return whole(evaluated, keys, rest_key);
     }
+    let known_rest = recorded_rest
+        .filter(|(key, _)| *key == rest_key)
+        .map(|(_, text)| text);
     let reused: Vec<&str> = keys
         .iter()
         .filter(|(name, key)| recorded.get(*name).is_some_and(|was| &was.input == *key))
         .map(|(name, _)| name.as_str())
         .collect();
     if !reused.is_empty() {
-        if let Some(derived) = reusing(config, &keys, &reused, &recorded) {
+        let reusing = Reusing {
+            keys: &keys,
+            reused: &reused,
+            recorded: &recorded,
+            known_rest: known_rest.as_deref(),
+        };
+        if let Some(mut derived) = reusing.evaluate(config) {
+            let text = derived.evaluated.checked_rest.take();
+            derived.rest = text.or(known_rest).map(|text| (rest_key, text));
             return Ok(derived);
         }
     }
-    whole(everything(), keys)
+    whole(everything(), keys, rest_key)
 }
 
 /// A whole evaluation's result.
 fn whole(
     evaluated: Result<Evaluated, Diagnostics>,
     keys: BTreeMap<String, String>,
+    rest_key: String,
 ) -> Result<Derived, Diagnostics> {
     let rendered = bundle_count(&evaluated);
+    let mut evaluated = evaluated?;
+    let rest = evaluated.checked_rest.take().map(|text| (rest_key, text));
     Ok(Derived {
-        evaluated: evaluated?,
+        evaluated,
+        rest: rest.filter(|_| !keys.is_empty()),
         keys,
         rendered,
         taken: Vec::new(),
@@ -103,40 +121,56 @@ fn whole(
     })
 }
 
+/// What a build over an earlier out/ takes from it.
+struct Reusing<'a> {
+    keys: &'a BTreeMap<String, String>,
+    reused: &'a [&'a str],
+    recorded: &'a HashMap<String, Derivation>,
+    /// The description without its hosts as the last build's contracts
+    /// gave it, if it did not change.
+    known_rest: Option<&'a str>,
+}
+
 /// The evaluation that renders every bundle but `reused` and checks only
 /// the hosts the last build did not check; `None` when out/ does not hold
 /// the reused bundles as recorded, or the evaluation failed (a whole one
 /// words its errors).
-fn reusing(
-    config: &Config,
-    keys: &BTreeMap<String, String>,
-    reused: &[&str],
-    recorded: &HashMap<String, Derivation>,
-) -> Option<Derived> {
-    let known: Vec<(&str, &str)> = reused
-        .iter()
-        .filter_map(|name| Some((*name, recorded.get(*name)?.checked.as_deref()?)))
-        .collect();
-    let selection = Selection {
-        render_only: Some(render_only(keys, reused)),
-        known_hosts: (!known.is_empty()).then(|| eval::known_hosts_record(known.iter().copied())),
-        export_checked: true,
-    };
-    let mut evaluated =
-        eval::evaluate_selected(&config.file, config.detail, config.facts, selection).ok()?;
-    for (name, text) in &known {
-        evaluated
-            .checked
-            .insert((*name).to_owned(), (*text).to_owned());
+impl Reusing<'_> {
+    fn evaluate(&self, config: &Config) -> Option<Derived> {
+        let Reusing {
+            keys,
+            reused,
+            recorded,
+            known_rest,
+        } = *self;
+        let known: Vec<(&str, &str)> = reused
+            .iter()
+            .filter_map(|name| Some((*name, recorded.get(*name)?.checked.as_deref()?)))
+            .collect();
+        let selection = Selection {
+            render_only: Some(render_only(keys, reused)),
+            known_hosts: (!known.is_empty())
+                .then(|| eval::known_hosts_record(known.iter().copied())),
+            known_rest: known_rest.map(str::to_owned),
+            export_checked: true,
+        };
+        let mut evaluated =
+            eval::evaluate_selected(&config.file, config.detail, config.facts, selection).ok()?;
+        for (name, text) in &known {
+            evaluated
+                .checked
+                .insert((*name).to_owned(), (*text).to_owned());
+        }
+        fill_from_out(&config.out, &mut evaluated, reused, recorded)?;
+        Some(Derived {
+            evaluated,
+            keys: keys.clone(),
+            rendered: keys.len() - reused.len(),
+            taken: reused.iter().map(|name| (*name).to_owned()).collect(),
+            known: known.len(),
+            rest: None,
+        })
     }
-    fill_from_out(&config.out, &mut evaluated, reused, recorded)?;
-    Some(Derived {
-        evaluated,
-        keys: keys.clone(),
-        rendered: keys.len() - reused.len(),
-        taken: reused.iter().map(|name| (*name).to_owned()).collect(),
-        known: known.len(),
-    })
 }
 
 fn bundle_count(evaluated: &Result<Evaluated, Diagnostics>) -> usize {
@@ -145,11 +179,19 @@ fn bundle_count(evaluated: &Result<Evaluated, Diagnostics>) -> usize {
         .map_or(0, |evaluated| evaluated.fleet.hosts.len() + 1)
 }
 
-/// Every bundle's key, by name.
-fn keys(config: &Config) -> Option<BTreeMap<String, String>> {
+/// Every bundle's key, by name, and the key of the description without
+/// its hosts.
+fn keys(config: &Config) -> Option<(BTreeMap<String, String>, String)> {
     let sources = eval::sources::digest(&config.file, config.facts)?;
     let renderer = cache::renderer_key(config.root(), &RENDERER_DIRS)?;
-    Some(keys_of(&renderer, &sources))
+    let mut rest = blake3::Hasher::new();
+    rest.update(renderer.as_bytes());
+    rest.update(b"rest\0");
+    rest.update(sources.rest.as_bytes());
+    Some((
+        keys_of(&renderer, &sources),
+        rest.finalize().to_hex().to_string(),
+    ))
 }
 
 fn keys_of(renderer: &blake3::Hash, sources: &Sources) -> BTreeMap<String, String> {

@@ -65,6 +65,8 @@ pub struct Compilation {
     pub checked: std::collections::BTreeMap<String, String>,
     /// How many hosts were taken as the last build checked them.
     pub known: usize,
+    /// The key and checked Nickel text of the description without its hosts.
+    pub rest: Option<(String, String)>,
 }
 
 /// eval → validate → render → bundle. Writing, diffing and pushing take the result.
@@ -77,6 +79,7 @@ pub fn compile(config: &Config) -> Result<Compilation, Error> {
         rendered,
         taken: Vec::new(),
         known: 0,
+        rest: None,
     };
     finish(derived)
 }
@@ -104,6 +107,7 @@ fn finish(derived: derive::Derived) -> Result<Compilation, Error> {
         rendered: derived.rendered,
         checked,
         known: derived.known,
+        rest: derived.rest,
     })
 }
 

@@ -10,14 +10,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use nickel_lang_core::eval::value::{
-    ArrayData, Container, EnumVariantData, NickelValue, ValueContentRef,
-};
+use nickel_lang_core::eval::value::{Container, EnumVariantData, NickelValue, ValueContentRef};
 
-use super::sources::{field, record, sorted};
+use super::sources::{elements, field, record, sorted};
 
-/// The build result's field that holds the checked hosts.
+/// The build result's fields that hold the checked hosts and the checked
+/// description without its hosts.
 pub(super) const CHECKED_HOSTS_FIELD: &str = "checked_hosts";
+pub(super) const CHECKED_REST_FIELD: &str = "checked_rest";
 
 /// Each host of the main value's `checked_hosts` as one line of Nickel, by
 /// name; none when the field is null or absent.
@@ -37,6 +37,15 @@ pub(super) fn hosts(main: &NickelValue) -> BTreeMap<String, String> {
             Some((name, text))
         })
         .collect()
+}
+
+/// The main value's `checked_rest` as one line of Nickel, if it has one.
+pub(super) fn rest(main: &NickelValue) -> Option<String> {
+    let rest = field(record(main)?, CHECKED_REST_FIELD)?;
+    record(rest)?;
+    let mut text = String::new();
+    write(&mut text, rest)?;
+    Some(text)
 }
 
 /// The Nickel record `{ "<name>" = <text>, … }` of hosts given as text.
@@ -78,16 +87,9 @@ fn write(out: &mut String, value: &NickelValue) -> Option<()> {
             out.push(')');
         }
         ValueContentRef::Array(Container::Empty) => out.push_str("[]"),
-        ValueContentRef::Array(Container::Alloc(ArrayData {
-            array,
-            pending_contracts,
-            ..
-        })) => {
-            if !pending_contracts.is_empty() {
-                return None;
-            }
+        ValueContentRef::Array(Container::Alloc(data)) => {
             out.push('[');
-            for item in array.iter() {
+            for item in elements(data)? {
                 write(out, item)?;
                 out.push(',');
             }

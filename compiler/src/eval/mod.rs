@@ -57,6 +57,9 @@ pub struct Evaluated {
     /// Each host taken through the contracts here, as Nickel text for a
     /// later build's `known_hosts` (on request: [`Selection::export_checked`]).
     pub checked: std::collections::BTreeMap<String, String>,
+    /// The description without its hosts taken through the contracts here,
+    /// as Nickel text (on request, when it was not known).
+    pub checked_rest: Option<String>,
 }
 
 impl Evaluated {
@@ -103,6 +106,7 @@ const RENDER_ONLY_FIELD: &str = "render_only";
 /// and ask for the hosts checked now.
 const KNOWN_HOSTS_FIELD: &str = "known_hosts";
 const EXPORT_CHECKED_FIELD: &str = "export_checked";
+const KNOWN_REST_FIELD: &str = "known_rest";
 
 /// What `lugc build` asks of an evaluation besides the fleet (`derive`).
 #[derive(Debug, Clone, Default)]
@@ -112,6 +116,9 @@ pub struct Selection {
     /// The build result's `known_hosts` (Nickel): hosts the last build
     /// checked, which skip the contracts and the checks of one host.
     pub known_hosts: Option<String>,
+    /// The build result's `known_rest` (Nickel): the description without
+    /// its hosts as the last build's contracts gave it, which skips them.
+    pub known_rest: Option<String>,
     /// Read back the hosts checked here, for the next build.
     pub export_checked: bool,
 }
@@ -121,7 +128,10 @@ impl Selection {
     /// failing program reports (a main file without lib/ merges them in), so
     /// the caller evaluates without them for the diagnostics.
     fn is_quiet(&self) -> bool {
-        self.known_hosts.is_some() || self.export_checked || self.render_only.is_some()
+        self.known_hosts.is_some()
+            || self.known_rest.is_some()
+            || self.export_checked
+            || self.render_only.is_some()
     }
 }
 
@@ -247,6 +257,7 @@ fn evaluate_on_this_thread(
         read.map_err(|error| explain::every_error(&mut program, error, places, detail))?
     };
     let checked = checked::hosts(&value);
+    let checked_rest = checked::rest(&value);
     let json = to_json(&value).map_err(|error| {
         SourceDiagnostic::new(format!("{main_name} does not export to data: {error}"))
     })?;
@@ -266,6 +277,7 @@ fn evaluate_on_this_thread(
         claims,
         proposals,
         checked,
+        checked_rest,
     })
 }
 
@@ -282,7 +294,9 @@ fn to_json(
     for (id, field) in &record.fields {
         let ours = [
             checked::CHECKED_HOSTS_FIELD,
+            checked::CHECKED_REST_FIELD,
             KNOWN_HOSTS_FIELD,
+            KNOWN_REST_FIELD,
             EXPORT_CHECKED_FIELD,
         ];
         if let (Some(value), false) = (&field.value, ours.contains(&id.label())) {
@@ -311,10 +325,15 @@ fn program(
         .render_only
         .clone()
         .map(|only| set(RENDER_ONLY_FIELD, only));
-    let known = selection
-        .known_hosts
-        .clone()
-        .map(|known| set(KNOWN_HOSTS_FIELD, known));
+    let known = (selection.known_hosts.clone())
+        .map(|known| set(KNOWN_HOSTS_FIELD, known))
+        .into_iter()
+        .chain(
+            selection
+                .known_rest
+                .clone()
+                .map(|rest| set(KNOWN_REST_FIELD, rest)),
+        );
     let export = selection
         .export_checked
         .then(|| set(EXPORT_CHECKED_FIELD, "true".into()));

@@ -94,6 +94,11 @@ pub(super) fn field<'a>(record: &'a RecordData, name: &str) -> Option<&'a Nickel
         .and_then(|(_, field)| field.value.as_ref())
 }
 
+/// An array's elements; `None` while a contract is pending on them.
+pub(super) fn elements(data: &ArrayData) -> Option<impl Iterator<Item = &NickelValue>> {
+    data.pending_contracts.is_empty().then(|| data.array.iter())
+}
+
 /// A record's fields with a value, by name; `None` if one that must have a
 /// value has none, or the record hides a part under a contract.
 pub(super) fn sorted(record: &RecordData) -> Option<Vec<(String, &NickelValue)>> {
@@ -155,17 +160,11 @@ fn feed(hasher: &mut blake3::Hasher, value: &NickelValue) -> Option<()> {
             hasher.update(b"[");
             hasher.update(&0u64.to_le_bytes());
         }
-        ValueContentRef::Array(Container::Alloc(ArrayData {
-            array,
-            pending_contracts,
-            ..
-        })) => {
-            if !pending_contracts.is_empty() {
-                return None;
-            }
+        ValueContentRef::Array(Container::Alloc(data)) => {
+            let array = elements(data)?;
             hasher.update(b"[");
-            hasher.update(&(array.len() as u64).to_le_bytes());
-            for item in array.iter() {
+            hasher.update(&(data.array.len() as u64).to_le_bytes());
+            for item in array {
                 feed(hasher, item)?;
             }
         }
