@@ -27,6 +27,8 @@ const VOLATILE: &[(&str, &str)] = &[
     // limits it was given (`after 2 s`), the same on every run.
     (r"\b\d+\.\d+ ?s\b", "[duration]"),
     (r"\b\d+(\.\d+)? ?(ms|µs)\b", "[duration]"),
+    // What is left of a host's deadline: `(in 593 s by pve-5's clock)`.
+    (r"\(in -?\d+ s by ", "(in [seconds] s by "),
     // Ports of loopback.
     (r"(127\.0\.0\.1|\[::1\]|localhost):\d+", "$1:[port]"),
     (r"(\bport|\s-p) \d+\b", "$1 [port]"),

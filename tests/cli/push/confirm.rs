@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::window::StandIn;
 use super::{wait_for, Setup, RESTART_CHRONY};
+use crate::common::snapshot::assert_output;
 use crate::common::stdout;
 
 pub(super) const IFRELOAD: &str = "ifreload -a";
@@ -79,24 +80,10 @@ fn has(dir: &Path, name: &str) -> bool {
 #[test]
 fn a_confirmed_push_keeps_its_files_and_disarms_the_revert() {
     let setup = Setup::new();
-    let dry = setup.push_ok(&["pve-5"]);
-    assert!(
-        dry.contains(&format!("    {IFRELOAD}  [reverted unless confirmed]")),
-        "{dry}"
-    );
+    assert_output!("dry-run", setup.push_ok(&["pve-5"]));
+    // Unguarded actions first, then the guarded ones under the revert.
     let output = setup.push_ok(&["pve-5", "--yes", "--confirm-timeout", "30"]);
-    assert!(
-        output.contains("armed: pve-5 reverts this push on its own unless lugc confirms it over a new connection within 30 s"),
-        "{output}"
-    );
-    assert!(
-        output.contains("confirmed: root@127.0.0.1 took a new ssh connection"),
-        "{output}"
-    );
-    // Unguarded actions first, then the guarded one under the revert.
-    let armed_at = output.find("armed:").unwrap();
-    assert!(output.find(&format!("running: {RESTART_CHRONY}")).unwrap() < armed_at);
-    assert!(output.find(&format!("running: {IFRELOAD}")).unwrap() > armed_at);
+    assert_output!("confirmed", output);
 
     let dirs = setup.push_dirs();
     assert_eq!(dirs.len(), 1, "{dirs:?}");
@@ -110,13 +97,11 @@ fn a_confirmed_push_keeps_its_files_and_disarms_the_revert() {
     // --no-confirm says what it skips.
     setup.change_network();
     let output = setup.push_ok(&["pve-5", "--yes", "--no-confirm"]);
-    assert!(output.contains("not guarded (--no-confirm)"), "{output}");
-    assert!(!output.contains("armed:"), "{output}");
+    assert_output!("no-confirm", output);
 
     // Undoing a network change is guarded as making it is.
     let output = setup.push_ok(&["pve-5", "--rollback", "--yes"]);
-    assert!(output.contains("armed:"), "{output}");
-    assert!(output.contains("confirmed:"), "{output}");
+    assert_output!("rollback", output);
     assert_eq!(setup.actions().last().map(String::as_str), Some(IFRELOAD));
 }
 
@@ -139,11 +124,7 @@ fn an_unconfirmed_push_is_reverted_by_the_host_and_reported_by_the_next_push() {
     let ran = setup.actions().len();
 
     let error = setup.push_fails(&["pve-5", "--yes", "--confirm-timeout", "5"]);
-    assert!(
-        error.contains("pve-5 did not take a new ssh connection within 5 s after the actions"),
-        "{error}"
-    );
-    assert!(error.contains("puts back the files it replaced"), "{error}");
+    assert_output!("unconfirmed", error);
 
     setup.assert_reverted(&old_files, ran);
     assert_eq!(
@@ -163,23 +144,12 @@ fn an_unconfirmed_push_is_reverted_by_the_host_and_reported_by_the_next_push() {
 
     setup.restore_connection();
     let status = setup.status_command(&["pve-5"]).output().unwrap();
-    let status = stdout(&status);
-    assert!(
-        status.contains(&format!("pve-5 reverted push {id} at "))
-            && status.contains("because it was not confirmed"),
-        "{status}"
-    );
-    let dry = setup.push_ok(&["pve-5"]);
-    assert!(
-        dry.contains(&format!("reverted: pve-5 put back what push {id}"))
-            && dry.contains("because the push was not confirmed"),
-        "{dry}"
-    );
+    assert_output!("status", stdout(&status));
+    assert_output!("dry-run", setup.push_ok(&["pve-5"]));
     setup.push_ok(&["pve-5", "--yes", "--confirm-timeout", "30"]);
     assert_eq!(setup.host_files("pve-5"), setup.bundle_files("pve-5"));
     assert_eq!(setup.host_record("pve-5", "pve-5.REVERTED"), None);
-    let again = setup.push_ok(&["pve-5"]);
-    assert!(!again.contains("reverted:"), "{again}");
+    assert_output!("dry-run-again", setup.push_ok(&["pve-5"]));
 }
 
 #[test]
@@ -193,25 +163,12 @@ fn a_failed_guarded_action_has_the_host_revert_at_once() {
 
     // Were the host to wait out the window, the test would wait ten minutes.
     let error = setup.push_fails(&["pve-5", "--yes", "--confirm-timeout", "600"]);
-    assert!(
-        error.contains(&format!("action `{IFRELOAD}` failed on pve-5")),
-        "{error}"
-    );
-    assert!(
-        error.contains("puts back the files it replaced and runs their actions now"),
-        "{error}"
-    );
+    assert_output!("failed", error);
     setup.assert_reverted(&old_files, ran);
     // `ifreload -a` failed again after the files were put back: said so.
     let record = setup.host_record("pve-5", "pve-5.REVERTED").unwrap();
     assert!(record.ends_with("outcome incomplete\n"), "{record}");
-    let dry = setup.push_ok(&["pve-5"]);
-    assert!(
-        dry.contains(
-            "the revert was incomplete: a file was not put back or an action failed; see "
-        ),
-        "{dry}"
-    );
+    assert_output!("dry-run", setup.push_ok(&["pve-5"]));
 }
 
 #[test]
@@ -238,34 +195,17 @@ fn a_push_waits_for_an_armed_revert_and_names_one_a_reboot_stopped() {
     fs::write(dir.join("DEADLINE"), format!("{}\n", now + 600)).unwrap();
     let revert = StandIn::start(&dir);
 
-    let error = setup.push_fails(&["pve-5", "--yes"]);
-    assert!(
-        error.contains(&format!(
-            "push {id} on pve-5 is not confirmed yet, and its revert is armed"
-        )),
-        "{error}"
-    );
-    let dry = setup.push_ok(&["pve-5"]);
-    assert!(
-        dry.contains(&format!("armed: push {id} is not confirmed")),
-        "{dry}"
-    );
+    assert_output!("armed", setup.push_fails(&["pve-5", "--yes"]));
+    assert_output!("armed-dry-run", setup.push_ok(&["pve-5"]));
 
     // The host restarted inside the window: the revert process is gone.
     drop(revert);
     fs::write(dir.join("DEADLINE"), format!("{}\n", now - 600)).unwrap();
-    let dry = setup.push_ok(&["pve-5"]);
-    assert!(
-        dry.contains(&format!(
-            "unconfirmed: push {id} was never confirmed and its revert never ran"
-        )),
-        "{dry}"
-    );
+    assert_output!("unconfirmed-dry-run", setup.push_ok(&["pve-5"]));
     setup.push_ok(&["pve-5", "--yes"]);
     assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
     assert_eq!(setup.host_files("pve-5"), setup.bundle_files("pve-5"));
-    let after = setup.push_ok(&["pve-5"]);
-    assert!(!after.contains("unconfirmed:"), "{after}");
+    assert_output!("dry-run-after", setup.push_ok(&["pve-5"]));
 }
 
 #[test]
@@ -278,17 +218,8 @@ fn a_pending_interfaces_new_blocks_the_push_until_forced() {
 
     let output = setup.push(&["pve-5"]);
     assert_eq!(output.status.code(), Some(2));
-    let dry = stdout(&output);
-    assert!(
-        dry.contains("- /etc/network/interfaces.new  [must not exist]"),
-        "{dry}"
-    );
-    let error = setup.push_fails(&["pve-5", "--yes"]);
-    assert!(
-        error.contains("1 file on pve-5 must not exist: /etc/network/interfaces.new"),
-        "{error}"
-    );
-    assert!(error.contains("PVE's web UI"), "{error}");
+    assert_output!("dry-run", stdout(&output));
+    assert_output!("refused", setup.push_fails(&["pve-5", "--yes"]));
     assert_eq!(fs::read_to_string(&pending).unwrap(), web_ui_change);
 
     setup.push_ok(&["pve-5", "--yes", "--force"]);

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::confirm::IFRELOAD;
 use super::host_state::processes_with;
 use super::{wait_for, Setup, CHRONY};
+use crate::common::snapshot::assert_output;
 use crate::common::{stderr, stdout};
 
 fn now() -> u64 {
@@ -74,14 +75,7 @@ fn an_armed_revert_shows_in_status_with_its_deadline_and_stops_every_push_throug
     let _revert = StandIn::start(&dir);
 
     let output = setup.status_command(&["esxi-5"]).output().unwrap();
-    let shown = stdout(&output);
-    assert!(
-        shown.contains(&format!(
-            "revert armed: push {id} is not confirmed; esxi-5 reverts it at 20"
-        )) && shown.contains("s by esxi-5's clock) unless it is"),
-        "{shown}"
-    );
-    assert!(!shown.contains("cut short"), "{shown}");
+    assert_output!("status", stdout(&output));
     let output = setup
         .status_command(&["esxi-5", "--json"])
         .output()
@@ -93,19 +87,9 @@ fn an_armed_revert_shows_in_status_with_its_deadline_and_stops_every_push_throug
     let left = row["armed"]["seconds_left"].as_i64().unwrap();
     assert!((500..=600).contains(&left), "{row}");
 
-    let error = setup.push_fails(&["esxi-5", "--yes", "--force"]);
-    assert!(
-        error.contains(&format!(
-            "push {id} on esxi-5 is not confirmed yet, and its revert is armed: it fires at 20"
-        )),
-        "{error}"
-    );
+    assert_output!("forced", setup.push_fails(&["esxi-5", "--yes", "--force"]));
     // The cluster bundle goes through esxi-5, its first member.
-    let error = setup.push_fails(&["cluster", "--yes"]);
-    assert!(
-        error.contains(&format!("push {id} on esxi-5 is not confirmed yet")),
-        "{error}"
-    );
+    assert_output!("cluster", setup.push_fails(&["cluster", "--yes"]));
     assert!(!setup.host_root("esxi-5").join("etc/pve/nodes").exists());
 }
 
@@ -118,23 +102,11 @@ fn a_revert_whose_process_is_gone_is_reported_and_force_abandons_it_once_its_bac
     // The host restarted inside the window of the second push with its
     // clock an hour behind: no revert process, the deadline far ahead.
     let dir = setup.armed_by_hand("pve-5");
-    let id = id_of(&dir);
     set_deadline(&dir, 3600);
 
     let output = setup.status_command(&["pve-5"]).output().unwrap();
-    let shown = stdout(&output);
-    assert!(
-        shown.contains(&format!(
-            "revert gone: push {id} was not confirmed, and its revert process is gone before its deadline"
-        )),
-        "{shown}"
-    );
-    assert!(shown.contains("--force` abandons it"), "{shown}");
-    let error = setup.push_fails(&["pve-5", "--yes"]);
-    assert!(
-        error.contains("its revert process is gone: it will never run"),
-        "{error}"
-    );
+    assert_output!("status", stdout(&output));
+    assert_output!("refused", setup.push_fails(&["pve-5", "--yes"]));
 
     // Without the copy of chrony.conf that the push replaced, nothing could
     // put it back: the revert stays.
@@ -142,15 +114,11 @@ fn a_revert_whose_process_is_gone_is_reported_and_force_abandons_it_once_its_bac
     let copy = fs::read(&kept).unwrap();
     fs::remove_file(&kept).unwrap();
     let error = setup.push_fails(&["pve-5", "--yes", "--force"]);
-    assert!(error.contains(&format!("/{CHRONY}")), "{error}");
+    assert_output!("no-copy", error);
     assert!(dir.join("ARMED").exists());
 
     fs::write(&kept, copy).unwrap();
-    let shown = setup.push_ok(&["pve-5", "--yes", "--force"]);
-    assert!(
-        shown.contains(&format!("abandoned: the revert of push {id} will not run")),
-        "{shown}"
-    );
+    assert_output!("abandoned", setup.push_ok(&["pve-5", "--yes", "--force"]));
     assert!(dir.join("ABANDONED").exists() && !dir.join("ARMED").exists());
     assert_eq!(setup.host_record("pve-5", "pve-5.PENDING"), None);
     assert_eq!(setup.host_files("pve-5"), setup.bundle_files("pve-5"));
@@ -233,11 +201,7 @@ fn an_interrupted_lugc_says_the_host_will_revert_and_confirms_nothing() {
         .unwrap();
     assert!(status.success());
     let output = push.wait_with_output().unwrap();
-    let said = stderr(&output);
-    assert!(
-        said.contains("is armed on pve-5: unless it is confirmed, pve-5 reverts it at its deadline, 20 s after its last action ended"),
-        "{said}"
-    );
+    assert_output!(stderr(&output));
     assert_nothing_confirms(&setup, &mark);
 }
 
@@ -252,6 +216,8 @@ fn a_lost_reply_to_the_confirmation_is_unknown_until_status_reads_the_host() {
         setup.drop_connection()
     ));
     let error = setup.push_fails(&["pve-5", "--yes", "--confirm-timeout", "5"]);
+    // Why the reply was lost depends on which end notices the drop first
+    // (ssh's message or lugc's timeout): the verdict alone is checked.
     assert!(
         error.contains("lugc cannot tell whether pve-5 took the confirmation of push"),
         "{error}"
@@ -260,11 +226,7 @@ fn a_lost_reply_to_the_confirmation_is_unknown_until_status_reads_the_host() {
     setup.restore_connection();
 
     let output = setup.status_command(&["pve-5"]).output().unwrap();
-    let shown = stdout(&output);
-    assert!(
-        shown.contains("(confirmed on pve-5: push again to record it complete)"),
-        "{shown}"
-    );
+    assert_output!("status", stdout(&output));
     wait_for("the disarmed revert to end", || !setup.revert_running());
     assert_eq!(setup.host_record("pve-5", "pve-5.REVERTED"), None);
     setup.push_ok(&["pve-5", "--yes"]);
