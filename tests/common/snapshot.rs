@@ -22,7 +22,6 @@ const VOLATILE: &[(&str, &str)] = &[
         r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?",
         "[time]",
     ),
-    (r"\b\d{10}(\.\d+)?\b", "[epoch]"),
     // Measured durations (`1.2s`, `350 ms`); whole seconds lugc prints are
     // limits it was given (`after 2 s`), the same on every run.
     (r"\b\d+\.\d+ ?s\b", "[duration]"),
