@@ -202,6 +202,10 @@ fn free_port_on(address: IpAddr) -> u16 {
 /// The IPv6 loopback, for tests that reach a host by an IPv6 address.
 pub const IPV6_LOOPBACK: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
 
+/// The test sshd logs in as the machine's own root, whose ~/.bashrc is not a
+/// host's: Debian's bash sources it under ssh only for a top-level shell, so
+/// `SHLVL=1` keeps its output (a pyenv rehash racing another session's) out
+/// of what lugc shows from the host.
 fn sshd_config(dir: &Path, address: IpAddr, port: u16) -> String {
     let dir = dir.display();
     format!(
@@ -214,6 +218,7 @@ fn sshd_config(dir: &Path, address: IpAddr, port: u16) -> String {
          UsePAM no\n\
          PermitRootLogin yes\n\
          PasswordAuthentication no\n\
-         KbdInteractiveAuthentication no\n"
+         KbdInteractiveAuthentication no\n\
+         SetEnv SHLVL=1\n"
     )
 }
