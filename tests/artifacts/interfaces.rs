@@ -55,6 +55,10 @@ const HARMLESS: &[&str] = &[
     ": bridge inherits mtu from its ports. There is no need to assign mtu on a bridge",
 ];
 
+/// What ifupdown2 prints, whatever the file, when its netlink listener reads
+/// the socket the run is closing; such a run is repeated.
+const LISTENER_RACE: &str = "error: recv() error: [Errno 22] Invalid argument";
+
 fn harmless(line: &str) -> bool {
     line.strip_prefix("warning: ")
         .is_some_and(|warning| HARMLESS.iter().any(|h| warning.contains(h)))
@@ -112,10 +116,20 @@ impl Ifupdown2 {
     /// dry-runs bringing up every `auto` interface.
     fn validate(&self, file: &Path) -> Result<(), String> {
         let at = |option| {
-            self.run(
-                "ifup",
-                &[Path::new(option), Path::new("-i"), file, Path::new("-a")],
-            )
+            let run = || {
+                self.run(
+                    "ifup",
+                    &[Path::new(option), Path::new("-i"), file, Path::new("-a")],
+                )
+            };
+            let mut outcome = run();
+            for _ in 0..3 {
+                if !outcome.lines().any(|line| line.contains(LISTENER_RACE)) {
+                    break;
+                }
+                outcome = run();
+            }
+            outcome
         };
         let syntax = at("-s");
         if syntax.lines().any(|line| !harmless(line)) {
