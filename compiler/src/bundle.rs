@@ -16,6 +16,10 @@ pub struct Bundle {
     /// blake3 of `manifest_text`.
     pub id: String,
     pub files: BTreeMap<String, TargetFile>,
+    /// Taken from out/ by its MANIFEST (`derive`): `files` is empty, and
+    /// out/ holds them as `manifest` lists them. Only [`crate::write::write`]
+    /// is given such a bundle.
+    pub taken: bool,
 }
 
 pub fn bundle(tree: BundleTree) -> Bundle {
@@ -57,6 +61,19 @@ pub fn bundle(tree: BundleTree) -> Bundle {
         manifest,
         manifest_text,
         files: tree.files,
+        taken: false,
+    }
+}
+
+/// The bundle whose MANIFEST is `manifest_text` as out/ holds it, its files left there.
+pub fn taken(manifest: Manifest, manifest_text: String) -> Bundle {
+    Bundle {
+        name: manifest.bundle.clone(),
+        id: crate::manifest::bundle_id(manifest_text.as_bytes()),
+        manifest,
+        manifest_text,
+        files: BTreeMap::new(),
+        taken: true,
     }
 }
 

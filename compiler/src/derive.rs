@@ -8,20 +8,23 @@
 //! cluster bundle, the whole description. `.lugc-cache` records each
 //! bundle's key and id. The evaluation still runs every contract and check
 //! over the whole fleet, then renders only the bundles whose key the last
-//! build did not record; each other bundle is read back from out/, where
-//! its MANIFEST must still hash to the recorded id and each file to its
-//! line, or the whole fleet is rendered again. The fleet is the one a full
-//! build gives, byte for byte.
+//! build did not record; each other bundle is taken from out/ by its
+//! MANIFEST alone, which must still hash to the recorded id, its files
+//! neither read nor rendered (`take_from_out`: a file changed since the
+//! cache was written is hashed against its line), or the whole fleet is
+//! rendered again. The fleet is the one a full build gives, byte for byte.
 
 use std::collections::{BTreeMap, HashMap};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use crate::bundle::Bundle;
 use crate::cache::{self, Derivation};
 use crate::config::Config;
 use crate::diagnostic::Diagnostics;
 use crate::eval::sources::Sources;
 use crate::eval::{self, Evaluated, Selection};
-use crate::fleet::FileSpec;
+use crate::freshness::Looked;
 use crate::manifest::Manifest;
 use crate::render::CLUSTER_BUNDLE;
 
@@ -35,8 +38,8 @@ pub struct Derived {
     pub evaluated: Evaluated,
     pub keys: BTreeMap<String, String>,
     pub rendered: usize,
-    /// The bundles taken from out/.
-    pub taken: Vec<String>,
+    /// The bundles taken from out/ (`bundle::taken`).
+    pub taken: Vec<Bundle>,
     /// How many hosts the last build checked and this one took as checked.
     pub known: usize,
     /// The key of the description without its hosts and, as the contracts
@@ -161,12 +164,12 @@ impl Reusing<'_> {
                 .checked
                 .insert((*name).to_owned(), (*text).to_owned());
         }
-        fill_from_out(&config.out, &mut evaluated, reused, recorded)?;
+        let taken = take_from_out(config, reused, recorded)?;
         Some(Derived {
             evaluated,
             keys: keys.clone(),
             rendered: keys.len() - reused.len(),
-            taken: reused.iter().map(|name| (*name).to_owned()).collect(),
+            taken,
             known: known.len(),
             rest: None,
         })
@@ -247,62 +250,49 @@ fn nickel_string(text: &str) -> String {
         .replace('%', "\\%")
 }
 
-/// Give each `reused` bundle its files from out/; `None` if one cannot be
-/// read back as recorded.
-fn fill_from_out(
-    out: &Path,
-    evaluated: &mut Evaluated,
+/// Each `reused` bundle as out/ holds it, by its MANIFEST alone; `None` if
+/// one is not there as recorded.
+///
+/// Its files are neither read nor rendered: out/ is trusted as git trusts
+/// its index (`freshness::Looked`). A file is read and hashed only when it
+/// changed (ctime) since the cache was written, or is not a plain file under
+/// plain directories, so a hand edit in out/ is found and the fleet rendered
+/// again; a listed file that is missing or differs is never taken.
+fn take_from_out(
+    config: &Config,
     reused: &[&str],
     recorded: &HashMap<String, Derivation>,
-) -> Option<()> {
-    for name in reused {
-        let files = from_out(out, name, recorded.get(*name)?)?;
-        if *name == CLUSTER_BUNDLE {
-            evaluated.fleet.cluster.files = files;
-        } else {
-            evaluated.fleet.hosts.get_mut(*name)?.files = files;
-        }
-    }
-    Some(())
+) -> Option<Vec<Bundle>> {
+    let since = cache::cache_path(config)
+        .and_then(|path| std::fs::metadata(path).ok())
+        .map_or((i64::MIN, i64::MIN), |meta| {
+            (meta.ctime(), meta.ctime_nsec())
+        });
+    let mut looked = Looked::new(&config.out, since);
+    reused
+        .iter()
+        .map(|name| from_out(&mut looked, name, recorded.get(*name)?))
+        .collect()
 }
 
-/// The files of bundle `name` as out/ holds them, if its MANIFEST hashes
-/// to the recorded id and each file to its line.
-fn from_out(out: &Path, name: &str, recorded: &Derivation) -> Option<BTreeMap<String, FileSpec>> {
+/// Bundle `name` as out/ holds it, if its MANIFEST hashes to the recorded
+/// id and each file it lists is there as listed.
+fn from_out(looked: &mut Looked, name: &str, recorded: &Derivation) -> Option<Bundle> {
     let root = Path::new(name);
-    let (text, _) = crate::write::read_below(out, &root.join("MANIFEST")).ok()?;
+    let (text, _) = crate::write::read_below(looked.out(), &root.join("MANIFEST")).ok()?;
     if crate::manifest::bundle_id(&text) != recorded.id {
         return None;
     }
-    let manifest = Manifest::parse(std::str::from_utf8(&text).ok()?).ok()?;
+    let text = String::from_utf8(text).ok()?;
+    let manifest = Manifest::parse(&text).ok()?;
     if manifest.bundle != name {
         return None;
     }
-    let mut files = BTreeMap::new();
-    for entry in manifest.entries {
+    let intact = manifest.entries.iter().all(|entry| {
         let relative = root.join(entry.path.trim_start_matches('/'));
-        let (bytes, metadata) = crate::write::read_below(out, &relative).ok()?;
-        let executable = std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o111;
-        if blake3::hash(&bytes).to_hex().as_str() != entry.blake3
-            || (executable != 0) != (entry.mode & 0o111 != 0)
-        {
-            return None;
-        }
-        let confirm = entry
-            .action
-            .as_ref()
-            .is_some_and(|action| manifest.confirm.contains(action));
-        let spec = FileSpec {
-            content: String::from_utf8(bytes).ok()?,
-            mode: format!("{:04o}", entry.mode),
-            owner: entry.owner,
-            check: manifest.check.contains(&entry.path),
-            action: entry.action,
-            confirm,
-        };
-        files.insert(entry.path, spec);
-    }
-    Some(files)
+        looked.edited(&relative, entry).is_none()
+    });
+    intact.then(|| crate::bundle::taken(manifest, text))
 }
 
 /// What the cache records of each bundle: its key, bundle id and checked

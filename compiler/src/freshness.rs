@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::diff::DiffError;
 use crate::error::Error;
-use crate::manifest::Manifest;
+use crate::manifest::{Entry, Manifest};
 use crate::write::{self, read_below, Staleness};
 use crate::Compilation;
 
@@ -141,34 +141,12 @@ pub fn describe(out: &Path, files: &[(PathBuf, Staleness)]) -> Vec<String> {
 }
 
 /// The files `index` and its MANIFESTs list that differ from their MANIFEST
-/// line. Only a file that changed (ctime) at or after `since`, or under a
-/// directory that did, or that is not a plain file under plain directories,
-/// is read; the rest is trusted.
+/// line, looked at with [`Looked`].
 fn edited_since(out: &Path, index: &str, since: (i64, i64)) -> Vec<(PathBuf, Staleness)> {
     let Ok(index) = crate::bundle::parse_index(index) else {
         return vec![(PathBuf::from("INDEX"), Staleness::Modified)];
     };
-    let trusted = |meta: &fs::Metadata| (meta.ctime(), meta.ctime_nsec()) < since;
-    // Each directory is looked at once; files come sorted, so mostly the last one again.
-    let mut directories: HashMap<PathBuf, bool> = HashMap::new();
-    let mut last: Option<(PathBuf, bool)> = None;
-    let mut directory_trusted = |relative: &Path| -> bool {
-        let parent = relative.parent().unwrap_or(Path::new(""));
-        if let Some((dir, verdict)) = &last {
-            if dir == parent {
-                return *verdict;
-            }
-        }
-        let verdict = parent.ancestors().all(|dir| {
-            dir.as_os_str().is_empty()
-                || *directories.entry(dir.to_path_buf()).or_insert_with(|| {
-                    fs::symlink_metadata(out.join(dir))
-                        .is_ok_and(|meta| meta.is_dir() && trusted(&meta))
-                })
-        });
-        last = Some((parent.to_path_buf(), verdict));
-        verdict
-    };
+    let mut looked = Looked::new(out, since);
     let mut edited = Vec::new();
     for (name, id) in &index {
         let manifest_path = Path::new(name).join("MANIFEST");
@@ -180,30 +158,96 @@ fn edited_since(out: &Path, index: &str, since: (i64, i64)) -> Vec<(PathBuf, Sta
             edited.push((manifest_path, Staleness::Modified));
             continue;
         };
-        for entry in manifest.entries {
+        for entry in &manifest.entries {
             let relative = Path::new(name).join(entry.path.trim_start_matches('/'));
-            let executable = entry.mode & 0o111 != 0;
-            let unchanged = directory_trusted(&relative)
-                && fs::symlink_metadata(out.join(&relative)).is_ok_and(|meta| {
-                    meta.is_file()
-                        && trusted(&meta)
-                        && (meta.permissions().mode() & 0o111 != 0) == executable
-                });
-            if unchanged {
-                continue;
-            }
-            match read_below(out, &relative) {
-                Ok((bytes, meta))
-                    if blake3::hash(&bytes).to_hex().as_str() == entry.blake3
-                        && (meta.permissions().mode() & 0o111 != 0) == executable => {}
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                    edited.push((relative, Staleness::Missing));
-                }
-                _ => edited.push((relative, Staleness::Modified)),
+            if let Some(how) = looked.edited(&relative, entry) {
+                edited.push((relative, how));
             }
         }
     }
     edited
+}
+
+/// The files of out/ that MANIFESTs list, looked at as git looks at its
+/// index: only a file that changed (ctime) at or after `since`, or under a
+/// directory that did, or that is not a plain file under plain
+/// directories, is read; the rest is trusted.
+pub(crate) struct Looked<'a> {
+    out: &'a Path,
+    since: (i64, i64),
+    /// Each directory is looked at once: whether it is trusted.
+    directories: HashMap<PathBuf, bool>,
+    /// Files come sorted, so mostly the last directory again.
+    last: Option<(PathBuf, bool)>,
+}
+
+impl<'a> Looked<'a> {
+    /// `since`: when the record was written; `(i64::MIN, i64::MIN)` trusts nothing.
+    pub(crate) fn new(out: &'a Path, since: (i64, i64)) -> Self {
+        Looked {
+            out,
+            since,
+            directories: HashMap::new(),
+            last: None,
+        }
+    }
+
+    /// The out/ it looks at.
+    pub(crate) fn out(&self) -> &'a Path {
+        self.out
+    }
+
+    fn directory_trusted(&mut self, relative: &Path) -> bool {
+        let parent = relative.parent().unwrap_or(Path::new(""));
+        if let Some((dir, verdict)) = &self.last {
+            if dir == parent {
+                return *verdict;
+            }
+        }
+        let since = self.since;
+        let out = self.out;
+        let verdict = parent.ancestors().all(|dir| {
+            dir.as_os_str().is_empty()
+                || *self
+                    .directories
+                    .entry(dir.to_path_buf())
+                    .or_insert_with(|| {
+                        fs::symlink_metadata(out.join(dir))
+                            .is_ok_and(|meta| meta.is_dir() && changed_before(&meta, since))
+                    })
+        });
+        self.last = Some((parent.to_path_buf(), verdict));
+        verdict
+    }
+
+    /// How the file at `relative` below out/ differs from its MANIFEST line
+    /// `entry` (blake3 and executable bit); `None` when it does not.
+    pub(crate) fn edited(&mut self, relative: &Path, entry: &Entry) -> Option<Staleness> {
+        let executable = entry.mode & 0o111 != 0;
+        let unchanged = self.directory_trusted(relative)
+            && fs::symlink_metadata(self.out.join(relative)).is_ok_and(|meta| {
+                meta.is_file()
+                    && changed_before(&meta, self.since)
+                    && (meta.permissions().mode() & 0o111 != 0) == executable
+            });
+        if unchanged {
+            return None;
+        }
+        match read_below(self.out, relative) {
+            Ok((bytes, meta))
+                if blake3::hash(&bytes).to_hex().as_str() == entry.blake3
+                    && (meta.permissions().mode() & 0o111 != 0) == executable =>
+            {
+                None
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Some(Staleness::Missing),
+            _ => Some(Staleness::Modified),
+        }
+    }
+}
+
+fn changed_before(meta: &fs::Metadata, since: (i64, i64)) -> bool {
+    (meta.ctime(), meta.ctime_nsec()) < since
 }
 
 #[cfg(test)]

@@ -93,10 +93,20 @@ pub fn compile_derived(config: &Config, reuse: bool) -> Result<Compilation, Erro
 
 fn finish(derived: derive::Derived) -> Result<Compilation, Error> {
     let mut evaluated = derived.evaluated;
-    validate::validate_but(&evaluated, &derived.taken)?;
+    validate::validate(&evaluated)?;
     let checked = std::mem::take(&mut evaluated.checked);
-    let trees = render::render(&evaluated.fleet);
-    let bundles = trees.into_iter().map(bundle::bundle).collect();
+    let taken: std::collections::HashSet<&str> = derived
+        .taken
+        .iter()
+        .map(|bundle| bundle.name.as_str())
+        .collect();
+    let rendered: Vec<Bundle> = render::render(&evaluated.fleet)
+        .into_iter()
+        .filter(|tree| !taken.contains(tree.name.as_str()))
+        .map(bundle::bundle)
+        .collect();
+    let mut bundles: Vec<Bundle> = rendered.into_iter().chain(derived.taken).collect();
+    bundles.sort_by(|a, b| a.name.cmp(&b.name));
     let changes = changes::of(&evaluated);
     Ok(Compilation {
         fleet: evaluated.fleet,

@@ -18,15 +18,11 @@ const RESERVED_PATHS: [&str; 1] = ["/MANIFEST"];
 const TARGET_PATH_HELP: &str =
     "target paths are absolute, normalised, and stay inside the host root";
 
+/// Check the evaluated fleet's names, targets and files. A bundle taken
+/// from out/ (`derive`) has no files here: a build with the same lugc
+/// checked them when it wrote them.
 pub fn validate(evaluated: &Evaluated) -> Result<(), Diagnostics> {
-    validate_but(evaluated, &[])
-}
-
-/// [`validate`], leaving out the files of the bundles `taken` from out/:
-/// a build with the same lugc checked them when it wrote them.
-pub fn validate_but(evaluated: &Evaluated, taken: &[String]) -> Result<(), Diagnostics> {
     let fleet = &evaluated.fleet;
-    let checked = |name: &str| !taken.iter().any(|taken| taken == name);
     let mut problems: Vec<Problem> = Vec::new();
     for (name, host) in &fleet.hosts {
         if !is_host_name(name) || name == CLUSTER_BUNDLE {
@@ -43,7 +39,7 @@ pub fn validate_but(evaluated: &Evaluated, taken: &[String]) -> Result<(), Diagn
                 "set ssh_target to user@address, e.g. root@pve-5.vm.ustclug.org",
             ));
         }
-        for (path, file) in host.files.iter().filter(|_| checked(name)) {
+        for (path, file) in &host.files {
             check_file(name, path, file, &mut problems);
             if host.cluster && on_pmxcfs(path) {
                 problems.push(Problem::new(
@@ -71,12 +67,7 @@ pub fn validate_but(evaluated: &Evaluated, taken: &[String]) -> Result<(), Diagn
             }
         }
     }
-    for (path, file) in fleet
-        .cluster
-        .files
-        .iter()
-        .filter(|_| checked(CLUSTER_BUNDLE))
-    {
+    for (path, file) in &fleet.cluster.files {
         check_file(CLUSTER_BUNDLE, path, file, &mut problems);
         if !on_pmxcfs(path) {
             problems.push(Problem::new(

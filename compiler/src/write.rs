@@ -4,7 +4,8 @@
 //! with one atomic `renameat2(RENAME_EXCHANGE)`, so a failed or killed build
 //! leaves either the old out/ or the new one. A file out/ holds already is
 //! hard-linked into the new tree, not written again: only what changed is
-//! written, and the old tree stays as it was until the swap. Concurrent builds serialise on a
+//! written, and the old tree stays as it was until the swap. A bundle taken
+//! from out/ (`derive`) is linked by its MANIFEST's paths, none read. Concurrent builds serialise on a
 //! lock of out/'s parent directory; a build out/ already holds, byte for
 //! byte, is not written again. `check` compares instead of writing.
 //! Files in out/ are read with [`read_below`], or [`read_walked`] after a walk
@@ -57,7 +58,8 @@ impl OutFile<'_> {
     }
 }
 
-/// Every file of out/, INDEX included, keyed by its path relative to out/.
+/// Every file of out/, INDEX included, keyed by its path relative to out/,
+/// but those of the bundles taken from out/ (`Bundle::taken`).
 pub fn out_files<'a>(bundles: &'a [Bundle], index_text: &'a str) -> BTreeMap<PathBuf, OutFile<'a>> {
     let mut files = BTreeMap::new();
     files.insert(
@@ -67,7 +69,7 @@ pub fn out_files<'a>(bundles: &'a [Bundle], index_text: &'a str) -> BTreeMap<Pat
             executable: false,
         },
     );
-    for bundle in bundles {
+    for bundle in bundles.iter().filter(|bundle| !bundle.taken) {
         let root = PathBuf::from(&bundle.name);
         files.insert(
             root.join("MANIFEST"),
@@ -115,6 +117,7 @@ pub fn write(out: &Path, bundles: &[Bundle]) -> Result<(), WriteError> {
             fs::set_permissions(&path, mode).map_err(at(&path))?;
         }
     }
+    link_taken(out, temp.path(), bundles)?;
     fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755)).map_err(at(temp.path()))?;
     swap_into_place(temp.path(), out)?;
     // `temp` now holds the previous out/ (or nothing) and is removed on drop.
@@ -132,6 +135,37 @@ fn link_unchanged(out: &Path, relative: &Path, file: &OutFile, path: &Path) -> b
     bytes == file.bytes
         && metadata.permissions().mode() & 0o7777 == file.mode()
         && fs::hard_link(out.join(relative), path).is_ok()
+}
+
+/// Link each file of the bundles taken from out/, and its MANIFEST, into
+/// the new tree `temp` by the paths the MANIFEST lists, reading none:
+/// `derive` found them there as listed. Where out/ cannot be linked from,
+/// a file is copied.
+fn link_taken(out: &Path, temp: &Path, bundles: &[Bundle]) -> Result<(), WriteError> {
+    let mut made = std::collections::HashSet::new();
+    for bundle in bundles.iter().filter(|bundle| bundle.taken) {
+        let root = Path::new(&bundle.name);
+        let listed = bundle
+            .manifest
+            .entries
+            .iter()
+            .map(|entry| entry.path.as_str());
+        for listed in listed.chain(["MANIFEST"]) {
+            let relative = root.join(listed.trim_start_matches('/'));
+            let path = temp.join(&relative);
+            if let Some(dir) = path.parent().filter(|dir| !made.contains(*dir)) {
+                fs::create_dir_all(dir).map_err(at(dir))?;
+                made.insert(dir.to_path_buf());
+            }
+            if fs::hard_link(out.join(&relative), &path).is_err() {
+                let from = out.join(&relative);
+                let (bytes, metadata) = read_below(out, &relative).map_err(at(&from))?;
+                fs::write(&path, bytes).map_err(at(&path))?;
+                fs::set_permissions(&path, metadata.permissions()).map_err(at(&path))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether out/ holds this build already, so that writing it would change
@@ -300,7 +334,9 @@ impl Staleness {
 }
 
 /// Compare out/ with the bundles without writing; returns the differing files, sorted.
+/// The bundles are a build's in memory, none taken from out/.
 pub fn check(out: &Path, bundles: &[Bundle]) -> Result<Vec<(PathBuf, Staleness)>, WriteError> {
+    debug_assert!(bundles.iter().all(|bundle| !bundle.taken));
     let index_text = index(bundles);
     let expected = out_files(bundles, &index_text);
     let mut stale = Vec::new();

@@ -238,3 +238,34 @@ fn a_check_across_hosts_fails_as_in_a_full_build() {
         );
     }
 }
+
+/// A file of a bundle whose sources did not change, edited by hand in out/
+/// (same size, its modification time put back): the next build does not
+/// take that bundle from out/ as it is. It renders the fleet again and
+/// writes what a build from nothing writes.
+#[test]
+fn a_hand_edit_in_out_is_rebuilt_not_taken() {
+    let fixture = Fixture::new();
+    fixture.lugc().arg("build").assert().success();
+    let hostname = fixture.path().join("out/pve-9/etc/hostname");
+    let modified = std::fs::metadata(&hostname).unwrap().modified().unwrap();
+    std::fs::write(&hostname, "pve-X\n").unwrap();
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&hostname)
+        .unwrap();
+    file.set_modified(modified).unwrap();
+    // pve-7's free text: only pve-7's and the cluster bundle's sources change.
+    fixture.edit("cluster.ncl", "\"Oracle x86 server, 128 GB\"", "\"Oracle\"");
+    let output = fixture.run(&["build", "--verbose"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!rendered_only_some(&stderr(&output)), "{}", stderr(&output));
+    assert_eq!(fixture.read("out/pve-9/etc/hostname"), "pve-9\n");
+    fixture.lugc().args(["build", "--check"]).assert().success();
+    // Put right, out/ is taken again: only the changed bundles are rendered.
+    fixture.edit("cluster.ncl", "\"Oracle\"", "\"Oracle x86\"");
+    let output = fixture.run(&["build", "--verbose"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(rendered_only_some(&stderr(&output)), "{}", stderr(&output));
+    fixture.lugc().args(["build", "--check"]).assert().success();
+}
