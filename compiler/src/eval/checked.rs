@@ -8,7 +8,6 @@
 //! not plain data is left out (its next build checks it again).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use nickel_lang_core::eval::value::{Container, EnumVariantData, NickelValue, ValueContentRef};
 
@@ -31,11 +30,7 @@ pub(super) fn hosts(main: &NickelValue) -> BTreeMap<String, String> {
     };
     hosts
         .into_iter()
-        .filter_map(|(name, host)| {
-            let mut text = String::new();
-            write(&mut text, host)?;
-            Some((name, text))
-        })
+        .filter_map(|(name, host)| Some((name, text(host)?)))
         .collect()
 }
 
@@ -43,9 +38,7 @@ pub(super) fn hosts(main: &NickelValue) -> BTreeMap<String, String> {
 pub(super) fn rest(main: &NickelValue) -> Option<String> {
     let rest = field(record(main)?, CHECKED_REST_FIELD)?;
     record(rest)?;
-    let mut text = String::new();
-    write(&mut text, rest)?;
-    Some(text)
+    text(rest)
 }
 
 /// The Nickel record `{ "<name>" = <text>, … }` of hosts given as text.
@@ -61,50 +54,84 @@ pub fn record_of<'a>(hosts: impl IntoIterator<Item = (&'a str, &'a str)>) -> Str
     text
 }
 
-/// `value` as Nickel source on one line; `None` for what is not plain data.
-fn write(out: &mut String, value: &NickelValue) -> Option<()> {
+/// `value` as Nickel source on one line, which evaluates to the same value
+/// and differs from every other value's; `None` for what is not plain data
+/// (a function, a value not evaluated).
+pub(super) fn text(value: &NickelValue) -> Option<String> {
+    let mut text = String::new();
+    write(&mut text, value)?;
+    Some(text)
+}
+
+/// The blake3 of [`text`], hashed as it is written (what `sources` digests).
+pub(super) fn digest(value: &NickelValue) -> Option<blake3::Hash> {
+    let mut hasher = blake3::Hasher::new();
+    write(&mut hasher, value)?;
+    Some(hasher.finalize())
+}
+
+/// Where [`write`] puts the text: a string, or a hasher.
+trait Sink {
+    fn put(&mut self, text: &str);
+}
+
+impl Sink for String {
+    fn put(&mut self, text: &str) {
+        self.push_str(text);
+    }
+}
+
+impl Sink for blake3::Hasher {
+    fn put(&mut self, text: &str) {
+        self.update(text.as_bytes());
+    }
+}
+
+fn write(out: &mut impl Sink, value: &NickelValue) -> Option<()> {
     match value.content_ref() {
-        ValueContentRef::Null => out.push_str("null"),
-        ValueContentRef::Bool(flag) => out.push_str(if flag { "true" } else { "false" }),
+        ValueContentRef::Null => out.put("null"),
+        ValueContentRef::Bool(flag) => out.put(if flag { "true" } else { "false" }),
         // A fraction or a negative number in parentheses: `1/3`, `-2`.
         ValueContentRef::Number(number) => {
             let shown = number.to_string();
             if shown.contains(['/', '-']) {
-                let _ = write!(out, "({shown})");
+                out.put("(");
+                out.put(&shown);
+                out.put(")");
             } else {
-                out.push_str(&shown);
+                out.put(&shown);
             }
         }
         ValueContentRef::String(text) => string(out, text.as_str()),
         ValueContentRef::EnumVariant(EnumVariantData { tag, arg }) => {
-            out.push_str("('");
+            out.put("('");
             string(out, tag.label());
             if let Some(arg) = arg {
-                out.push_str(" (");
+                out.put(" (");
                 write(out, arg)?;
-                out.push(')');
+                out.put(")");
             }
-            out.push(')');
+            out.put(")");
         }
-        ValueContentRef::Array(Container::Empty) => out.push_str("[]"),
+        ValueContentRef::Array(Container::Empty) => out.put("[]"),
         ValueContentRef::Array(Container::Alloc(data)) => {
-            out.push('[');
+            out.put("[");
             for item in elements(data)? {
                 write(out, item)?;
-                out.push(',');
+                out.put(",");
             }
-            out.push(']');
+            out.put("]");
         }
-        ValueContentRef::Record(Container::Empty) => out.push_str("{}"),
+        ValueContentRef::Record(Container::Empty) => out.put("{}"),
         ValueContentRef::Record(Container::Alloc(fields)) => {
-            out.push('{');
+            out.put("{");
             for (name, value) in sorted(fields)? {
                 string(out, &name);
-                out.push('=');
+                out.put("=");
                 write(out, value)?;
-                out.push(',');
+                out.put(",");
             }
-            out.push('}');
+            out.put("}");
         }
         _ => return None,
     }
@@ -113,21 +140,28 @@ fn write(out: &mut String, value: &NickelValue) -> Option<()> {
 
 /// `text` as a Nickel string literal: quotes, backslashes, `%` and every
 /// control character escaped, so the literal is one line.
-fn string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '%' => out.push_str("\\%"),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => out.push(c),
+fn string(out: &mut impl Sink, text: &str) {
+    out.put("\"");
+    let mut plain = 0;
+    for (at, c) in text.char_indices() {
+        let escaped = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '%' => "\\%",
+            '\n' => "\\n",
+            c if c.is_control() => "",
+            _ => continue,
+        };
+        out.put(&text[plain..at]);
+        if escaped.is_empty() {
+            out.put(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.put(escaped);
         }
+        plain = at + c.len_utf8();
     }
-    out.push('"');
+    out.put(&text[plain..]);
+    out.put("\"");
 }
 
 #[cfg(test)]
@@ -139,6 +173,36 @@ mod tests {
         let mut out = String::new();
         string(&mut out, "a \"b\"\\ %{c}\n\t\u{7f}é");
         assert_eq!(out, r#""a \"b\"\\ \%{c}\n\u{9}\u{7f}é""#);
+    }
+
+    fn value(source: &str) -> NickelValue {
+        let mut program: nickel_lang_core::program::Program<
+            nickel_lang_core::eval::cache::CacheImpl,
+        > = nickel_lang_core::program::ProgramBuilder::new()
+            .add_source_string(source.to_owned(), "test.ncl")
+            .build()
+            .unwrap();
+        program.eval_full_for_export().unwrap()
+    }
+
+    #[test]
+    fn a_value_is_written_as_nickel_that_gives_it_back_and_hashed_as_written() {
+        let values = [
+            r#"{ a = 1, b = "1", c = 'x, d = 'y "a,b", e = ["a", "b"], f = null, g = -1/3 }"#,
+            r#"{ a = 1, b = "1", c = 'x, d = 'y "a,b", e = ["a,b"], f = null, g = -1/3 }"#,
+            r#"{ a = "1", b = 1, c = "x", d = 'y "a,b", e = ["a", "b"], f = null, g = -1/3 }"#,
+        ];
+        let texts: Vec<String> = values.iter().map(|v| text(&value(v)).unwrap()).collect();
+        for (source, written) in values.iter().zip(&texts) {
+            let again = text(&value(written)).unwrap();
+            assert_eq!(&again, written, "{source}");
+            assert_eq!(
+                digest(&value(source)),
+                Some(blake3::hash(written.as_bytes()))
+            );
+        }
+        assert_ne!(texts[0], texts[1]);
+        assert_ne!(texts[0], texts[2]);
     }
 
     #[test]

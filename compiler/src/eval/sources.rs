@@ -1,7 +1,8 @@
 //! sources: what each bundle is made from, as digests. Evaluates the build
 //! result's `sources` (lib/lugc.ncl: the description before any contract,
-//! as each host and the rest) and hashes each part's value as Nickel holds
-//! it, enum tags and their arguments included, with no JSON in between.
+//! as each host and the rest) and hashes each part as one line of Nickel
+//! (`checked::text`, the walker that also writes the checked hosts): enum
+//! tags and their arguments included, with no JSON in between.
 //!
 //! Never an error: `None` when the fleet has no `sources`, a value is not
 //! plain data, or the evaluation fails; the build then renders every bundle.
@@ -9,11 +10,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use nickel_lang_core::eval::value::{
-    ArrayData, Container, EnumVariantData, NickelValue, ValueContentRef,
-};
+use nickel_lang_core::eval::value::{ArrayData, Container, NickelValue, ValueContentRef};
 use nickel_lang_core::term::record::RecordData;
 
+use super::checked::{self, record_of, text};
 use super::{program, FactsUse, EVAL_STACK_BYTES};
 
 /// The build result's field that holds the sources.
@@ -52,31 +52,28 @@ fn digest_on_this_thread(file: &Path, facts: FactsUse) -> Option<Sources> {
     .ok()?;
     let value = program.eval_full_for_export().ok()?;
     let sources = record(&value)?;
-    let rest = of(field(sources, "rest")?)?;
+    let rest = checked::digest(field(sources, "rest")?)?;
     let mut hosts = BTreeMap::new();
-    let mut addresses = blake3::Hasher::new();
+    let mut addresses = Vec::new();
     for (name, host) in sorted(record(field(sources, "hosts")?)?)? {
-        hosts.insert(name.clone(), of(host)?);
-        feed_str(&mut addresses, &name);
-        match record(host).and_then(|host| field(host, "address")) {
-            Some(address) => feed(&mut addresses, address)?,
-            None => {
-                addresses.update(b"-");
-            }
-        }
+        hosts.insert(name.clone(), checked::digest(host)?);
+        // `{}` for a host without one: every name counts.
+        let address = match record(host).and_then(|host| field(host, "address")) {
+            Some(address) => format!("{{address={}}}", text(address)?),
+            None => "{}".to_owned(),
+        };
+        addresses.push((name, address));
     }
+    let addresses = record_of(
+        addresses
+            .iter()
+            .map(|(name, address)| (name.as_str(), address.as_str())),
+    );
     Some(Sources {
         hosts,
-        addresses: addresses.finalize(),
+        addresses: blake3::hash(addresses.as_bytes()),
         rest,
     })
-}
-
-/// The digest of one value.
-fn of(value: &NickelValue) -> Option<blake3::Hash> {
-    let mut hasher = blake3::Hasher::new();
-    feed(&mut hasher, value)?;
-    Some(hasher.finalize())
 }
 
 pub(super) fn record(value: &NickelValue) -> Option<&RecordData> {
@@ -118,70 +115,4 @@ pub(super) fn sorted(record: &RecordData) -> Option<Vec<(String, &NickelValue)>>
     }
     fields.sort_by(|(a, _), (b, _)| a.cmp(b));
     Some(fields)
-}
-
-fn feed_str(hasher: &mut blake3::Hasher, text: &str) {
-    hasher.update(&(text.len() as u64).to_le_bytes());
-    hasher.update(text.as_bytes());
-}
-
-/// Feed `value`, each kind of value with its own tag; `None` for what is
-/// not plain data (a function, a value not evaluated).
-fn feed(hasher: &mut blake3::Hasher, value: &NickelValue) -> Option<()> {
-    match value.content_ref() {
-        ValueContentRef::Null => {
-            hasher.update(b"n");
-        }
-        ValueContentRef::Bool(flag) => {
-            hasher.update(if flag { b"t" } else { b"f" });
-        }
-        ValueContentRef::Number(number) => {
-            hasher.update(b"#");
-            feed_str(hasher, &number.to_string());
-        }
-        ValueContentRef::String(text) => {
-            hasher.update(b"s");
-            feed_str(hasher, text.as_str());
-        }
-        ValueContentRef::EnumVariant(EnumVariantData { tag, arg }) => {
-            hasher.update(b"e");
-            feed_str(hasher, tag.label());
-            match arg {
-                Some(arg) => {
-                    hasher.update(b"+");
-                    feed(hasher, arg)?;
-                }
-                None => {
-                    hasher.update(b"-");
-                }
-            }
-        }
-        ValueContentRef::Array(Container::Empty) => {
-            hasher.update(b"[");
-            hasher.update(&0u64.to_le_bytes());
-        }
-        ValueContentRef::Array(Container::Alloc(data)) => {
-            let array = elements(data)?;
-            hasher.update(b"[");
-            hasher.update(&(data.array.len() as u64).to_le_bytes());
-            for item in array {
-                feed(hasher, item)?;
-            }
-        }
-        ValueContentRef::Record(Container::Empty) => {
-            hasher.update(b"{");
-            hasher.update(&0u64.to_le_bytes());
-        }
-        ValueContentRef::Record(Container::Alloc(record)) => {
-            let fields = sorted(record)?;
-            hasher.update(b"{");
-            hasher.update(&(fields.len() as u64).to_le_bytes());
-            for (name, value) in fields {
-                feed_str(hasher, &name);
-                feed(hasher, value)?;
-            }
-        }
-        _ => return None,
-    }
-    Some(())
 }
