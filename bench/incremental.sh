@@ -12,7 +12,9 @@
 # Needs /usr/bin/time (Debian package `time`). Prints, per N and kind of
 # build, the median wall and CPU (user + system) seconds, the median peak
 # RSS in MiB and in KB per host, and the median wall time as a share of the
-# full build's. RUNS (3) and LUGC choose.
+# full build's; then the load average, which wall times depend on (on a
+# shared machine a build gets only the cores others leave). RUNS (3) and
+# LUGC choose.
 set -eu
 cd "$(dirname "$0")/.."
 LUGC=${LUGC:-$PWD/target/release/lugc}
@@ -67,3 +69,4 @@ for n in "$@"; do
     done
     rm -rf "$dir"
 done
+echo "load average (1, 5, 15 min): $(cut -d" " -f1-3 /proc/loadavg)"
