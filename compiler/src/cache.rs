@@ -40,7 +40,7 @@ use crate::manifest::Manifest;
 pub const CACHE_FILE: &str = ".lugc-cache";
 
 /// First line of the cache file; bump it on any change to the key or format.
-const HEADER: &str = "lugc-cache 1";
+const HEADER: &str = "lugc-cache 2";
 
 /// Extensions of the files that can change a build: Nickel sources and the
 /// data formats an `import` reads by extension.
@@ -154,13 +154,24 @@ pub fn recorded(config: &Config) -> Option<(Key, String)> {
 }
 
 /// One bundle of the last build: the key of its input and its bundle id,
-/// and for a host's bundle the host as that build checked it (Nickel text,
-/// `derive`).
+/// and for a host's bundle the host as that build checked it
+/// ([`checked_entry`], `derive`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Derivation {
     pub input: String,
     pub id: String,
     pub checked: Option<String>,
+}
+
+/// A checked host as the cache records it: the key of what it was checked
+/// from, then its Nickel text.
+pub fn checked_entry(key: &str, text: &str) -> String {
+    format!("{key} {text}")
+}
+
+/// The Nickel text of a recorded checked host, if it was checked from `key`.
+pub fn checked_text<'a>(entry: &'a str, key: &str) -> Option<&'a str> {
+    entry.strip_prefix(key)?.strip_prefix(' ')
 }
 
 /// The key and checked Nickel text of the description without its hosts

@@ -66,7 +66,7 @@ pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
     };
     // With nothing to take from out/, the keys are worked out beside the
     // evaluation (for the next build), on the other core.
-    let ((keys, rest_key), evaluated) = if recorded.is_empty() {
+    let (keys, evaluated) = if recorded.is_empty() {
         std::thread::scope(|scope| {
             let keys = scope.spawn(|| keys(config));
             let evaluated = everything();
@@ -79,45 +79,56 @@ pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
         (keys(config).unwrap_or_default(), None)
     };
     if let Some(evaluated) = evaluated {
-        return whole(evaluated, keys, rest_key);
+        return whole(evaluated, keys);
     }
     let known_rest = recorded_rest
-        .filter(|(key, _)| *key == rest_key)
+        .filter(|(key, _)| *key == keys.rest)
         .map(|(_, text)| text);
-    let reused: Vec<&str> = keys
-        .iter()
+    let reused: Vec<&str> = (keys.bundles.iter())
         .filter(|(name, key)| recorded.get(*name).is_some_and(|was| &was.input == *key))
         .map(|(name, _)| name.as_str())
         .collect();
-    if !reused.is_empty() {
-        let reusing = Reusing {
-            keys: &keys,
-            reused: &reused,
-            recorded: &recorded,
-            known_rest: known_rest.as_deref(),
-        };
-        if let Some(mut derived) = reusing.evaluate(config) {
+    let reusing = Reusing {
+        keys: &keys,
+        reused: &reused,
+        known: known_hosts(&keys, &recorded),
+        known_rest: known_rest.as_deref(),
+    };
+    if !reused.is_empty() || !reusing.known.is_empty() {
+        if let Some(mut derived) = reusing.evaluate(config, &recorded) {
             let text = derived.evaluated.checked_rest.take();
-            derived.rest = text.or(known_rest).map(|text| (rest_key, text));
+            derived.rest = text.or(known_rest).map(|text| (keys.rest.clone(), text));
             return Ok(derived);
         }
     }
-    whole(everything(), keys, rest_key)
+    whole(everything(), keys)
+}
+
+/// The hosts the last build checked from the same host and lib/, by name:
+/// each its checked Nickel text, valid whatever else changed.
+fn known_hosts<'a>(
+    keys: &Keys,
+    recorded: &'a HashMap<String, Derivation>,
+) -> BTreeMap<&'a str, &'a str> {
+    (recorded.iter())
+        .filter_map(|(name, derivation)| {
+            let key = keys.checked.get(name)?;
+            let text = cache::checked_text(derivation.checked.as_deref()?, key)?;
+            Some((name.as_str(), text))
+        })
+        .collect()
 }
 
 /// A whole evaluation's result.
-fn whole(
-    evaluated: Result<Evaluated, Diagnostics>,
-    keys: BTreeMap<String, String>,
-    rest_key: String,
-) -> Result<Derived, Diagnostics> {
+fn whole(evaluated: Result<Evaluated, Diagnostics>, keys: Keys) -> Result<Derived, Diagnostics> {
     let rendered = bundle_count(&evaluated);
     let mut evaluated = evaluated?;
-    let rest = evaluated.checked_rest.take().map(|text| (rest_key, text));
+    keys.record_checked(&mut evaluated, &BTreeMap::new());
+    let rest = evaluated.checked_rest.take().map(|text| (keys.rest, text));
     Ok(Derived {
         evaluated,
-        rest: rest.filter(|_| !keys.is_empty()),
-        keys,
+        rest: rest.filter(|_| !keys.bundles.is_empty()),
+        keys: keys.bundles,
         rendered,
         taken: Vec::new(),
         known: 0,
@@ -126,51 +137,47 @@ fn whole(
 
 /// What a build over an earlier out/ takes from it.
 struct Reusing<'a> {
-    keys: &'a BTreeMap<String, String>,
+    keys: &'a Keys,
     reused: &'a [&'a str],
-    recorded: &'a HashMap<String, Derivation>,
+    /// The hosts the last build checked from the same host and lib/ (the
+    /// reused ones among them), each its checked Nickel text.
+    known: BTreeMap<&'a str, &'a str>,
     /// The description without its hosts as the last build's contracts
     /// gave it, if it did not change.
     known_rest: Option<&'a str>,
 }
 
-/// The evaluation that renders every bundle but `reused` and checks only
-/// the hosts the last build did not check; `None` when out/ does not hold
-/// the reused bundles as recorded, or the evaluation failed (a whole one
-/// words its errors).
+/// The evaluation that renders every bundle but `reused` and takes the
+/// known hosts as the last build checked them; `None` when out/ does not
+/// hold the reused bundles as recorded, or the evaluation failed (a whole
+/// one words its errors).
 impl Reusing<'_> {
-    fn evaluate(&self, config: &Config) -> Option<Derived> {
+    fn evaluate(&self, config: &Config, recorded: &HashMap<String, Derivation>) -> Option<Derived> {
         let Reusing {
             keys,
             reused,
-            recorded,
+            ref known,
             known_rest,
         } = *self;
-        let known: Vec<(&str, &str)> = reused
-            .iter()
-            .filter_map(|name| Some((*name, recorded.get(*name)?.checked.as_deref()?)))
-            .collect();
         let selection = Selection {
-            render_only: Some(render_only(keys, reused)),
+            render_only: Some(render_only(&keys.bundles, reused)),
             known_hosts: (!known.is_empty())
-                .then(|| eval::known_hosts_record(known.iter().copied())),
+                .then(|| eval::known_hosts_record(known.iter().map(|(n, t)| (*n, *t)))),
             known_rest: known_rest.map(str::to_owned),
             export_checked: true,
         };
         let mut evaluated =
             eval::evaluate_selected(&config.file, config.detail, config.facts, selection).ok()?;
-        for (name, text) in &known {
-            evaluated
-                .checked
-                .insert((*name).to_owned(), (*text).to_owned());
-        }
+        keys.record_checked(&mut evaluated, known);
         let taken = take_from_out(config, reused, recorded)?;
         Some(Derived {
             evaluated,
-            keys: keys.clone(),
-            rendered: keys.len() - reused.len(),
+            keys: keys.bundles.clone(),
+            rendered: keys.bundles.len() - reused.len(),
             taken,
-            known: known.len(),
+            // Hosts whose own checks ran here, against a changed rest, count
+            // as checked.
+            known: known_rest.map_or(0, |_| known.len()),
             rest: None,
         })
     }
@@ -182,19 +189,56 @@ fn bundle_count(evaluated: &Result<Evaluated, Diagnostics>) -> usize {
         .map_or(0, |evaluated| evaluated.fleet.hosts.len() + 1)
 }
 
-/// Every bundle's key, by name, and the key of the description without
-/// its hosts.
-fn keys(config: &Config) -> Option<(BTreeMap<String, String>, String)> {
+/// The keys of a build's sources (`keys`).
+#[derive(Debug, Default)]
+struct Keys {
+    /// Every bundle's key, by name.
+    bundles: BTreeMap<String, String>,
+    /// The key of the description without its hosts.
+    rest: String,
+    /// The key of each host's checked text, by name: lib/ and the host
+    /// alone make it.
+    checked: BTreeMap<String, String>,
+}
+
+impl Keys {
+    /// Give each host checked here its key in `evaluated.checked`, as the
+    /// cache records it, and add the `known` hosts' texts.
+    fn record_checked(&self, evaluated: &mut Evaluated, known: &BTreeMap<&str, &str>) {
+        let texts = std::mem::take(&mut evaluated.checked);
+        let known = known
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()));
+        evaluated.checked = (texts.into_iter().chain(known))
+            .filter_map(|(name, text)| {
+                let entry = cache::checked_entry(self.checked.get(&name)?, &text);
+                Some((name, entry))
+            })
+            .collect();
+    }
+}
+
+fn keys(config: &Config) -> Option<Keys> {
     let sources = eval::sources::digest(&config.file, config.facts)?;
     let renderer = cache::renderer_key(config.root(), &RENDERER_DIRS)?;
     let mut rest = blake3::Hasher::new();
     rest.update(renderer.as_bytes());
     rest.update(b"rest\0");
     rest.update(sources.rest.as_bytes());
-    Some((
-        keys_of(&renderer, &sources),
-        rest.finalize().to_hex().to_string(),
-    ))
+    let checked = (sources.hosts.iter())
+        .map(|(name, host)| {
+            let mut key = blake3::Hasher::new();
+            key.update(renderer.as_bytes());
+            key.update(format!("checked\0{name}\0").as_bytes());
+            key.update(host.as_bytes());
+            (name.clone(), key.finalize().to_hex().to_string())
+        })
+        .collect();
+    Some(Keys {
+        bundles: keys_of(&renderer, &sources),
+        rest: rest.finalize().to_hex().to_string(),
+        checked,
+    })
 }
 
 fn keys_of(renderer: &blake3::Hash, sources: &Sources) -> BTreeMap<String, String> {

@@ -269,3 +269,34 @@ fn a_hand_edit_in_out_is_rebuilt_not_taken() {
     assert!(rendered_only_some(&stderr(&output)), "{}", stderr(&output));
     fixture.lugc().args(["build", "--check"]).assert().success();
 }
+
+/// A change of the description without its hosts takes each host as the
+/// last build's contracts gave it, but checks it again against the changed
+/// rest: the NTP servers' change builds what a build from nothing builds,
+/// and a site's subnet that leaves its hosts' addresses outside (caught
+/// only by the checks of one host) fails exactly as a build from nothing.
+#[test]
+fn hosts_are_checked_again_against_a_changed_rest() {
+    let fixture = Fixture::new();
+    fixture.lugc().arg("build").assert().success();
+    fixture.edit("cluster.ncl", "\"time.ustc.edu.cn\"", "\"ntp.example.org\"");
+    let output = fixture.run(&["build", "--verbose"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    fixture.lugc().args(["build", "--check"]).assert().success();
+    fixture.edit(
+        "cluster.ncl",
+        "\"192.168.93.0/24\"",
+        "\"192.168.93.128/25\"",
+    );
+    let before = fixture.tree("out");
+    let incremental = fixture.run(&["build"]);
+    assert!(!incremental.status.success(), "{}", stderr(&incremental));
+    assert!(stderr(&incremental).contains("outside site EL's subnet"));
+    assert_eq!(fixture.tree("out"), before);
+    std::fs::remove_file(fixture.path().join(".lugc-cache")).unwrap();
+    let full = fixture.run(&["build"]);
+    assert_eq!(
+        (incremental.status.code(), stderr(&incremental)),
+        (full.status.code(), stderr(&full))
+    );
+}
