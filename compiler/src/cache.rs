@@ -30,7 +30,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write as _;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
@@ -143,11 +143,8 @@ pub fn built_with(config: &Config, key: &Key, index: &str) -> bool {
 /// The key and the blake3 (hex) of the INDEX that the last build that
 /// wrote out/ recorded.
 pub fn recorded(config: &Config) -> Option<(Key, String)> {
-    let text = fs::read_to_string(cache_path(config)?).ok()?;
-    let mut lines = text.lines();
-    if lines.next()? != HEADER {
-        return None;
-    }
+    let text = current_text(config)?;
+    let mut lines = text.lines().skip(1);
     let key = Key(lines.next()?.strip_prefix("key ")?.to_owned());
     let index_hash = lines.next()?.strip_prefix("index ")?.to_owned();
     Some((key, index_hash))
@@ -177,10 +174,7 @@ pub fn checked_text<'a>(entry: &'a str, key: &str) -> Option<&'a str> {
 /// The key and checked Nickel text of the description without its hosts
 /// that the last build that wrote out/ recorded (`derive`).
 pub fn checked_rest(config: &Config) -> Option<(String, String)> {
-    let text = fs::read_to_string(cache_path(config)?).ok()?;
-    if text.lines().next() != Some(HEADER) {
-        return None;
-    }
+    let text = current_text(config)?;
     let (key, rest) = text
         .lines()
         .find_map(|line| line.strip_prefix("rest "))?
@@ -190,12 +184,9 @@ pub fn checked_rest(config: &Config) -> Option<(String, String)> {
 
 /// The bundles the last build that wrote out/ recorded, by name.
 pub fn derivations(config: &Config) -> HashMap<String, Derivation> {
-    let Some(text) = cache_path(config).and_then(|path| fs::read_to_string(path).ok()) else {
+    let Some(text) = current_text(config) else {
         return HashMap::new();
     };
-    if text.lines().next() != Some(HEADER) {
-        return HashMap::new();
-    }
     let mut derivations: HashMap<String, Derivation> = text
         .lines()
         .filter_map(|line| {
@@ -290,6 +281,19 @@ pub fn record_current(config: &Config, key: &Key, index: &str, compilation: &cra
         .map(|(name, derivation)| (name.as_str(), derivation.clone()))
         .collect();
     store(config, key, index, &records, compilation.rest.as_ref());
+}
+
+/// The cache file's text, if it is in this lugc's format.
+fn current_text(config: &Config) -> Option<String> {
+    let text = fs::read_to_string(cache_path(config)?).ok()?;
+    (text.lines().next() == Some(HEADER)).then_some(text)
+}
+
+/// When the cache file was last written (its ctime, seconds and
+/// nanoseconds): a file in out/ changed before it is the one recorded.
+pub fn written_at(config: &Config) -> Option<(i64, i64)> {
+    let meta = fs::metadata(cache_path(config)?).ok()?;
+    Some((meta.ctime(), meta.ctime_nsec()))
 }
 
 /// Where the cache file of `config` is: beside out/.

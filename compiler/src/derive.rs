@@ -15,7 +15,6 @@
 //! rendered again. The fleet is the one a full build gives, byte for byte.
 
 use std::collections::{BTreeMap, HashMap};
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::bundle::Bundle;
@@ -221,42 +220,34 @@ impl Keys {
 fn keys(config: &Config) -> Option<Keys> {
     let sources = eval::sources::digest(&config.file, config.facts)?;
     let renderer = cache::renderer_key(config.root(), &RENDERER_DIRS)?;
-    let mut rest = blake3::Hasher::new();
-    rest.update(renderer.as_bytes());
-    rest.update(b"rest\0");
-    rest.update(sources.rest.as_bytes());
     let checked = (sources.hosts.iter())
-        .map(|(name, host)| {
-            let mut key = blake3::Hasher::new();
-            key.update(renderer.as_bytes());
-            key.update(format!("checked\0{name}\0").as_bytes());
-            key.update(host.as_bytes());
-            (name.clone(), key.finalize().to_hex().to_string())
-        })
+        .map(|(name, host)| (name.clone(), key(&renderer, "checked", name, &[host])))
         .collect();
     Some(Keys {
         bundles: keys_of(&renderer, &sources),
-        rest: rest.finalize().to_hex().to_string(),
+        rest: key(&renderer, "rest", "", &[&sources.rest]),
         checked,
     })
 }
 
+/// The key of what `renderer` makes of `parts` as `kind` `name`.
+fn key(renderer: &blake3::Hash, kind: &str, name: &str, parts: &[&blake3::Hash]) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(renderer.as_bytes());
+    hasher.update(format!("{kind}\0{name}\0").as_bytes());
+    for part in parts {
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
 fn keys_of(renderer: &blake3::Hash, sources: &Sources) -> BTreeMap<String, String> {
-    let key = |kind: &str, name: &str, parts: &[&blake3::Hash]| {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(renderer.as_bytes());
-        hasher.update(format!("{kind}\0{name}\0").as_bytes());
-        for part in parts {
-            hasher.update(part.as_bytes());
-        }
-        hasher.finalize().to_hex().to_string()
-    };
     let mut keys: BTreeMap<String, String> = sources
         .hosts
         .iter()
         .map(|(name, host)| {
             let parts = [&sources.rest, &sources.addresses, host];
-            (name.clone(), key("host", name, &parts))
+            (name.clone(), key(renderer, "host", name, &parts))
         })
         .collect();
     let mut hosts = blake3::Hasher::new();
@@ -267,7 +258,7 @@ fn keys_of(renderer: &blake3::Hash, sources: &Sources) -> BTreeMap<String, Strin
     let parts = [&sources.rest, &hosts.finalize()];
     keys.insert(
         CLUSTER_BUNDLE.to_owned(),
-        key("cluster", CLUSTER_BUNDLE, &parts),
+        key(renderer, "cluster", CLUSTER_BUNDLE, &parts),
     );
     keys
 }
@@ -278,20 +269,13 @@ fn render_only(keys: &BTreeMap<String, String>, reused: &[&str]) -> String {
     let hosts: Vec<String> = keys
         .keys()
         .filter(|name| name.as_str() != CLUSTER_BUNDLE && !reused.contains(name.as_str()))
-        .map(|name| format!("\"{}\" = true", nickel_string(name)))
+        .map(|name| format!("{} = true", eval::nickel_string(name)))
         .collect();
     format!(
         "{{ hosts = {{ {} }}, cluster = {} }}",
         hosts.join(", "),
         !reused.contains(CLUSTER_BUNDLE)
     )
-}
-
-/// `text` as the inside of a Nickel string literal.
-fn nickel_string(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('%', "\\%")
 }
 
 /// Each `reused` bundle as out/ holds it, by its MANIFEST alone; `None` if
@@ -307,11 +291,7 @@ fn take_from_out(
     reused: &[&str],
     recorded: &HashMap<String, Derivation>,
 ) -> Option<Vec<Bundle>> {
-    let since = cache::cache_path(config)
-        .and_then(|path| std::fs::metadata(path).ok())
-        .map_or((i64::MIN, i64::MIN), |meta| {
-            (meta.ctime(), meta.ctime_nsec())
-        });
+    let since = cache::written_at(config).unwrap_or((i64::MIN, i64::MIN));
     let mut looked = Looked::new(&config.out, since);
     reused
         .iter()
@@ -372,11 +352,6 @@ pub fn records(config: &Config, compilation: &crate::Compilation) -> Vec<(String
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_name_becomes_a_nickel_string() {
-        assert_eq!(nickel_string(r#"/a "b"\%{c}"#), r#"/a \"b\"\\\%{c}"#);
-    }
 
     #[test]
     fn render_only_names_the_bundles_not_reused() {

@@ -46,18 +46,17 @@ pub fn check(config: &Config) -> Result<(Freshness, Option<Compilation>), Error>
         .ok()
         .and_then(|(bytes, _)| String::from_utf8(bytes).ok());
     let recorded = crate::cache::recorded(config);
-    let written = crate::cache::cache_path(config).and_then(|path| fs::metadata(path).ok());
+    let written = crate::cache::written_at(config);
     // Nothing the last build that wrote out/ read has changed since.
     let key = crate::cache::key(config);
     let built_from_these = matches!(
         (&key, &recorded),
         (Some(key), Some((recorded_key, _))) if key == recorded_key
     );
-    if let (true, Some(index), Some((_, index_hash)), Some(written)) =
-        (built_from_these, &index, &recorded, &written)
+    if let (true, Some(index), Some((_, index_hash)), Some(since)) =
+        (built_from_these, &index, &recorded, written)
     {
         if blake3::hash(index.as_bytes()).to_hex().as_str() == index_hash {
-            let since = (written.ctime(), written.ctime_nsec());
             return Ok((as_listed(edited_since(&config.out, index, since)), None));
         }
     }

@@ -138,6 +138,13 @@ fn write(out: &mut impl Sink, value: &NickelValue) -> Option<()> {
     Some(())
 }
 
+/// `text` as a Nickel string literal on one line ([`string`]).
+pub fn literal(text: &str) -> String {
+    let mut out = String::new();
+    string(&mut out, text);
+    out
+}
+
 /// `text` as a Nickel string literal: quotes, backslashes, `%` and every
 /// control character escaped, so the literal is one line.
 fn string(out: &mut impl Sink, text: &str) {

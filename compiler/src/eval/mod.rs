@@ -22,6 +22,7 @@ use nickel_lang_core::term::MergePriority;
 use crate::diagnostic::{Diagnostics, SourceDiagnostic};
 use crate::fleet::Fleet;
 
+pub use checked::literal as nickel_string;
 pub use checked::record_of as known_hosts_record;
 pub use claims::{Claim, Proposal};
 

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostics, SourceDiagnostic};
+use crate::eval::nickel_string;
 
 use inventory::Disk;
 use ip::{Link, Route};
@@ -213,15 +214,6 @@ pub fn index_text(hosts: &[String]) -> String {
     }
     text.push_str("}\n");
     text
-}
-
-/// `text` as a Nickel string literal.
-fn nickel_string(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace("%{", "\\%{");
-    format!("\"{escaped}\"")
 }
 
 /// Write facts/index.ncl for the fact files there now; false when it
