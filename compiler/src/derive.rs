@@ -56,51 +56,49 @@ pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
         Default::default()
     };
     let everything = || {
-        let selection = Selection {
-            export_checked: true,
-            ..Selection::default()
-        };
-        eval::evaluate_selected(&config.file, config.detail, config.facts, selection)
+        eval::evaluate_selected(&config.file, config.detail, config.facts, exporting())
             .or_else(|_| eval::evaluate_with(&config.file, config.detail, config.facts))
     };
     // With nothing to take from out/, the keys are worked out beside the
     // evaluation (for the next build), on the other core.
-    let (keys, evaluated) = if recorded.is_empty() {
-        std::thread::scope(|scope| {
+    if recorded.is_empty() {
+        let (keys, evaluated) = std::thread::scope(|scope| {
             let keys = scope.spawn(|| keys(config));
             let evaluated = everything();
-            (
-                keys.join().ok().flatten().unwrap_or_default(),
-                Some(evaluated),
-            )
-        })
-    } else {
-        (keys(config).unwrap_or_default(), None)
-    };
-    if let Some(evaluated) = evaluated {
+            (keys.join().ok().flatten().unwrap_or_default(), evaluated)
+        });
         return whole(evaluated, keys);
     }
-    let known_rest = recorded_rest
-        .filter(|(key, _)| *key == keys.rest)
-        .map(|(_, text)| text);
-    let reused: Vec<&str> = (keys.bundles.iter())
-        .filter(|(name, key)| recorded.get(*name).is_some_and(|was| &was.input == *key))
-        .map(|(name, _)| name.as_str())
-        .collect();
-    let reusing = Reusing {
-        keys: &keys,
-        reused: &reused,
-        known: known_hosts(&keys, &recorded),
-        known_rest: known_rest.as_deref(),
-    };
-    if !reused.is_empty() || !reusing.known.is_empty() {
-        if let Some(mut derived) = reusing.evaluate(config, &recorded) {
-            let text = derived.evaluated.checked_rest.take();
-            derived.rest = text.or(known_rest).map(|text| (keys.rest.clone(), text));
-            return Ok(derived);
-        }
+    // Otherwise the keys decide what the evaluation renders and checks: one
+    // program digests the sources, then evaluates the fleet.
+    let mut keys = Keys::default();
+    let evaluated =
+        eval::evaluate_after_sources(&config.file, config.detail, config.facts, |sources| {
+            keys = sources
+                .and_then(|sources| keys_of_sources(config, &sources))
+                .unwrap_or_default();
+            Reusing::new(&keys, &recorded, recorded_rest.as_ref()).selection()
+        });
+    let reusing = Reusing::new(&keys, &recorded, recorded_rest.as_ref());
+    if !reusing.reuses_anything() {
+        return whole(evaluated.or_else(|_| everything()), keys);
     }
-    whole(everything(), keys)
+    match evaluated
+        .ok()
+        .and_then(|evaluated| reusing.finish(config, &recorded, evaluated))
+    {
+        Some(derived) => Ok(derived),
+        None => whole(everything(), keys),
+    }
+}
+
+/// The selection of a whole evaluation: every bundle, the checked hosts
+/// exported for the next build.
+fn exporting() -> Selection {
+    Selection {
+        export_checked: true,
+        ..Selection::default()
+    }
 }
 
 /// The hosts the last build checked from the same host and lib/, by name:
@@ -137,7 +135,8 @@ fn whole(evaluated: Result<Evaluated, Diagnostics>, keys: Keys) -> Result<Derive
 /// What a build over an earlier out/ takes from it.
 struct Reusing<'a> {
     keys: &'a Keys,
-    reused: &'a [&'a str],
+    /// The bundles whose key the last build recorded.
+    reused: Vec<&'a str>,
     /// The hosts the last build checked from the same host and lib/ (the
     /// reused ones among them), each its checked Nickel text.
     known: BTreeMap<&'a str, &'a str>,
@@ -146,38 +145,68 @@ struct Reusing<'a> {
     known_rest: Option<&'a str>,
 }
 
-/// The evaluation that renders every bundle but `reused` and takes the
-/// known hosts as the last build checked them; `None` when out/ does not
-/// hold the reused bundles as recorded, or the evaluation failed (a whole
-/// one words its errors).
-impl Reusing<'_> {
-    fn evaluate(&self, config: &Config, recorded: &HashMap<String, Derivation>) -> Option<Derived> {
-        let Reusing {
+impl<'a> Reusing<'a> {
+    fn new(
+        keys: &'a Keys,
+        recorded: &'a HashMap<String, Derivation>,
+        recorded_rest: Option<&'a (String, String)>,
+    ) -> Self {
+        let reused = (keys.bundles.iter())
+            .filter(|(name, key)| recorded.get(*name).is_some_and(|was| &was.input == *key))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        Reusing {
             keys,
             reused,
-            ref known,
-            known_rest,
-        } = *self;
-        let selection = Selection {
-            render_only: Some(render_only(&keys.bundles, reused)),
-            known_hosts: (!known.is_empty())
-                .then(|| eval::known_hosts_record(known.iter().map(|(n, t)| (*n, *t)))),
-            known_rest: known_rest.map(str::to_owned),
+            known: known_hosts(keys, recorded),
+            known_rest: recorded_rest
+                .filter(|(key, _)| *key == keys.rest)
+                .map(|(_, text)| text.as_str()),
+        }
+    }
+
+    fn reuses_anything(&self) -> bool {
+        !self.reused.is_empty() || !self.known.is_empty()
+    }
+
+    /// The evaluation that renders every bundle but the reused ones and
+    /// takes the known hosts as the last build checked them.
+    fn selection(&self) -> Selection {
+        if !self.reuses_anything() {
+            return exporting();
+        }
+        Selection {
+            render_only: Some(render_only(&self.keys.bundles, &self.reused)),
+            known_hosts: (!self.known.is_empty())
+                .then(|| eval::known_hosts_record(self.known.iter().map(|(n, t)| (*n, *t)))),
+            known_rest: self.known_rest.map(str::to_owned),
             export_checked: true,
-        };
-        let mut evaluated =
-            eval::evaluate_selected(&config.file, config.detail, config.facts, selection).ok()?;
-        keys.record_checked(&mut evaluated, known);
-        let taken = take_from_out(config, reused, recorded)?;
+        }
+    }
+
+    /// What [`Self::selection`] evaluated to, with the reused bundles taken
+    /// from out/; `None` when out/ does not hold them as recorded.
+    fn finish(
+        &self,
+        config: &Config,
+        recorded: &HashMap<String, Derivation>,
+        mut evaluated: Evaluated,
+    ) -> Option<Derived> {
+        let keys = self.keys;
+        keys.record_checked(&mut evaluated, &self.known);
+        let taken = take_from_out(config, &self.reused, recorded)?;
+        let rest = (evaluated.checked_rest.take())
+            .or(self.known_rest.map(str::to_owned))
+            .map(|text| (keys.rest.clone(), text));
         Some(Derived {
             evaluated,
             keys: keys.bundles.clone(),
-            rendered: keys.bundles.len() - reused.len(),
+            rendered: keys.bundles.len() - self.reused.len(),
             taken,
             // Hosts whose own checks ran here, against a changed rest, count
             // as checked.
-            known: known_rest.map_or(0, |_| known.len()),
-            rest: None,
+            known: self.known_rest.map_or(0, |_| self.known.len()),
+            rest,
         })
     }
 }
@@ -218,13 +247,16 @@ impl Keys {
 }
 
 fn keys(config: &Config) -> Option<Keys> {
-    let sources = eval::sources::digest(&config.file, config.facts)?;
+    keys_of_sources(config, &eval::sources::digest(&config.file, config.facts)?)
+}
+
+fn keys_of_sources(config: &Config, sources: &Sources) -> Option<Keys> {
     let renderer = cache::renderer_key(config.root(), &RENDERER_DIRS)?;
     let checked = (sources.hosts.iter())
         .map(|(name, host)| (name.clone(), key(&renderer, "checked", name, &[host])))
         .collect();
     Some(Keys {
-        bundles: keys_of(&renderer, &sources),
+        bundles: keys_of(&renderer, sources),
         rest: key(&renderer, "rest", "", &[&sources.rest]),
         checked,
     })

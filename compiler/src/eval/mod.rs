@@ -159,13 +159,7 @@ pub fn evaluate_selected(
     selection: Selection,
 ) -> Result<Evaluated, Diagnostics> {
     let file = file.to_path_buf();
-    let has_facts =
-        facts == FactsUse::Checked && crate::facts::has_any(file.parent().unwrap_or(Path::new("")));
-    let reads = if has_facts {
-        Reads::Claims
-    } else {
-        Reads::Fleet
-    };
+    let reads = Reads::of_build(&file, facts);
     on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, reads, selection))
 }
 
@@ -184,26 +178,25 @@ pub fn evaluate_claims(
 }
 
 /// Run `evaluate` on a thread with a stack deep enough for Nickel.
-fn on_eval_thread<T: Send + 'static>(
-    evaluate: impl FnOnce() -> Result<T, Diagnostics> + Send + 'static,
+fn on_eval_thread<T: Send>(
+    evaluate: impl FnOnce() -> Result<T, Diagnostics> + Send,
 ) -> Result<T, Diagnostics> {
-    std::thread::Builder::new()
-        .name("nickel-eval".into())
-        .stack_size(EVAL_STACK_BYTES)
-        .spawn(evaluate)
-        .map_err(|error| {
-            Diagnostics::from(SourceDiagnostic::new(format!(
-                "cannot start evaluation: {error}"
-            )))
-        })?
-        .join()
-        .unwrap_or_else(|_| {
-            Err(
-                SourceDiagnostic::new("internal error: Nickel evaluation panicked (a lugc bug)")
-                    .into(),
-            )
-        })
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("nickel-eval".into())
+            .stack_size(EVAL_STACK_BYTES)
+            .spawn_scoped(scope, evaluate)
+            .map_err(|error| {
+                Diagnostics::from(SourceDiagnostic::new(format!(
+                    "cannot start evaluation: {error}"
+                )))
+            })?
+            .join()
+            .unwrap_or_else(|_| Err(SourceDiagnostic::new(PANICKED).into()))
+    })
 }
+
+const PANICKED: &str = "internal error: Nickel evaluation panicked (a lugc bug)";
 
 /// What an evaluation reads besides the fleet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,6 +208,36 @@ enum Reads {
     Proposals,
 }
 
+impl Reads {
+    /// What a build reads: the claims where facts are checked and some host
+    /// has them.
+    fn of_build(file: &Path, facts: FactsUse) -> Reads {
+        let has_facts = facts == FactsUse::Checked
+            && crate::facts::has_any(file.parent().unwrap_or(Path::new("")));
+        if has_facts {
+            Reads::Claims
+        } else {
+            Reads::Fleet
+        }
+    }
+}
+
+/// The main file, read and checked before Nickel parses it.
+struct Main {
+    base: PathBuf,
+    name: String,
+    text: Arc<str>,
+}
+
+fn read_main(file: &Path) -> Result<Main, Diagnostics> {
+    let base = display_base(file);
+    let name = display_name(&base, &file.to_string_lossy());
+    let text = source::read_main(file, &name)?;
+    source::check_nesting(&name, &text)?;
+    crate::facts::load(file.parent().unwrap_or(Path::new("")))?;
+    Ok(Main { base, name, text })
+}
+
 fn evaluate_on_this_thread(
     file: &Path,
     detail: Detail,
@@ -222,13 +245,58 @@ fn evaluate_on_this_thread(
     reads: Reads,
     selection: Selection,
 ) -> Result<Evaluated, Diagnostics> {
-    let base = display_base(file);
-    let main_name = display_name(&base, &file.to_string_lossy());
-    let main_text = source::read_main(file, &main_name)?;
-    source::check_nesting(&main_name, &main_text)?;
-    crate::facts::load(file.parent().unwrap_or(Path::new("")))?;
-    let mut program = program(file, facts, &selection, None)
-        .map_err(|error| SourceDiagnostic::new(format!("cannot read {main_name}: {error}")))?;
+    let main = read_main(file)?;
+    let program = program(file, facts, &selection)
+        .map_err(|error| SourceDiagnostic::new(format!("cannot read {}: {error}", main.name)))?;
+    evaluate_program(program, main, detail, reads, &selection)
+}
+
+/// Evaluate `file`'s sources (`sources::digest`), let `choose` make the
+/// selection from their digest, then evaluate the fleet as it selects, in
+/// the same program: lib/ and the description are parsed, typechecked and
+/// transformed once. An error, unworded, when the sources could not be
+/// evaluated.
+pub fn evaluate_after_sources(
+    file: &Path,
+    detail: Detail,
+    facts: FactsUse,
+    choose: impl FnOnce(Option<sources::Sources>) -> Selection + Send,
+) -> Result<Evaluated, Diagnostics> {
+    let reads = Reads::of_build(file, facts);
+    let evaluate = || {
+        let prepared = read_main(file)
+            .ok()
+            .zip(program(file, facts, &Selection::default()).ok());
+        let digested = prepared.and_then(|(main, mut program)| {
+            let digest = sources::digest_program(&mut program)?;
+            Some((main, program, digest))
+        });
+        let Some((main, mut program, digest)) = digested else {
+            choose(None);
+            return Err(SourceDiagnostic::new("the sources could not be evaluated").into());
+        };
+        let selection = choose(Some(digest));
+        program.field = FieldPath::default();
+        program.add_overrides(overrides(facts, &selection));
+        evaluate_program(program, main, detail, reads, &selection)
+    };
+    on_eval_thread(evaluate)
+}
+
+/// Evaluate `program` of the main file and read its fleet and what
+/// `reads` and `selection` ask for.
+fn evaluate_program(
+    mut program: Program<CacheImpl>,
+    main: Main,
+    detail: Detail,
+    reads: Reads,
+    selection: &Selection,
+) -> Result<Evaluated, Diagnostics> {
+    let Main {
+        base,
+        name: main_name,
+        text: main_text,
+    } = main;
     // Places are taken after an evaluation: it reads the imported files.
     let places = |program: &Program<CacheImpl>| {
         Places::new(program.files(), base.clone(), &main_name, &main_text)
@@ -308,14 +376,20 @@ fn to_json(
 }
 
 /// The program of the main file, with `check_facts` overridden as `facts`
-/// says and the fields of `selection` as given; with `field`, the program of
-/// that field of its value.
+/// says and the fields of `selection` as given.
 fn program(
     file: &Path,
     facts: FactsUse,
     selection: &Selection,
-    field: Option<&str>,
 ) -> Result<Program<CacheImpl>, nickel_lang_core::program::BuilderError> {
+    ProgramBuilder::new()
+        .add_path(file)
+        .add_overrides(overrides(facts, selection))
+        .build()
+}
+
+/// The fields of the build result that `facts` and `selection` set.
+fn overrides(facts: FactsUse, selection: &Selection) -> Vec<FieldOverride> {
     let set = |name: &str, value: String| FieldOverride {
         path: FieldPath(vec![Ident::from(name).into()]),
         value,
@@ -338,13 +412,7 @@ fn program(
     let export = selection
         .export_checked
         .then(|| set(EXPORT_CHECKED_FIELD, "true".into()));
-    let mut builder = ProgramBuilder::new()
-        .add_path(file)
-        .add_overrides(unchecked.into_iter().chain(only).chain(known).chain(export));
-    if let Some(field) = field {
-        builder = builder.with_field_path(FieldPath(vec![Ident::from(field).into()]));
-    }
-    builder.build()
+    (unchecked.into_iter().chain(only).chain(known).chain(export)).collect()
 }
 
 /// Where to point when the evaluated value does not have the fleet's shape.

@@ -10,7 +10,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use nickel_lang_core::eval::cache::CacheImpl;
 use nickel_lang_core::eval::value::{ArrayData, Container, NickelValue, ValueContentRef};
+use nickel_lang_core::identifier::Ident;
+use nickel_lang_core::program::{FieldPath, Program};
 use nickel_lang_core::term::record::RecordData;
 
 use super::checked::{self, record_of, text};
@@ -43,13 +46,15 @@ pub fn digest(file: &Path, facts: FactsUse) -> Option<Sources> {
 }
 
 fn digest_on_this_thread(file: &Path, facts: FactsUse) -> Option<Sources> {
-    let mut program = program(
-        file,
-        facts,
-        &super::Selection::default(),
-        Some(SOURCES_FIELD),
-    )
-    .ok()?;
+    let mut program = program(file, facts, &super::Selection::default()).ok()?;
+    digest_program(&mut program)
+}
+
+/// Evaluate the sources of `program` (of the main file) and digest them;
+/// the program is left as it was but for its parsed and prepared files, so
+/// that it can evaluate the main value next.
+pub(super) fn digest_program(program: &mut Program<CacheImpl>) -> Option<Sources> {
+    program.field = FieldPath(vec![Ident::from(SOURCES_FIELD).into()]);
     let value = program.eval_full_for_export().ok()?;
     let sources = record(&value)?;
     let rest = checked::digest(field(sources, "rest")?)?;
