@@ -100,11 +100,11 @@ fn finish(derived: derive::Derived) -> Result<Compilation, Error> {
         .iter()
         .map(|bundle| bundle.name.as_str())
         .collect();
-    let rendered: Vec<Bundle> = render::render(&evaluated.fleet)
+    let trees: Vec<render::BundleTree> = render::render(&evaluated.fleet)
         .into_iter()
         .filter(|tree| !taken.contains(tree.name.as_str()))
-        .map(bundle::bundle)
         .collect();
+    let rendered = parallel::map_on_every_core(trees, bundle::bundle);
     let mut bundles: Vec<Bundle> = rendered.into_iter().chain(derived.taken).collect();
     bundles.sort_by(|a, b| a.name.cmp(&b.name));
     let changes = changes::of(&evaluated);

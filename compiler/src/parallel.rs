@@ -4,6 +4,7 @@
 //! each job's progress and each result as they happen. A result that `stops`
 //! (a failed push without `--keep-going`) ends the handing out of jobs under
 //! the same lock that hands them out, so no job starts after it.
+//! [`map_on_every_core`] maps items on every core, as a build bundles hosts.
 
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -195,6 +196,43 @@ impl Pool<'_> {
     }
 }
 
+/// `work` applied to each item on every core, the results in the items'
+/// order. Threads take batches of items as they come free, so that a thread
+/// the machine slows down holds up no other.
+pub fn map_on_every_core<T: Send, U: Send>(items: Vec<T>, work: impl Fn(T) -> U + Sync) -> Vec<U> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if cores == 1 || items.len() < 2 {
+        return items.into_iter().map(work).collect();
+    }
+    let batch = items.len().div_ceil(cores * BATCHES_PER_CORE).max(1);
+    let mut batches = Vec::new();
+    let mut rest = items.into_iter().peekable();
+    while rest.peek().is_some() {
+        batches.push(rest.by_ref().take(batch).collect::<Vec<T>>());
+    }
+    let workers = cores.min(batches.len());
+    let queue = Mutex::new(batches.into_iter().enumerate());
+    let done = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+                let Some((index, batch)) = next else { break };
+                let results: Vec<U> = batch.into_iter().map(&work).collect();
+                done.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((index, results));
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(PoisonError::into_inner);
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().flat_map(|(_, results)| results).collect()
+}
+
+/// How many batches [`map_on_every_core`] cuts per core.
+const BATCHES_PER_CORE: usize = 8;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,5 +331,13 @@ mod tests {
         );
         assert_eq!(started, [true, true, false, false, false], "{log:?}");
         assert!(log.contains(&"end 0".to_owned()), "{log:?}");
+    }
+
+    #[test]
+    fn a_map_on_every_core_keeps_the_order() {
+        let items: Vec<u64> = (0..1000).collect();
+        let squares = map_on_every_core(items, |n| n * n);
+        assert_eq!(squares, (0..1000).map(|n| n * n).collect::<Vec<u64>>());
+        assert!(map_on_every_core(Vec::<u8>::new(), |n| n).is_empty());
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::diagnostic::{locate, Diagnostics, SourceDiagnostic};
 use crate::eval::Evaluated;
-use crate::fleet::FileSpec;
+use crate::fleet::{FileSpec, Host};
 use crate::pve::{on_pmxcfs, PMXCFS};
 use crate::render::{parse_mode, CLUSTER_BUNDLE};
 
@@ -23,61 +23,80 @@ const TARGET_PATH_HELP: &str =
 /// checked them when it wrote them.
 pub fn validate(evaluated: &Evaluated) -> Result<(), Diagnostics> {
     let fleet = &evaluated.fleet;
-    let mut problems: Vec<Problem> = Vec::new();
-    for (name, host) in &fleet.hosts {
-        if !is_host_name(name) || name == CLUSTER_BUNDLE {
-            problems.push(Problem::new(
-                name,
-                format!("host name `{name}` is not usable as a bundle name"),
-                "host names are lowercase letters, digits and inner dashes, and not `cluster`",
-            ));
-        }
-        if let Err(reason) = crate::host::Remote::check_target(&host.ssh_target) {
-            problems.push(Problem::new(
-                &host.ssh_target,
-                format!("host `{name}`: ssh_target {reason}"),
-                "set ssh_target to user@address, e.g. root@pve-5.vm.ustclug.org",
-            ));
-        }
-        for (path, file) in &host.files {
-            check_file(name, path, file, &mut problems);
-            if host.cluster && on_pmxcfs(path) {
-                problems.push(Problem::new(
-                    path,
-                    format!("host `{name}`: {path} is replicated by pmxcfs"),
-                    "put files under /etc/pve of cluster members into the cluster bundle",
-                ));
-            }
-        }
-        for path in &host.absent {
-            let mut fail = |what: String, help: &str| {
-                problems.push(Problem::new(
-                    path,
-                    format!("{name}: absent {path}: {what}"),
-                    help,
-                ));
-            };
-            if let Err(reason) = check_path(path) {
-                fail(reason, TARGET_PATH_HELP);
-            } else if host.files.contains_key(path) {
-                fail(
-                    "the host also gets a file there".to_owned(),
-                    "a path is either one of the host's files or absent, not both",
-                );
-            }
-        }
+    let hosts: Vec<(&String, &Host)> = fleet.hosts.iter().collect();
+    let mut problems: Vec<Problem> =
+        crate::parallel::map_on_every_core(hosts, |(name, host)| check_host(name, host))
+            .into_iter()
+            .flatten()
+            .collect();
+    let cluster: Vec<(&String, &FileSpec)> = fleet.cluster.files.iter().collect();
+    problems.extend(
+        crate::parallel::map_on_every_core(cluster, |(path, file)| check_cluster_file(path, file))
+            .into_iter()
+            .flatten(),
+    );
+    into_result(problems, evaluated)
+}
+
+/// The problems of the cluster bundle's file at `path`.
+fn check_cluster_file(path: &str, file: &FileSpec) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    check_file(CLUSTER_BUNDLE, path, file, &mut problems);
+    if !on_pmxcfs(path) {
+        problems.push(Problem::new(
+            path,
+            format!("cluster bundle: {path} is not under {PMXCFS}"),
+            "the cluster bundle holds only files that pmxcfs replicates",
+        ));
     }
-    for (path, file) in &fleet.cluster.files {
-        check_file(CLUSTER_BUNDLE, path, file, &mut problems);
-        if !on_pmxcfs(path) {
+    problems
+}
+
+/// The problems of host `name` and its files.
+fn check_host(name: &str, host: &Host) -> Vec<Problem> {
+    let mut problems: Vec<Problem> = Vec::new();
+    if !is_host_name(name) || name == CLUSTER_BUNDLE {
+        problems.push(Problem::new(
+            name,
+            format!("host name `{name}` is not usable as a bundle name"),
+            "host names are lowercase letters, digits and inner dashes, and not `cluster`",
+        ));
+    }
+    if let Err(reason) = crate::host::Remote::check_target(&host.ssh_target) {
+        problems.push(Problem::new(
+            &host.ssh_target,
+            format!("host `{name}`: ssh_target {reason}"),
+            "set ssh_target to user@address, e.g. root@pve-5.vm.ustclug.org",
+        ));
+    }
+    for (path, file) in &host.files {
+        check_file(name, path, file, &mut problems);
+        if host.cluster && on_pmxcfs(path) {
             problems.push(Problem::new(
                 path,
-                format!("cluster bundle: {path} is not under {PMXCFS}"),
-                "the cluster bundle holds only files that pmxcfs replicates",
+                format!("host `{name}`: {path} is replicated by pmxcfs"),
+                "put files under /etc/pve of cluster members into the cluster bundle",
             ));
         }
     }
-    into_result(problems, evaluated)
+    for path in &host.absent {
+        let mut fail = |what: String, help: &str| {
+            problems.push(Problem::new(
+                path,
+                format!("{name}: absent {path}: {what}"),
+                help,
+            ));
+        };
+        if let Err(reason) = check_path(path) {
+            fail(reason, TARGET_PATH_HELP);
+        } else if host.files.contains_key(path) {
+            fail(
+                "the host also gets a file there".to_owned(),
+                "a path is either one of the host's files or absent, not both",
+            );
+        }
+    }
+    problems
 }
 
 fn check_file(bundle: &str, path: &str, file: &FileSpec, problems: &mut Vec<Problem>) {

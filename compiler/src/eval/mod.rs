@@ -160,7 +160,9 @@ pub fn evaluate_selected(
 ) -> Result<Evaluated, Diagnostics> {
     let file = file.to_path_buf();
     let reads = Reads::of_build(&file, facts);
-    on_eval_thread(move || evaluate_on_this_thread(&file, detail, facts, reads, selection))
+    on_eval_thread(move |heap| {
+        evaluate_on_this_thread(&file, detail, facts, reads, selection, heap)
+    })
 }
 
 /// Evaluate `file` with its facts used as `facts` says, and read what
@@ -172,31 +174,61 @@ pub fn evaluate_claims(
     facts: FactsUse,
 ) -> Result<Evaluated, Diagnostics> {
     let file = file.to_path_buf();
-    on_eval_thread(move || {
-        evaluate_on_this_thread(&file, detail, facts, Reads::Proposals, Selection::default())
+    on_eval_thread(move |heap| {
+        let selection = Selection::default();
+        evaluate_on_this_thread(&file, detail, facts, Reads::Proposals, selection, heap)
     })
 }
 
-/// Run `evaluate` on a thread with a stack deep enough for Nickel.
-fn on_eval_thread<T: Send>(
-    evaluate: impl FnOnce() -> Result<T, Diagnostics> + Send,
+/// Run `evaluate` on a thread with a stack deep enough for Nickel. Its
+/// result comes back before Nickel's heap, which `evaluate` leaves in its
+/// [`Heap`], is freed there: the caller goes on meanwhile, on another core.
+fn on_eval_thread<T: Send + 'static>(
+    evaluate: impl FnOnce(&mut Heap) -> Result<T, Diagnostics> + Send + 'static,
+) -> Result<T, Diagnostics> {
+    let (sender, received) = std::sync::mpsc::channel();
+    eval_thread()
+        .spawn(move || {
+            let mut heap = Heap::default();
+            let _ = sender.send(evaluate(&mut heap));
+            drop(heap);
+        })
+        .map_err(cannot_start)?;
+    received
+        .recv()
+        .unwrap_or_else(|_| Err(SourceDiagnostic::new(PANICKED).into()))
+}
+
+/// [`on_eval_thread`] for an `evaluate` that borrows: the heap is freed
+/// before the result comes back.
+fn on_scoped_eval_thread<T: Send>(
+    evaluate: impl FnOnce(&mut Heap) -> Result<T, Diagnostics> + Send,
 ) -> Result<T, Diagnostics> {
     std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("nickel-eval".into())
-            .stack_size(EVAL_STACK_BYTES)
-            .spawn_scoped(scope, evaluate)
-            .map_err(|error| {
-                Diagnostics::from(SourceDiagnostic::new(format!(
-                    "cannot start evaluation: {error}"
-                )))
-            })?
+        eval_thread()
+            .spawn_scoped(scope, || evaluate(&mut Heap::default()))
+            .map_err(cannot_start)?
             .join()
             .unwrap_or_else(|_| Err(SourceDiagnostic::new(PANICKED).into()))
     })
 }
 
+fn eval_thread() -> std::thread::Builder {
+    std::thread::Builder::new()
+        .name("nickel-eval".into())
+        .stack_size(EVAL_STACK_BYTES)
+}
+
+fn cannot_start(error: std::io::Error) -> Diagnostics {
+    SourceDiagnostic::new(format!("cannot start evaluation: {error}")).into()
+}
+
 const PANICKED: &str = "internal error: Nickel evaluation panicked (a lugc bug)";
+
+/// What an evaluation leaves to be freed after its result is handed over:
+/// its program and value, Nickel's whole heap.
+#[derive(Default)]
+struct Heap(Option<Box<dyn std::any::Any>>);
 
 /// What an evaluation reads besides the fleet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,11 +276,12 @@ fn evaluate_on_this_thread(
     facts: FactsUse,
     reads: Reads,
     selection: Selection,
+    heap: &mut Heap,
 ) -> Result<Evaluated, Diagnostics> {
     let main = read_main(file)?;
     let program = program(file, facts, &selection)
         .map_err(|error| SourceDiagnostic::new(format!("cannot read {}: {error}", main.name)))?;
-    evaluate_program(program, main, detail, reads, &selection)
+    evaluate_program(program, main, detail, reads, &selection, heap)
 }
 
 /// Evaluate `file`'s sources (`sources::digest`), let `choose` make the
@@ -263,7 +296,7 @@ pub fn evaluate_after_sources(
     choose: impl FnOnce(Option<sources::Sources>) -> Selection + Send,
 ) -> Result<Evaluated, Diagnostics> {
     let reads = Reads::of_build(file, facts);
-    let evaluate = || {
+    let evaluate = |heap: &mut Heap| {
         let prepared = read_main(file)
             .ok()
             .zip(program(file, facts, &Selection::default()).ok());
@@ -278,19 +311,21 @@ pub fn evaluate_after_sources(
         let selection = choose(Some(digest));
         program.field = FieldPath::default();
         program.add_overrides(overrides(facts, &selection));
-        evaluate_program(program, main, detail, reads, &selection)
+        evaluate_program(program, main, detail, reads, &selection, heap)
     };
-    on_eval_thread(evaluate)
+    on_scoped_eval_thread(evaluate)
 }
 
 /// Evaluate `program` of the main file and read its fleet and what
 /// `reads` and `selection` ask for.
+/// Leaves Nickel's heap in `heap`.
 fn evaluate_program(
     mut program: Program<CacheImpl>,
     main: Main,
     detail: Detail,
     reads: Reads,
     selection: &Selection,
+    heap: &mut Heap,
 ) -> Result<Evaluated, Diagnostics> {
     let Main {
         base,
@@ -339,6 +374,7 @@ fn evaluate_program(
         .at(&main_name, &main_text, range, label)
         .with_help("the main file must end with `lugc.build { … }` from lib/lugc.ncl")
     })?;
+    heap.0 = Some(Box::new((program, value)));
     Ok(Evaluated {
         fleet,
         main_name,
