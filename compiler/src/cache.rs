@@ -161,12 +161,12 @@ pub struct Derivation {
 }
 
 /// A checked host as the cache records it: the key of what it was checked
-/// from, then its Nickel text.
+/// from, then its text (`eval::checked`: JSON or Nickel).
 pub fn checked_entry(key: &str, text: &str) -> String {
     format!("{key} {text}")
 }
 
-/// The Nickel text of a recorded checked host, if it was checked from `key`.
+/// The text of a recorded checked host, if it was checked from `key`.
 pub fn checked_text<'a>(entry: &'a str, key: &str) -> Option<&'a str> {
     entry.strip_prefix(key)?.strip_prefix(' ')
 }

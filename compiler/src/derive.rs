@@ -102,7 +102,7 @@ fn exporting() -> Selection {
 }
 
 /// The hosts the last build checked from the same host and lib/, by name:
-/// each its checked Nickel text, valid whatever else changed.
+/// each its recorded text, valid whatever else changed.
 fn known_hosts<'a>(
     keys: &Keys,
     recorded: &'a HashMap<String, Derivation>,
@@ -138,7 +138,7 @@ struct Reusing<'a> {
     /// The bundles whose key the last build recorded.
     reused: Vec<&'a str>,
     /// The hosts the last build checked from the same host and lib/ (the
-    /// reused ones among them), each its checked Nickel text.
+    /// reused ones among them), each its recorded text.
     known: BTreeMap<&'a str, &'a str>,
     /// The description without its hosts as the last build's contracts
     /// gave it, if it did not change.

@@ -1,11 +1,12 @@
-//! checked: the hosts an evaluation took through the contracts, as Nickel
-//! text that a later build passes back as lib/lugc.ncl's `known_hosts`.
+//! checked: the hosts an evaluation took through the contracts, as text
+//! that a later build passes back as lib/lugc.ncl's `known_hosts`.
 //!
 //! The build result's `checked_hosts` (when `export_checked` asks for it)
 //! holds each checked host's plain copy after the contracts. Each is written
-//! as one line of Nickel that evaluates to the same value: enum tags and
-//! their arguments kept, every string escaped, numbers exact. A host that is
-//! not plain data is left out (its next build checks it again).
+//! as one line of JSON where JSON holds it exactly, else of Nickel, that
+//! evaluates to the same value: enum tags and their arguments kept, every
+//! string escaped, numbers exact. A host that is not plain data is left out
+//! (its next build checks it again).
 
 use std::collections::BTreeMap;
 
@@ -18,8 +19,14 @@ use super::sources::{elements, field, record, sorted};
 pub(super) const CHECKED_HOSTS_FIELD: &str = "checked_hosts";
 pub(super) const CHECKED_REST_FIELD: &str = "checked_rest";
 
-/// Each host of the main value's `checked_hosts` as one line of Nickel, by
-/// name; none when the field is null or absent.
+/// What marks a recorded host written as JSON: it has no enum tag and no
+/// number but integers, so Nickel reads it back by `%deserialize%`, which
+/// costs a fraction of parsing, typechecking and transforming Nickel source.
+const JSON_MARK: &str = "json ";
+
+/// Each host of the main value's `checked_hosts` as recorded text, by name:
+/// JSON after [`JSON_MARK`] where JSON holds it, else one line of Nickel;
+/// none when the field is null or absent.
 pub(super) fn hosts(main: &NickelValue) -> BTreeMap<String, String> {
     let Some(hosts) = record(main)
         .and_then(|main| field(main, CHECKED_HOSTS_FIELD))
@@ -30,7 +37,13 @@ pub(super) fn hosts(main: &NickelValue) -> BTreeMap<String, String> {
     };
     hosts
         .into_iter()
-        .filter_map(|(name, host)| Some((name, text(host)?)))
+        .filter_map(|(name, host)| {
+            let mut json = String::from(JSON_MARK);
+            match write_json(&mut json, host) {
+                Some(()) => Some((name, json)),
+                None => Some((name, text(host)?)),
+            }
+        })
         .collect()
 }
 
@@ -52,6 +65,99 @@ pub fn record_of<'a>(hosts: impl IntoIterator<Item = (&'a str, &'a str)>) -> Str
     }
     text.push('}');
     text
+}
+
+/// The Nickel value `{ "<name>" = <host>, … }` of hosts recorded by
+/// [`hosts`]: those written as JSON read back by one `%deserialize%`, merged
+/// with those written as Nickel.
+pub fn known_hosts<'a>(hosts: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let (mut json, mut nickel) = (String::from("{"), Vec::new());
+    for (name, host) in hosts {
+        match host.strip_prefix(JSON_MARK) {
+            Some(host) => {
+                if json.len() > 1 {
+                    json.push(',');
+                }
+                json_string(&mut json, name);
+                json.push(':');
+                json.push_str(host);
+            }
+            None => nickel.push((name, host)),
+        }
+    }
+    json.push('}');
+    let mut value = String::from("(%deserialize% 'Json ");
+    string(&mut value, &json);
+    value.push(')');
+    if !nickel.is_empty() {
+        value.push_str(" & ");
+        value.push_str(&record_of(nickel));
+    }
+    value
+}
+
+/// `value` as compact JSON; `None` for what JSON does not hold exactly (an
+/// enum tag, a number that is no integer of 64 bits) or what is not plain data.
+fn write_json(out: &mut String, value: &NickelValue) -> Option<()> {
+    match value.content_ref() {
+        ValueContentRef::Null => out.push_str("null"),
+        ValueContentRef::Bool(flag) => out.push_str(if flag { "true" } else { "false" }),
+        ValueContentRef::Number(number) => {
+            let shown = number.to_string();
+            shown.parse::<i64>().ok()?;
+            out.push_str(&shown);
+        }
+        ValueContentRef::String(text) => json_string(out, text.as_str()),
+        ValueContentRef::Array(Container::Empty) => out.push_str("[]"),
+        ValueContentRef::Array(Container::Alloc(data)) => {
+            out.push('[');
+            for (at, item) in elements(data)?.enumerate() {
+                if at > 0 {
+                    out.push(',');
+                }
+                write_json(out, item)?;
+            }
+            out.push(']');
+        }
+        ValueContentRef::Record(Container::Empty) => out.push_str("{}"),
+        ValueContentRef::Record(Container::Alloc(fields)) => {
+            out.push('{');
+            for (at, (name, value)) in sorted(fields)?.into_iter().enumerate() {
+                if at > 0 {
+                    out.push(',');
+                }
+                json_string(out, &name);
+                out.push(':');
+                write_json(out, value)?;
+            }
+            out.push('}');
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
+/// `text` as a JSON string: quotes, backslashes and control characters escaped.
+fn json_string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (at, c) in text.char_indices() {
+        let escaped = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            c if u32::from(c) < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&text[plain..at]);
+        if escaped.is_empty() {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push_str(escaped);
+        }
+        plain = at + c.len_utf8();
+    }
+    out.push_str(&text[plain..]);
+    out.push('"');
 }
 
 /// `value` as Nickel source on one line, which evaluates to the same value
@@ -210,6 +316,23 @@ mod tests {
         }
         assert_ne!(texts[0], texts[1]);
         assert_ne!(texts[0], texts[2]);
+    }
+
+    #[test]
+    fn hosts_written_as_json_read_back_as_the_same_values() {
+        let host = value(r#"{ a = 1, b = "x\" \%{y} é\n", c = [true, null], d = { e = -2 } }"#);
+        let mut json = String::from(JSON_MARK);
+        write_json(&mut json, &host).unwrap();
+        for other in [r#"{ t = 'Vlan 2 }"#, "{ n = 1/3 }"] {
+            assert!(write_json(&mut String::new(), &value(other)).is_none());
+        }
+        let nickel = text(&value(r#"{ t = 'Vlan 2 }"#)).unwrap();
+        let known = value(&known_hosts([
+            ("h-1", json.as_str()),
+            ("h-2", nickel.as_str()),
+        ]));
+        let expected = format!(r#"{{"h-1"={},"h-2"={nickel},}}"#, text(&host).unwrap());
+        assert_eq!(text(&known), Some(expected));
     }
 
     #[test]

@@ -22,8 +22,8 @@ use nickel_lang_core::term::MergePriority;
 use crate::diagnostic::{Diagnostics, SourceDiagnostic};
 use crate::fleet::Fleet;
 
+pub use checked::known_hosts as known_hosts_record;
 pub use checked::literal as nickel_string;
-pub use checked::record_of as known_hosts_record;
 pub use claims::{Claim, Proposal};
 
 mod checked;
@@ -55,8 +55,8 @@ pub struct Evaluated {
     pub claims: Vec<Claim>,
     /// Nickel for what the hosts have and the description lacks (on request).
     pub proposals: Vec<Proposal>,
-    /// Each host taken through the contracts here, as Nickel text for a
-    /// later build's `known_hosts` (on request: [`Selection::export_checked`]).
+    /// Each host taken through the contracts here, as text (JSON or Nickel)
+    /// for a later build's `known_hosts` (on request: [`Selection::export_checked`]).
     pub checked: std::collections::BTreeMap<String, String>,
     /// The description without its hosts taken through the contracts here,
     /// as Nickel text (on request, when it was not known).
