@@ -6,11 +6,14 @@
 //! precise location; here a problem is located by finding the offending string
 //! in the main file. Does no I/O.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::diagnostic::{locate, Diagnostics, SourceDiagnostic};
 use crate::eval::Evaluated;
-use crate::fleet::{FileSpec, Host};
+use crate::fleet::{FileSpec, Fleet, Host};
 use crate::pve::{on_pmxcfs, PMXCFS};
 use crate::render::{parse_mode, CLUSTER_BUNDLE};
+use crate::secret::Found;
 
 /// Target paths reserved for lugc's own files in a bundle directory.
 const RESERVED_PATHS: [&str; 1] = ["/MANIFEST"];
@@ -23,38 +26,52 @@ const TARGET_PATH_HELP: &str =
 /// checked them when it wrote them.
 pub fn validate(evaluated: &Evaluated) -> Result<(), Diagnostics> {
     let fleet = &evaluated.fleet;
-    let hosts: Vec<(&String, &Host)> = fleet.hosts.iter().collect();
-    let mut problems: Vec<Problem> =
-        crate::parallel::map_on_every_core(hosts, |(name, host)| check_host(name, host))
-            .into_iter()
-            .flatten()
-            .collect();
-    let cluster: Vec<(&String, &FileSpec)> = fleet.cluster.files.iter().collect();
-    problems.extend(
-        crate::parallel::map_on_every_core(cluster, |(path, file)| check_cluster_file(path, file))
-            .into_iter()
-            .flatten(),
-    );
+    let secrets = Secrets::of(fleet);
+    let mut problems: Vec<Problem> = Vec::new();
+    for (name, host) in &fleet.hosts {
+        check_host(name, host, &secrets, &mut problems);
+    }
+    for (path, file) in &fleet.cluster.files {
+        check_file(CLUSTER_BUNDLE, path, file, &secrets, &mut problems);
+        if !on_pmxcfs(path) {
+            problems.push(Problem::new(
+                path,
+                format!("cluster bundle: {path} is not under {PMXCFS}"),
+                "the cluster bundle holds only files that pmxcfs replicates",
+            ));
+        }
+    }
     into_result(problems, evaluated)
 }
 
-/// The problems of the cluster bundle's file at `path`.
-fn check_cluster_file(path: &str, file: &FileSpec) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    check_file(CLUSTER_BUNDLE, path, file, &mut problems);
-    if !on_pmxcfs(path) {
-        problems.push(Problem::new(
-            path,
-            format!("cluster bundle: {path} is not under {PMXCFS}"),
-            "the cluster bundle holds only files that pmxcfs replicates",
-        ));
+/// The first secret in each content of the fleet's files, each content
+/// scanned once (many hosts get the same file), on every core.
+struct Secrets<'a>(HashMap<&'a str, Found>);
+
+impl<'a> Secrets<'a> {
+    fn of(fleet: &'a Fleet) -> Self {
+        let contents: HashSet<&str> = (fleet.hosts.values())
+            .flat_map(|host| host.files.values())
+            .chain(fleet.cluster.files.values())
+            .map(|file| file.content.as_str())
+            .collect();
+        let scan = |content: &'a str| (content, crate::secret::find(content).into_iter().next());
+        let found = crate::parallel::map_on_every_core(contents.into_iter().collect(), scan);
+        let found = found.into_iter();
+        Secrets(
+            found
+                .filter_map(|(content, found)| Some((content, found?)))
+                .collect(),
+        )
     }
-    problems
+
+    fn in_content(&self, content: &str) -> Option<&Found> {
+        self.0.get(content)
+    }
 }
 
-/// The problems of host `name` and its files.
-fn check_host(name: &str, host: &Host) -> Vec<Problem> {
-    let mut problems: Vec<Problem> = Vec::new();
+/// Host `name`'s problems and its files'.
+fn check_host(name: &str, host: &Host, secrets: &Secrets, problems: &mut Vec<Problem>) {
     if !is_host_name(name) || name == CLUSTER_BUNDLE {
         problems.push(Problem::new(
             name,
@@ -70,7 +87,7 @@ fn check_host(name: &str, host: &Host) -> Vec<Problem> {
         ));
     }
     for (path, file) in &host.files {
-        check_file(name, path, file, &mut problems);
+        check_file(name, path, file, secrets, problems);
         if host.cluster && on_pmxcfs(path) {
             problems.push(Problem::new(
                 path,
@@ -96,10 +113,15 @@ fn check_host(name: &str, host: &Host) -> Vec<Problem> {
             );
         }
     }
-    problems
 }
 
-fn check_file(bundle: &str, path: &str, file: &FileSpec, problems: &mut Vec<Problem>) {
+fn check_file(
+    bundle: &str,
+    path: &str,
+    file: &FileSpec,
+    secrets: &Secrets,
+    problems: &mut Vec<Problem>,
+) {
     let mut fail = |needle: &str, what: String, help: &str| {
         problems.push(Problem::new(
             needle,
@@ -127,7 +149,7 @@ fn check_file(bundle: &str, path: &str, file: &FileSpec, problems: &mut Vec<Prob
     if let Some(Err(reason)) = file.action.as_deref().map(check_action) {
         fail(path, reason, "join several commands with `&&`");
     }
-    if let Some(found) = crate::secret::find(&file.content).first() {
+    if let Some(found) = secrets.in_content(&file.content) {
         problems.push(Problem::secret(bundle, path, &file.content, found));
     }
 }
