@@ -61,6 +61,9 @@ impl Config {
             Some(out) => out.clone(),
             None => file.parent().unwrap_or(Path::new("")).join("out"),
         };
+        // A build killed while swapping bundles in is finished before any
+        // command reads out/.
+        crate::write::settle(&out)?;
         let detail = if args.verbose {
             Detail::Verbose
         } else {

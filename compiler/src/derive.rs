@@ -332,7 +332,7 @@ fn take_from_out(
 }
 
 /// Bundle `name` as out/ holds it, if its MANIFEST hashes to the recorded
-/// id and each file it lists is there as listed.
+/// id, each file it lists is there as listed and nothing else is.
 fn from_out(looked: &mut Looked, name: &str, recorded: &Derivation) -> Option<Bundle> {
     let root = Path::new(name);
     let (text, _) = crate::write::read_below(looked.out(), &root.join("MANIFEST")).ok()?;
@@ -348,7 +348,9 @@ fn from_out(looked: &mut Looked, name: &str, recorded: &Derivation) -> Option<Bu
         let relative = root.join(entry.path.trim_start_matches('/'));
         looked.edited(&relative, entry).is_none()
     });
-    intact.then(|| crate::bundle::taken(manifest, text))
+    // `write` leaves a taken bundle's directory as it is: nothing else may be there.
+    (intact && looked.holds_only(root, &manifest.entries))
+        .then(|| crate::bundle::taken(manifest, text))
 }
 
 /// What the cache records of each bundle: its key, bundle id and checked

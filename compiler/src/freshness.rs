@@ -15,7 +15,7 @@
 //! Input: the config; output: a [`Freshness`]. Writes only the cache file;
 //! follows no link in out/.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -203,20 +203,61 @@ impl<'a> Looked<'a> {
                 return *verdict;
             }
         }
-        let since = self.since;
-        let out = self.out;
-        let verdict = parent.ancestors().all(|dir| {
-            dir.as_os_str().is_empty()
-                || *self
-                    .directories
-                    .entry(dir.to_path_buf())
-                    .or_insert_with(|| {
-                        fs::symlink_metadata(out.join(dir))
-                            .is_ok_and(|meta| meta.is_dir() && changed_before(&meta, since))
-                    })
-        });
+        let verdict =
+            (parent.ancestors()).all(|dir| dir.as_os_str().is_empty() || self.trusted(dir));
         self.last = Some((parent.to_path_buf(), verdict));
         verdict
+    }
+
+    /// Whether the directory `dir` below out/ is a plain directory that
+    /// has not changed since: looked at once.
+    fn trusted(&mut self, dir: &Path) -> bool {
+        if let Some(verdict) = self.directories.get(dir) {
+            return *verdict;
+        }
+        let verdict = fs::symlink_metadata(self.out.join(dir))
+            .is_ok_and(|meta| meta.is_dir() && changed_before(&meta, self.since));
+        self.directories.insert(dir.to_path_buf(), verdict);
+        verdict
+    }
+
+    /// Whether bundle `root`'s directories hold only its MANIFEST and what
+    /// `entries` list: a name added to or removed from a directory changes
+    /// its ctime, so only the directories that changed since are read.
+    pub(crate) fn holds_only(&mut self, root: &Path, entries: &[Entry]) -> bool {
+        let paths: Vec<PathBuf> = (entries.iter())
+            .map(|entry| root.join(entry.path.trim_start_matches('/')))
+            .chain([root.join("MANIFEST")])
+            .collect();
+        let mut untrusted = HashMap::new();
+        for path in &paths {
+            for dir in path
+                .ancestors()
+                .skip(1)
+                .take_while(|dir| dir.starts_with(root))
+            {
+                if !untrusted.contains_key(dir) && !self.trusted(dir) {
+                    untrusted.insert(dir.to_path_buf(), HashSet::new());
+                }
+            }
+        }
+        if untrusted.is_empty() {
+            return true;
+        }
+        for path in &paths {
+            for (child, dir) in path.ancestors().zip(path.ancestors().skip(1)) {
+                if let (Some(names), Some(name)) = (untrusted.get_mut(dir), child.file_name()) {
+                    names.insert(name.to_os_string());
+                }
+            }
+        }
+        (untrusted.iter()).all(|(dir, names)| {
+            fs::read_dir(self.out.join(dir)).is_ok_and(|listing| {
+                listing
+                    .map(|entry| entry.map(|entry| entry.file_name()))
+                    .all(|name| name.is_ok_and(|name| names.contains(&name)))
+            })
+        })
     }
 
     /// How the file at `relative` below out/ differs from its MANIFEST line

@@ -1,7 +1,7 @@
 //! A build over an earlier out/ is byte-identical to a full build, always:
 //! after each of many seeded random edits of cluster.ncl, `lugc build`
-//! (which links each file out/ holds already into the new tree, and which
-//! the no-op cache may answer) leaves out/ exactly what plain Nickel exports
+//! (which writes only the bundles that changed, and which the no-op cache
+//! may answer) leaves out/ exactly what plain Nickel exports
 //! and what a build from nothing writes (`build --check`), or fails as plain
 //! Nickel does and leaves out/ as it was. Among them must be builds that
 //! rendered only the bundles whose sources changed and took the rest from
@@ -267,6 +267,35 @@ fn a_hand_edit_in_out_is_rebuilt_not_taken() {
     let output = fixture.run(&["build", "--verbose"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(rendered_only_some(&stderr(&output)), "{}", stderr(&output));
+    fixture.lugc().args(["build", "--check"]).assert().success();
+}
+
+/// A file added by hand to a bundle whose sources did not change: that
+/// bundle is not taken from out/ as it is (its directory changed), and the
+/// next build leaves out/ what a build from nothing writes; the bundles
+/// taken keep their files.
+#[test]
+fn a_file_added_in_out_is_removed_not_taken() {
+    let fixture = Fixture::new();
+    fixture.lugc().arg("build").assert().success();
+    fixture.write("out/pve-9/etc/extra", "by hand\n");
+    fixture.write("out/pve-9/extra/file", "by hand\n");
+    let inode = |path: &str| {
+        std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(fixture.out().join(path)).unwrap())
+    };
+    let hostname = inode("pve-5/etc/hostname");
+    fixture.edit("cluster.ncl", "\"Oracle x86 server, 128 GB\"", "\"Oracle\"");
+    let output = fixture.run(&["build", "--verbose"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!fixture.out().join("pve-9/etc/extra").exists());
+    assert!(!fixture.out().join("pve-9/extra").exists());
+    fixture.lugc().args(["build", "--check"]).assert().success();
+    // Put right, out/ is taken again and its bundles are not written.
+    fixture.edit("cluster.ncl", "\"Oracle\"", "\"Oracle x86\"");
+    let output = fixture.run(&["build", "--verbose"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(rendered_only_some(&stderr(&output)), "{}", stderr(&output));
+    assert_eq!(inode("pve-5/etc/hostname"), hostname);
     fixture.lugc().args(["build", "--check"]).assert().success();
 }
 

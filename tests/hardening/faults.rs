@@ -1,5 +1,6 @@
-//! `lugc build` killed at many moments, and builds racing each other: out/
-//! is always wholly the old tree or wholly the new one.
+//! `lugc build` killed at many moments, and builds racing each other: out/,
+//! as the next lugc command reads it (having finished a build whose journal
+//! was committed), is always wholly the old tree or wholly the new one.
 //!
 //! The fleets here are plain output records (what `lugc.build` returns), not
 //! lib/ fleets: they evaluate fast, write a few hundred files so that a kill
@@ -82,8 +83,10 @@ impl TwoFleets {
             .expect("spawn lugc")
     }
 
-    /// Which of the two trees out/ holds; panics on anything else.
+    /// Which of the two trees out/ holds once a command has read it (which
+    /// finishes a killed build's journal); panics on anything else.
     fn which(&self, context: &str) -> char {
+        settle(&self.fixture);
         let out = tree(&self.fixture.out());
         if out == self.a {
             'a'
@@ -109,6 +112,12 @@ impl TwoFleets {
     fn leftovers(&self) -> Vec<String> {
         temp_dirs(self.fixture.path())
     }
+}
+
+/// Run a command that reads out/ (`build --check`, whatever it finds).
+fn settle(fixture: &Fixture) {
+    let output = fixture.run(&["build", "--check", "--file", "a.ncl"]);
+    assert!(output.status.code().is_some(), "{}", stderr(&output));
 }
 
 fn temp_dirs(dir: &Path) -> Vec<String> {
@@ -247,9 +256,20 @@ fn concurrent_builds_are_serialised_and_both_finish() {
     }
 }
 
-/// The inode of out/: a build that writes swaps in a new directory.
-fn out_inode(fixture: &Fixture) -> u64 {
-    std::os::unix::fs::MetadataExt::ino(&fs::metadata(fixture.out()).unwrap())
+/// The inodes of out/, INDEX and every bundle's directory: a build that
+/// writes nothing leaves them all.
+fn out_inode(fixture: &Fixture) -> Vec<u64> {
+    let mut entries: Vec<PathBuf> = (fs::read_dir(fixture.out()).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    entries.sort();
+    entries.push(fixture.out());
+    entries.iter().map(|path| inode_of(path)).collect()
+}
+
+/// The inode of an entry of out/ (a bundle written anew is swapped in).
+fn inode_of(path: &Path) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&fs::symlink_metadata(path).unwrap())
 }
 
 #[test]
@@ -266,10 +286,14 @@ fn a_build_with_nothing_changed_leaves_out_alone_unless_out_was_edited() {
     assert_eq!(again.stdout, first.stdout, "the same bundle ids");
     assert_eq!(out_inode(&fixture), inode, "out/ was not rewritten");
 
-    // A hand edit in out/ is repaired, not trusted.
+    // A hand edit in out/ is repaired, not trusted: its bundle is swapped
+    // in anew, the others are left alone.
+    let bundle_inode = |name: &str| inode_of(&fixture.out().join(name));
+    let (pve_5, pve_6) = (bundle_inode("pve-5"), bundle_inode("pve-6"));
     fixture.write("out/pve-5/etc/hostname", "edited\n");
     fixture.lugc().arg("build").assert().success();
-    assert_ne!(out_inode(&fixture), inode);
+    assert_ne!(bundle_inode("pve-5"), pve_5);
+    assert_eq!(bundle_inode("pve-6"), pve_6);
     assert_eq!(fixture.tree("out"), tree_before);
 
     // An input change rebuilds; an output the same as out/ is not written again.
@@ -293,9 +317,10 @@ fn a_build_with_nothing_changed_leaves_out_alone_unless_out_was_edited() {
     };
     let hostname = file_inode("out/pve-5/etc/hostname");
     let chrony = file_inode("out/pve-5/etc/chrony/chrony.conf");
+    let pve_5 = bundle_inode("pve-5");
     fixture.edit("cluster.ncl", "\"time.ustc.edu.cn\"", "\"ntp.example.org\"");
     fixture.lugc().arg("build").assert().success();
-    assert_ne!(out_inode(&fixture), inode);
+    assert_ne!(bundle_inode("pve-5"), pve_5);
     assert!(fixture
         .read("out/pve-5/etc/chrony/chrony.conf")
         .contains("ntp.example.org"));
@@ -330,4 +355,115 @@ fn a_hand_edited_file_is_written_anew_not_linked() {
     let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(motd).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o644);
     fixture.lugc().args(["build", "--check"]).assert().success();
+}
+
+/// A fleet output record: each host with a file that never changes and one
+/// marked `mark`, `(host, mark)`.
+fn marked_fleet(hosts: &[(&str, &str)]) -> String {
+    let mut text = String::from("{\n  hosts = {\n");
+    for (host, mark) in hosts {
+        let _ = writeln!(
+            text,
+            "    \"{host}\" = {{ site = \"s\", cluster = false, ssh_target = \"root@{host}\", files = {{\n      \
+             \"/etc/lugc-fault/same\" = {{ content = \"same {host}\\n\", mode = \"0644\", owner = \"root:root\" }},\n      \
+             \"/etc/lugc-fault/sub/mark\" = {{ content = \"{mark} {host}\\n\", mode = \"0755\", owner = \"root:root\" }},\n    }} }},"
+        );
+    }
+    text.push_str("  },\n  cluster = { files = {} },\n}\n");
+    text
+}
+
+/// Fleets a and b: h-1 unchanged, h-2 and h-3 changed, h-4 gone, h-5 new;
+/// the fixture, and the out/ each builds from nothing.
+fn changed_fleets() -> (Fixture, Tree, Tree) {
+    let fixture = Fixture::new();
+    let a = [
+        ("h-1", "one"),
+        ("h-2", "one"),
+        ("h-3", "one"),
+        ("h-4", "one"),
+    ];
+    let b = [
+        ("h-1", "one"),
+        ("h-2", "two"),
+        ("h-3", "two"),
+        ("h-5", "two"),
+    ];
+    fixture.write("a.ncl", &marked_fleet(&a));
+    fixture.write("b.ncl", &marked_fleet(&b));
+    let snapshot = |file: &str| {
+        let output = fixture.run(&["build", "--file", file, "--out", "snapshot"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let built = fixture.tree("snapshot");
+        fs::remove_dir_all(fixture.path().join("snapshot")).unwrap();
+        built
+    };
+    let (a, b) = (snapshot("a.ncl"), snapshot("b.ncl"));
+    (fixture, a, b)
+}
+
+/// Each moment of a build's swaps (before its journal is committed, between
+/// two bundles' swaps, before INDEX, before the journal's removal): the
+/// build stopped there as a kill would leaves what the next command reads
+/// the old out/ before the journal is committed and the new one after.
+#[test]
+fn a_build_stopped_at_each_moment_of_its_swaps_leaves_the_old_or_the_new_out() {
+    let (fixture, a, b) = changed_fleets();
+    let mut moment = 1;
+    loop {
+        let output = fixture.run(&["build", "--file", "a.ncl"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let stopped = Command::new(env!("CARGO_BIN_EXE_lugc"))
+            .args(["build", "--file", "b.ncl"])
+            .env("LUGC_TEST_STOP_AT", moment.to_string())
+            .current_dir(fixture.path())
+            .output()
+            .unwrap();
+        if stopped.status.success() {
+            break;
+        }
+        assert_eq!(stopped.status.code(), None, "{}", stderr(&stopped));
+        let journal = temp_dirs(fixture.path())
+            .iter()
+            .any(|dir| fixture.path().join(dir).join("JOURNAL").is_file());
+        assert!(journal || moment != 2, "committed at moment 2");
+        settle(&fixture);
+        let expected = if moment > 1 { &b } else { &a };
+        assert!(&fixture.tree("out") == expected, "moment {moment}");
+        moment += 1;
+    }
+    assert!(moment > 8, "every swap was a moment: {moment}");
+    assert_eq!(fixture.tree("out"), b);
+    assert_eq!(temp_dirs(fixture.path()), Vec::<String>::new());
+}
+
+/// A build writes only the bundles that changed: an unchanged bundle keeps
+/// its directory and files (the same inodes), a changed one keeps its
+/// unchanged files; a vanished bundle is removed and a new one added.
+#[test]
+fn an_unchanged_bundle_is_not_written_again() {
+    let (fixture, _, b) = changed_fleets();
+    let output = fixture.run(&["build", "--file", "a.ncl"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = fixture.out();
+    let inodes = |paths: &[&str]| -> Vec<u64> {
+        paths.iter().map(|path| inode_of(&out.join(path))).collect()
+    };
+    let kept = [
+        "h-1",
+        "h-1/MANIFEST",
+        "h-1/etc/lugc-fault",
+        "h-1/etc/lugc-fault/sub/mark",
+        "h-2/etc/lugc-fault/same",
+    ];
+    let before = inodes(&kept);
+    let changed = inodes(&["h-2", "h-2/etc/lugc-fault/sub/mark"]);
+    let output = fixture.run(&["build", "--file", "b.ncl"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(inodes(&kept), before);
+    let now = inodes(&["h-2", "h-2/etc/lugc-fault/sub/mark"]);
+    assert!(now.iter().zip(&changed).all(|(now, was)| now != was));
+    assert_eq!(fixture.tree("out"), b);
+    let output = fixture.run(&["build", "--check", "--file", "b.ncl"]);
+    assert!(output.status.success(), "{}", stderr(&output));
 }

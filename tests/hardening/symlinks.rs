@@ -41,8 +41,15 @@ fn built() -> Fixture {
     fixture
 }
 
-fn out_inode(fixture: &Fixture) -> u64 {
-    fs::metadata(fixture.out()).unwrap().ino()
+/// The inodes of out/'s entries, by name: a build that writes swaps in a
+/// new INDEX or bundle directory.
+fn out_inode(fixture: &Fixture) -> Vec<(std::ffi::OsString, u64)> {
+    let mut entries: Vec<_> = (fs::read_dir(fixture.out()).unwrap())
+        .map(|entry| entry.unwrap())
+        .map(|entry| (entry.file_name(), entry.metadata().unwrap().ino()))
+        .collect();
+    entries.sort();
+    entries
 }
 
 /// Every symbolic link below `dir`, not following any.

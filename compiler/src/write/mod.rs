@@ -1,16 +1,21 @@
 //! write: `[Bundle]` → out/, the only module that creates files there.
 //!
-//! A build is written into a temporary directory beside out/ and swapped in
-//! with one atomic `renameat2(RENAME_EXCHANGE)`, so a failed or killed build
-//! leaves either the old out/ or the new one. A file out/ holds already is
-//! hard-linked into the new tree, not written again: only what changed is
-//! written, and the old tree stays as it was until the swap. A bundle taken
-//! from out/ (`derive`) is linked by its MANIFEST's paths, none read. Concurrent builds serialise on a
-//! lock of out/'s parent directory; a build out/ already holds, byte for
-//! byte, is not written again. `check` compares instead of writing.
-//! Files in out/ are read with [`read_below`], or [`read_walked`] after a walk
-//! that follows no link: out/ holds only directories and regular files, so
-//! no reader follows a symbolic link found there or opens anything else.
+//! A build over an earlier out/ writes only the bundles that changed and
+//! swaps them in one by one under a journal ([`swap`]): a killed build
+//! leaves out/ the old build, or a journal that the next command finishes
+//! ([`settle`]) before it reads out/. Unchanged bundles are not touched; an
+//! unchanged file of a changed bundle is hard-linked, not written again. A
+//! build from nothing (or over an out/ that is not a directory of plain
+//! names) is written whole into a temporary directory beside out/ and
+//! swapped in with one `renameat2(RENAME_EXCHANGE)`. Concurrent builds
+//! serialise on a lock of out/'s parent directory; a build out/ already
+//! holds, byte for byte, is not written again. `check` compares instead of
+//! writing. Files in out/ are read with [`read_below`], or [`read_walked`]
+//! after a walk that follows no link: out/ holds only directories and
+//! regular files, so no reader follows a symbolic link found there or opens
+//! anything else.
+
+mod swap;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -22,7 +27,10 @@ use rustix::fs::{openat, openat2, Mode, OFlags, ResolveFlags, CWD};
 
 use crate::bundle::{index, Bundle};
 
-/// Prefix of lugc's temporary directories beside out/; leftovers of a killed build are removed.
+pub use swap::settle;
+
+/// Prefix of lugc's temporary directories beside out/; leftovers of a
+/// killed build are finished (a committed journal) or removed.
 const TEMP_PREFIX: &str = ".lugc-tmp-";
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -61,45 +69,42 @@ impl OutFile<'_> {
 /// Every file of out/, INDEX included, keyed by its path relative to out/,
 /// but those of the bundles taken from out/ (`Bundle::taken`).
 pub fn out_files<'a>(bundles: &'a [Bundle], index_text: &'a str) -> BTreeMap<PathBuf, OutFile<'a>> {
-    let mut files = BTreeMap::new();
-    files.insert(
-        PathBuf::from("INDEX"),
-        OutFile {
-            bytes: index_text.as_bytes(),
-            executable: false,
-        },
-    );
-    for bundle in bundles.iter().filter(|bundle| !bundle.taken) {
-        let root = PathBuf::from(&bundle.name);
-        files.insert(
-            root.join("MANIFEST"),
-            OutFile {
-                bytes: bundle.manifest_text.as_bytes(),
-                executable: false,
-            },
-        );
-        for (path, file) in &bundle.files {
-            let relative = root.join(path.trim_start_matches('/'));
-            files.insert(
-                relative,
-                OutFile {
-                    bytes: &file.bytes,
-                    executable: file.mode & 0o111 != 0,
-                },
-            );
-        }
-    }
-    files
+    let index = OutFile {
+        bytes: index_text.as_bytes(),
+        executable: false,
+    };
+    let files = bundles.iter().filter(|bundle| !bundle.taken);
+    std::iter::once((PathBuf::from("INDEX"), index))
+        .chain(files.flat_map(bundle_files))
+        .collect()
 }
 
-/// Write the bundles as the new out/, atomically.
+/// A bundle's files and its MANIFEST, by their paths relative to out/.
+fn bundle_files(bundle: &Bundle) -> impl Iterator<Item = (PathBuf, OutFile<'_>)> {
+    let root = Path::new(&bundle.name);
+    let manifest = OutFile {
+        bytes: bundle.manifest_text.as_bytes(),
+        executable: false,
+    };
+    let files = bundle.files.iter().map(move |(path, file)| {
+        let file = OutFile {
+            bytes: &file.bytes,
+            executable: file.mode & 0o111 != 0,
+        };
+        (root.join(path.trim_start_matches('/')), file)
+    });
+    std::iter::once((root.join("MANIFEST"), manifest)).chain(files)
+}
+
+/// Write the bundles as the new out/: only the bundles that changed when
+/// out/ can be changed in place, else a whole new tree swapped in at once.
 pub fn write(out: &Path, bundles: &[Bundle]) -> Result<(), WriteError> {
     let parent = parent_dir(out);
     fs::create_dir_all(&parent).map_err(at(&parent))?;
     let _lock = lock(&parent)?;
     remove_leftovers(&parent)?;
     let index_text = index(bundles);
-    if holds(out, &index_text) {
+    if holds(out, &index_text) || swap::write_changed(out, &parent, bundles, &index_text)? {
         return Ok(());
     }
     let temp = tempfile::Builder::new()
@@ -107,20 +112,27 @@ pub fn write(out: &Path, bundles: &[Bundle]) -> Result<(), WriteError> {
         .tempdir_in(&parent)
         .map_err(at(&parent))?;
     for (relative, file) in out_files(bundles, &index_text) {
-        let path = temp.path().join(&relative);
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(at(dir))?;
-        }
-        if !link_unchanged(out, &relative, &file, &path) {
-            fs::write(&path, file.bytes).map_err(at(&path))?;
-            let mode = fs::Permissions::from_mode(file.mode());
-            fs::set_permissions(&path, mode).map_err(at(&path))?;
-        }
+        put(out, &relative, &file, temp.path())?;
     }
     link_taken(out, temp.path(), bundles)?;
     fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755)).map_err(at(temp.path()))?;
     swap_into_place(temp.path(), out)?;
     // `temp` now holds the previous out/ (or nothing) and is removed on drop.
+    Ok(())
+}
+
+/// Put `file` at `relative` below `tree`: linked from out/ when out/ holds
+/// it already, else written.
+fn put(out: &Path, relative: &Path, file: &OutFile, tree: &Path) -> Result<(), WriteError> {
+    let path = tree.join(relative);
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(at(dir))?;
+    }
+    if !link_unchanged(out, relative, file, &path) {
+        fs::write(&path, file.bytes).map_err(at(&path))?;
+        let mode = fs::Permissions::from_mode(file.mode());
+        fs::set_permissions(&path, mode).map_err(at(&path))?;
+    }
     Ok(())
 }
 
@@ -208,12 +220,18 @@ fn lock(parent: &Path) -> Result<fs::File, WriteError> {
     Ok(dir)
 }
 
-/// Remove temporary directories of builds that were killed (called under the lock).
+/// Finish the journal of a killed build and remove what other killed
+/// builds left beside out/ (called under the lock).
 fn remove_leftovers(parent: &Path) -> Result<(), WriteError> {
     for entry in fs::read_dir(parent).map_err(at(parent))? {
         let entry = entry.map_err(at(parent))?;
         if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
-            fs::remove_dir_all(entry.path()).map_err(at(&entry.path()))?;
+            let path = entry.path();
+            if swap::committed(&path) {
+                swap::finish(parent, &path)?;
+            } else {
+                fs::remove_dir_all(&path).map_err(at(&path))?;
+            }
         }
     }
     Ok(())
