@@ -139,25 +139,12 @@ fn write_json(out: &mut String, value: &NickelValue) -> Option<()> {
 
 /// `text` as a JSON string: quotes, backslashes and control characters escaped.
 fn json_string(out: &mut String, text: &str) {
-    out.push('"');
-    let mut plain = 0;
-    for (at, c) in text.char_indices() {
-        let escaped = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            c if u32::from(c) < 0x20 => "",
-            _ => continue,
-        };
-        out.push_str(&text[plain..at]);
-        if escaped.is_empty() {
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
-        } else {
-            out.push_str(escaped);
-        }
-        plain = at + c.len_utf8();
-    }
-    out.push_str(&text[plain..]);
-    out.push('"');
+    quoted(out, text, |c| match c {
+        '"' => Some("\\\"".into()),
+        '\\' => Some("\\\\".into()),
+        c if u32::from(c) < 0x20 => Some(format!("\\u{:04x}", u32::from(c)).into()),
+        _ => None,
+    });
 }
 
 /// `value` as Nickel source on one line, which evaluates to the same value
@@ -254,24 +241,30 @@ pub fn literal(text: &str) -> String {
 /// `text` as a Nickel string literal: quotes, backslashes, `%` and every
 /// control character escaped, so the literal is one line.
 fn string(out: &mut impl Sink, text: &str) {
+    quoted(out, text, |c| match c {
+        '"' => Some("\\\"".into()),
+        '\\' => Some("\\\\".into()),
+        '%' => Some("\\%".into()),
+        '\n' => Some("\\n".into()),
+        c if c.is_control() => Some(format!("\\u{{{:x}}}", u32::from(c)).into()),
+        _ => None,
+    });
+}
+
+/// `text` in double quotes, each character that `escape` escapes escaped.
+fn quoted(
+    out: &mut impl Sink,
+    text: &str,
+    escape: impl Fn(char) -> Option<std::borrow::Cow<'static, str>>,
+) {
     out.put("\"");
     let mut plain = 0;
     for (at, c) in text.char_indices() {
-        let escaped = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '%' => "\\%",
-            '\n' => "\\n",
-            c if c.is_control() => "",
-            _ => continue,
-        };
-        out.put(&text[plain..at]);
-        if escaped.is_empty() {
-            out.put(&format!("\\u{{{:x}}}", u32::from(c)));
-        } else {
-            out.put(escaped);
+        if let Some(escaped) = escape(c) {
+            out.put(&text[plain..at]);
+            out.put(&escaped);
+            plain = at + c.len_utf8();
         }
-        plain = at + c.len_utf8();
     }
     out.put(&text[plain..]);
     out.put("\"");
