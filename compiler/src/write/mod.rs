@@ -111,9 +111,7 @@ pub fn write(out: &Path, bundles: &[Bundle]) -> Result<(), WriteError> {
         .prefix(TEMP_PREFIX)
         .tempdir_in(&parent)
         .map_err(at(&parent))?;
-    for (relative, file) in out_files(bundles, &index_text) {
-        put(out, &relative, &file, temp.path())?;
-    }
+    put_all(out, out_files(bundles, &index_text), temp.path())?;
     link_taken(out, temp.path(), bundles)?;
     fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o755)).map_err(at(temp.path()))?;
     swap_into_place(temp.path(), out)?;
@@ -123,6 +121,20 @@ pub fn write(out: &Path, bundles: &[Bundle]) -> Result<(), WriteError> {
 
 /// Put `file` at `relative` below `tree`: linked from out/ when out/ holds
 /// it already, else written.
+/// [`put`] each of `files` into `tree`, on every core: files are created
+/// one system call at a time, and a build from nothing creates 14 747 of
+/// them at 1000 hosts.
+fn put_all<'a>(
+    out: &Path,
+    files: impl IntoIterator<Item = (PathBuf, OutFile<'a>)>,
+    tree: &Path,
+) -> Result<(), WriteError> {
+    let files: Vec<_> = files.into_iter().collect();
+    crate::parallel::map_on_every_core(files, |(relative, file)| put(out, &relative, &file, tree))
+        .into_iter()
+        .collect()
+}
+
 fn put(out: &Path, relative: &Path, file: &OutFile, tree: &Path) -> Result<(), WriteError> {
     let path = tree.join(relative);
     if let Some(dir) = path.parent() {

@@ -18,7 +18,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{at, lock, parent_dir, put, read_below, read_walked, remove_leftovers};
+use super::{at, lock, parent_dir, put, put_all, read_below, read_walked, remove_leftovers};
 use super::{bundle_files, OutFile, WriteError, TEMP_PREFIX};
 use crate::bundle::Bundle;
 
@@ -62,11 +62,11 @@ pub(super) fn write_changed(
         .tempdir_in(parent)
         .map_err(at(parent))?;
     let dir = staging.path();
-    for bundle in changed {
-        for (relative, file) in bundle_files(bundle) {
-            put(out, &relative, &file, &dir.join(NEW))?;
-        }
-    }
+    put_all(
+        out,
+        changed.into_iter().flat_map(bundle_files),
+        &dir.join(NEW),
+    )?;
     if index_changed {
         let index = OutFile {
             bytes: index_text.as_bytes(),
