@@ -119,8 +119,6 @@ pub fn write(out: &Path, bundles: &[Bundle]) -> Result<(), WriteError> {
     Ok(())
 }
 
-/// Put `file` at `relative` below `tree`: linked from out/ when out/ holds
-/// it already, else written.
 /// [`put`] each of `files` into `tree`, on every core: files are created
 /// one system call at a time, and a build from nothing creates 14 747 of
 /// them at 1000 hosts.
@@ -135,6 +133,8 @@ fn put_all<'a>(
         .collect()
 }
 
+/// Put `file` at `relative` below `tree`: linked from out/ when out/ holds
+/// it already, else written.
 fn put(out: &Path, relative: &Path, file: &OutFile, tree: &Path) -> Result<(), WriteError> {
     let path = tree.join(relative);
     if let Some(dir) = path.parent() {
