@@ -71,24 +71,26 @@ pub fn evaluate(config: &Config, reuse: bool) -> Result<Derived, Diagnostics> {
     }
     // Otherwise the keys decide what the evaluation renders and checks: one
     // program digests the sources, then evaluates the fleet.
-    let mut keys = Keys::default();
+    let mut chosen = None;
     let evaluated =
         eval::evaluate_after_sources(&config.file, config.detail, config.facts, |sources| {
-            keys = sources
+            let keys = sources
                 .and_then(|sources| keys_of_sources(config, &sources))
                 .unwrap_or_default();
-            Reusing::new(&keys, &recorded, recorded_rest.as_ref()).selection()
+            let reusing = Reusing::new(keys, &recorded, recorded_rest.as_ref());
+            chosen.insert(reusing).selection()
         });
-    let reusing = Reusing::new(&keys, &recorded, recorded_rest.as_ref());
+    let reusing =
+        chosen.unwrap_or_else(|| Reusing::new(Keys::default(), &recorded, recorded_rest.as_ref()));
     if !reusing.reuses_anything() {
-        return whole(evaluated.or_else(|_| everything()), keys);
+        return whole(evaluated.or_else(|_| everything()), reusing.keys);
     }
     match evaluated
         .ok()
         .and_then(|evaluated| reusing.finish(config, &recorded, evaluated))
     {
         Some(derived) => Ok(derived),
-        None => whole(everything(), keys),
+        None => whole(everything(), reusing.keys),
     }
 }
 
@@ -134,7 +136,7 @@ fn whole(evaluated: Result<Evaluated, Diagnostics>, keys: Keys) -> Result<Derive
 
 /// What a build over an earlier out/ takes from it.
 struct Reusing<'a> {
-    keys: &'a Keys,
+    keys: Keys,
     /// The bundles whose key the last build recorded.
     reused: Vec<&'a str>,
     /// The hosts the last build checked from the same host and lib/ (the
@@ -147,21 +149,23 @@ struct Reusing<'a> {
 
 impl<'a> Reusing<'a> {
     fn new(
-        keys: &'a Keys,
+        keys: Keys,
         recorded: &'a HashMap<String, Derivation>,
         recorded_rest: Option<&'a (String, String)>,
     ) -> Self {
         let reused = (keys.bundles.iter())
-            .filter(|(name, key)| recorded.get(*name).is_some_and(|was| &was.input == *key))
-            .map(|(name, _)| name.as_str())
+            .filter_map(|(name, key)| {
+                let (name, was) = recorded.get_key_value(name)?;
+                (&was.input == key).then_some(name.as_str())
+            })
             .collect();
         Reusing {
-            keys,
             reused,
-            known: known_hosts(keys, recorded),
+            known: known_hosts(&keys, recorded),
             known_rest: recorded_rest
                 .filter(|(key, _)| *key == keys.rest)
                 .map(|(_, text)| text.as_str()),
+            keys,
         }
     }
 
@@ -192,7 +196,7 @@ impl<'a> Reusing<'a> {
         recorded: &HashMap<String, Derivation>,
         mut evaluated: Evaluated,
     ) -> Option<Derived> {
-        let keys = self.keys;
+        let keys = &self.keys;
         keys.record_checked(&mut evaluated, &self.known);
         let taken = take_from_out(config, &self.reused, recorded)?;
         let rest = (evaluated.checked_rest.take())
